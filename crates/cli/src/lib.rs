@@ -1,0 +1,1 @@
+//! Headless Companion client over core

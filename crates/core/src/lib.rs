@@ -1,0 +1,1 @@
+//! Everything the Companion app does that is not UI

@@ -1,0 +1,1 @@
+//! Companion's backend: token exchange, sessions, Salesforce proxy

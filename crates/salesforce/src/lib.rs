@@ -1,0 +1,1 @@
+//! Typed Salesforce OAuth and REST client

@@ -1,0 +1,1 @@
+//! A simulated Salesforce org for tests and the demo
