@@ -1,0 +1,240 @@
+import { describe, expect, it } from 'vitest';
+import type { Backend, BackendEvents } from './backend';
+import { Controller } from './controller';
+import type { AppStatus, ContactSummary, SyncReport, User } from './types';
+
+const rep: User = {
+  user_id: '005000000000001AAA',
+  org_id: '00D000000000001AAA',
+  username: 'rep@demo.example',
+  display_name: 'Riley Rep',
+  email: 'rep@demo.example',
+};
+
+const person = (id: string, name: string): ContactSummary => ({
+  id,
+  name,
+  first_name: null,
+  last_name: null,
+  email: null,
+  phone: null,
+  title: null,
+  account_name: null,
+});
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A shell whose answers the test hands out one by one, recording every call in order. */
+class FakeShell implements Backend {
+  calls: string[] = [];
+  handlers: BackendEvents | null = null;
+  status: AppStatus = { signed_in: false, user: null, online: null, last_synced_at: null, syncing: false };
+  signInResult: Deferred<void> | null = null;
+  syncs: Deferred<SyncReport>[] = [];
+  lists: Deferred<ContactSummary[]>[] = [];
+
+  async getStatus() {
+    this.calls.push('get_status');
+    return this.status;
+  }
+  signIn() {
+    this.calls.push('sign_in');
+    this.signInResult = deferred();
+    return this.signInResult.promise;
+  }
+  listContacts(search: string | null) {
+    this.calls.push(`list_contacts(${search === null ? 'null' : JSON.stringify(search)})`);
+    const next = deferred<ContactSummary[]>();
+    this.lists.push(next);
+    return next.promise;
+  }
+  syncNow() {
+    this.calls.push('sync_now');
+    const next = deferred<SyncReport>();
+    this.syncs.push(next);
+    return next.promise;
+  }
+  async signOut() {
+    this.calls.push('sign_out');
+  }
+  async subscribe(handlers: BackendEvents) {
+    this.calls.push('subscribe');
+    this.handlers = handlers;
+    return () => {
+      this.handlers = null;
+    };
+  }
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+const report: SyncReport = { accounts: 40, contacts: 200, pages: 1 };
+
+async function signedInApp() {
+  const shell = new FakeShell();
+  shell.status = { signed_in: true, user: rep, online: null, last_synced_at: null, syncing: false };
+  const controller = new Controller(shell, () => new Date('2026-11-22T12:00:00Z'));
+  await controller.start();
+  return { shell, controller };
+}
+
+describe('Controller', () => {
+  it('listens before asking for the status, so no event is lost', async () => {
+    const shell = new FakeShell();
+    await new Controller(shell).start();
+    expect(shell.calls.slice(0, 2)).toEqual(['subscribe', 'get_status']);
+  });
+
+  it('opens the contacts with the local list first, then syncs, then reloads', async () => {
+    const { shell, controller } = await signedInApp();
+    expect(shell.calls).toEqual(['subscribe', 'get_status', 'list_contacts(null)']);
+    shell.lists[0].resolve([person('1', 'Local Lou')]);
+    await settle();
+    expect(controller.state.contacts.map((c) => c.name)).toEqual(['Local Lou']);
+    expect(shell.calls.at(-1)).toBe('sync_now');
+    expect(controller.state.syncing).toBe(true);
+
+    shell.syncs[0].resolve(report);
+    await settle();
+    expect(shell.calls.at(-1)).toBe('list_contacts(null)');
+    shell.lists[1].resolve([person('1', 'Local Lou'), person('2', 'Synced Sam')]);
+    await settle();
+    expect(controller.state.contacts).toHaveLength(2);
+    expect(controller.state.syncing).toBe(false);
+    expect(controller.state.lastSyncedAt).toBe('2026-11-22T12:00:00.000Z');
+  });
+
+  it('signs in through the browser and starts a sync when the shell reports success', async () => {
+    const shell = new FakeShell();
+    const controller = new Controller(shell);
+    await controller.start();
+    expect(controller.state.screen).toBe('sign_in');
+
+    void controller.signIn();
+    await settle();
+    expect(controller.state.signIn.phase).toBe('waiting');
+    shell.signInResult!.resolve();
+    await settle();
+    expect(controller.state.signIn.phase).toBe('waiting');
+
+    shell.handlers!.signInComplete(rep);
+    expect(controller.state.screen).toBe('contacts');
+    shell.lists[0].resolve([]);
+    await settle();
+    expect(shell.calls.slice(-2)).toEqual(['list_contacts(null)', 'sync_now']);
+  });
+
+  it('shows why sign-in could not start', async () => {
+    const shell = new FakeShell();
+    const controller = new Controller(shell);
+    await controller.start();
+    void controller.signIn();
+    shell.signInResult!.reject({ kind: 'offline', message: 'connection refused' });
+    await settle();
+    expect(controller.state.signIn.problem).toEqual({
+      title: "Can't reach the Companion server.",
+      detail: 'Check your connection and try again.',
+    });
+  });
+
+  it('shows "Sign-in failed — try again" when the shell reports a failed callback', async () => {
+    const shell = new FakeShell();
+    const controller = new Controller(shell);
+    await controller.start();
+    void controller.signIn();
+    shell.handlers!.signInFailed({ kind: 'state_mismatch', message: 'state does not match' });
+    expect(controller.state.signIn.problem?.title).toBe('Sign-in failed — try again');
+    expect(controller.state.screen).toBe('sign_in');
+  });
+
+  it('a second refresh while one runs joins it instead of syncing twice', async () => {
+    const { shell, controller } = await signedInApp();
+    shell.lists[0].resolve([]);
+    await settle();
+    void controller.refresh();
+    void controller.refresh();
+    expect(shell.calls.filter((c) => c === 'sync_now')).toHaveLength(1);
+    shell.syncs[0].resolve(report);
+    await settle();
+    shell.lists[1].resolve([]);
+    await settle();
+    void controller.refresh();
+    expect(shell.calls.filter((c) => c === 'sync_now')).toHaveLength(2);
+  });
+
+  it('offline: the saved contacts stay and the banner shows', async () => {
+    const { shell, controller } = await signedInApp();
+    shell.lists[0].resolve([person('1', 'Saved Sue')]);
+    await settle();
+    shell.syncs[0].reject({ kind: 'offline', message: 'gateway unreachable' });
+    await settle();
+    expect(controller.state.online).toBe(false);
+    expect(controller.state.contacts.map((c) => c.name)).toEqual(['Saved Sue']);
+    expect(controller.state.syncing).toBe(false);
+  });
+
+  it('after reauth, signing in again syncs without leaving the contacts', async () => {
+    const { shell, controller } = await signedInApp();
+    shell.lists[0].resolve([person('1', 'Saved Sue')]);
+    await settle();
+    shell.syncs[0].reject({ kind: 'reauth_required', message: 'Sign in again' });
+    await settle();
+    expect(controller.state.reauthRequired).toBe(true);
+
+    void controller.signIn();
+    shell.handlers!.signInComplete(rep);
+    await settle();
+    expect(controller.state.reauthRequired).toBe(false);
+    expect(controller.state.contacts).toHaveLength(1);
+    expect(shell.calls.filter((c) => c === 'sync_now')).toHaveLength(2);
+  });
+
+  it('only the newest search answer is shown', async () => {
+    const { shell, controller } = await signedInApp();
+    shell.lists[0].resolve([]);
+    await settle();
+    void controller.search('an');
+    void controller.search('ann ');
+    expect(shell.calls.slice(-2)).toEqual(['list_contacts("an")', 'list_contacts("ann")']);
+    shell.lists[2].resolve([person('3', 'Ann Lee')]);
+    await settle();
+    shell.lists[1].resolve([person('3', 'Ann Lee'), person('4', 'Dan Anders')]);
+    await settle();
+    expect(controller.state.contacts.map((c) => c.name)).toEqual(['Ann Lee']);
+    expect(controller.state.query).toBe('ann');
+  });
+
+  it('a refresh reloads the list for the current search', async () => {
+    const { shell, controller } = await signedInApp();
+    shell.lists[0].resolve([]);
+    await settle();
+    void controller.search('ann');
+    shell.lists[1].resolve([]);
+    shell.syncs[0].resolve(report);
+    await settle();
+    expect(shell.calls.at(-1)).toBe('list_contacts("ann")');
+  });
+
+  it('sign-out goes back to the sign-in screen', async () => {
+    const { shell, controller } = await signedInApp();
+    shell.lists[0].resolve([person('1', 'Saved Sue')]);
+    await settle();
+    await controller.signOut();
+    expect(shell.calls).toContain('sign_out');
+    expect(controller.state.screen).toBe('sign_in');
+    expect(controller.state.contacts).toEqual([]);
+  });
+});
