@@ -1,0 +1,95 @@
+//! The one error type of companion-core. Every variant's message is written for the rep, and
+//! [`CoreError::kind`] gives the app a stable tag to branch on.
+
+use serde::ser::SerializeStruct;
+
+use crate::secrets::SecretError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The gateway did not answer (no network, server down, timeout).
+    #[error("Can't reach the Companion server at {url}. Check your connection; what is already on this device stays available.")]
+    Offline { url: String },
+    /// The gateway no longer accepts the session: the rep must sign in again. The replica is kept.
+    #[error("Your Salesforce session has ended. Sign in again to keep syncing.")]
+    ReauthRequired,
+    /// The sign-in did not complete; the message says why (Salesforce's own text when it gave one).
+    #[error("{0}")]
+    SignInFailed(String),
+    #[error("You're not signed in. Sign in first.")]
+    NotSignedIn,
+    /// The gateway answered with an error that is none of the above.
+    #[error("The Companion server answered with an error: {message}")]
+    Gateway {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The local replica or a file in the data folder could not be read or written.
+    #[error("Problem with the data stored on this device: {0}")]
+    Storage(String),
+    #[error(transparent)]
+    SecretStore(#[from] SecretError),
+    #[error("{0}")]
+    BadInput(String),
+}
+
+impl CoreError {
+    /// A stable, machine-readable tag for the error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CoreError::Offline { .. } => "offline",
+            CoreError::ReauthRequired => "reauth_required",
+            CoreError::SignInFailed(_) => "sign_in_failed",
+            CoreError::NotSignedIn => "not_signed_in",
+            CoreError::Gateway { .. } => "gateway",
+            CoreError::Storage(_) => "storage",
+            CoreError::SecretStore(_) => "secret_store",
+            CoreError::BadInput(_) => "bad_input",
+        }
+    }
+
+    pub(crate) fn storage(context: &str, err: impl std::fmt::Display) -> Self {
+        CoreError::Storage(format!("{context}: {err}"))
+    }
+}
+
+impl From<rusqlite::Error> for CoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        CoreError::storage("database error", err)
+    }
+}
+
+impl From<rusqlite_migration::Error> for CoreError {
+    fn from(err: rusqlite_migration::Error) -> Self {
+        CoreError::storage("could not upgrade the local database", err)
+    }
+}
+
+/// `{"kind": "...", "message": "..."}`, what the app's UI receives.
+impl serde::Serialize for CoreError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("CoreError", 2)?;
+        s.serialize_field("kind", self.kind())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_as_kind_and_message() {
+        let err = CoreError::Offline {
+            url: "http://127.0.0.1:8710/".into(),
+        };
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["kind"], "offline");
+        assert!(json["message"]
+            .as_str()
+            .unwrap()
+            .contains("Can't reach the Companion server at http://127.0.0.1:8710/"));
+    }
+}

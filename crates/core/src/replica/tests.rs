@@ -1,0 +1,424 @@
+use std::collections::BTreeMap;
+
+use companion_api::{Account, Contact, DeletedRecord, SyncResponse};
+
+use super::*;
+
+const OWNER: &str = "005000000000001AAA";
+
+fn account(id: &str, name: &str) -> Account {
+    Account {
+        id: id.into(),
+        name: name.into(),
+        industry: Some("Technology".into()),
+        phone: None,
+        billing_city: Some("Lyon".into()),
+        owner_id: OWNER.into(),
+        system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+    }
+}
+
+fn contact(
+    id: &str,
+    first: &str,
+    last: &str,
+    email: &str,
+    title: &str,
+    account_id: Option<&str>,
+) -> Contact {
+    Contact {
+        id: id.into(),
+        first_name: Some(first.into()),
+        last_name: last.into(),
+        name: format!("{first} {last}"),
+        email: Some(email.into()),
+        phone: Some("+33 4 72 00 00 00".into()),
+        mobile_phone: None,
+        title: Some(title.into()),
+        account_id: account_id.map(Into::into),
+        owner_id: OWNER.into(),
+        system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+    }
+}
+
+fn cursors(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn names(list: &[ContactSummary]) -> Vec<&str> {
+    list.iter().map(|c| c.name.as_str()).collect()
+}
+
+fn open_temp() -> (tempfile::TempDir, Replica) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Replica::path_for(dir.path(), "00D000000000001AAA", OWNER).unwrap();
+    let replica = Replica::open(&path).unwrap();
+    (dir, replica)
+}
+
+/// A small org: two accounts, four contacts.
+fn seed(replica: &Replica) {
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![
+                account("001A", "Acme Corporation"),
+                account("001B", "Globex"),
+            ],
+            contacts: vec![
+                contact(
+                    "003A",
+                    "Ada",
+                    "Lovelace",
+                    "ada@acme.example",
+                    "CTO",
+                    Some("001A"),
+                ),
+                contact(
+                    "003B",
+                    "José",
+                    "Álvarez",
+                    "jose.alvarez@globex.example",
+                    "Head of Sales",
+                    Some("001B"),
+                ),
+                contact(
+                    "003C",
+                    "grace",
+                    "Hopper",
+                    "grace@navy.example",
+                    "Rear Admiral",
+                    None,
+                ),
+                contact(
+                    "003D",
+                    "Bob",
+                    "O'Brien",
+                    "bob.obrien@acme.example",
+                    "Buyer",
+                    Some("001A"),
+                ),
+            ],
+            deleted: vec![],
+            cursors: cursors(&[("Account", "a1"), ("Contact", "c1")]),
+            more: false,
+        })
+        .unwrap();
+}
+
+#[test]
+fn opens_with_migrations_in_wal_mode_and_reopens() {
+    let (dir, replica) = open_temp();
+    let path = replica.path().to_owned();
+    seed(&replica);
+    drop(replica);
+
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    drop(conn);
+
+    // Reopening runs no migration twice and keeps the data.
+    let again = Replica::open(&path).unwrap();
+    assert_eq!(again.contacts(None).unwrap().len(), 4);
+    assert_eq!(
+        again.cursors().unwrap(),
+        cursors(&[("Account", "a1"), ("Contact", "c1")])
+    );
+    assert!(path.starts_with(dir.path().join("replicas")));
+}
+
+#[test]
+fn replica_files_are_per_org_and_user_and_ids_cannot_escape() {
+    let dir = std::path::Path::new("/data");
+    assert_eq!(
+        Replica::path_for(dir, "00D000000000001AAA", "005000000000001AAA").unwrap(),
+        dir.join("replicas/00D000000000001AAA_005000000000001AAA.sqlite3")
+    );
+    assert!(Replica::path_for(dir, "../../etc", "005000000000001AAA").is_err());
+    assert!(Replica::path_for(dir, "00D000000000001AAA", "").is_err());
+}
+
+#[test]
+fn contacts_are_sorted_by_name_with_their_account() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    let all = replica.contacts(None).unwrap();
+    assert_eq!(
+        names(&all),
+        [
+            "Ada Lovelace",
+            "Bob O'Brien",
+            "grace Hopper",
+            "José Álvarez"
+        ]
+    );
+    assert_eq!(all[0].account_name.as_deref(), Some("Acme Corporation"));
+    assert_eq!(all[0].email.as_deref(), Some("ada@acme.example"));
+    assert_eq!(all[2].account_name, None);
+}
+
+#[test]
+fn later_pages_update_and_delete() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    let counts = replica
+        .apply_page(&SyncResponse {
+            accounts: vec![account("001A", "Acme Holdings")],
+            contacts: vec![contact(
+                "003A",
+                "Ada",
+                "King",
+                "ada.king@acme.example",
+                "CTO",
+                Some("001A"),
+            )],
+            deleted: vec![
+                DeletedRecord {
+                    object: "Contact".into(),
+                    id: "003B".into(),
+                },
+                DeletedRecord {
+                    object: "Opportunity".into(),
+                    id: "006A".into(),
+                },
+            ],
+            cursors: cursors(&[("Contact", "c2")]),
+            more: false,
+        })
+        .unwrap();
+    assert_eq!(
+        counts,
+        PageCounts {
+            accounts: 1,
+            contacts: 2
+        }
+    );
+    let all = replica.contacts(None).unwrap();
+    assert_eq!(names(&all), ["Ada King", "Bob O'Brien", "grace Hopper"]);
+    assert_eq!(all[0].account_name.as_deref(), Some("Acme Holdings"));
+    assert_eq!(
+        replica.cursors().unwrap(),
+        cursors(&[("Account", "a1"), ("Contact", "c2")])
+    );
+    // The index follows: old name and deleted contact are gone, the new account name is found.
+    assert!(replica.contacts(Some("lovelace")).unwrap().is_empty());
+    assert!(replica.contacts(Some("josé")).unwrap().is_empty());
+    assert_eq!(
+        names(&replica.contacts(Some("holdings")).unwrap()),
+        ["Ada King", "Bob O'Brien"]
+    );
+}
+
+#[test]
+fn a_failed_page_leaves_nothing_of_itself_and_the_old_cursor() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    // Simulate a failure half-way through applying the page (disk full, crash…): the third
+    // contact's insert aborts after two upserts and before deletes and cursors.
+    replica
+        .writer()
+        .execute_batch(
+            "CREATE TEMP TRIGGER fail_mid_page BEFORE INSERT ON main.contact WHEN new.id = '003Z'
+             BEGIN SELECT RAISE(ABORT, 'simulated failure'); END;",
+        )
+        .unwrap();
+    let page = SyncResponse {
+        accounts: vec![account("001C", "Initech")],
+        contacts: vec![
+            contact(
+                "003X",
+                "Peter",
+                "Gibbons",
+                "peter@initech.example",
+                "Engineer",
+                Some("001C"),
+            ),
+            contact(
+                "003A",
+                "Ada",
+                "Renamed",
+                "ada@acme.example",
+                "CTO",
+                Some("001A"),
+            ),
+            contact(
+                "003Z",
+                "Milton",
+                "Waddams",
+                "milton@initech.example",
+                "Collator",
+                Some("001C"),
+            ),
+        ],
+        deleted: vec![DeletedRecord {
+            object: "Contact".into(),
+            id: "003C".into(),
+        }],
+        cursors: cursors(&[("Account", "a2"), ("Contact", "c2")]),
+        more: true,
+    };
+    let err = replica.apply_page(&page).unwrap_err();
+    assert_eq!(err.kind(), "storage");
+
+    assert_eq!(
+        names(&replica.contacts(None).unwrap()),
+        [
+            "Ada Lovelace",
+            "Bob O'Brien",
+            "grace Hopper",
+            "José Álvarez"
+        ]
+    );
+    assert_eq!(
+        replica.cursors().unwrap(),
+        cursors(&[("Account", "a1"), ("Contact", "c1")])
+    );
+    assert!(replica.contacts(Some("initech")).unwrap().is_empty());
+    assert!(replica.contacts(Some("peter")).unwrap().is_empty());
+
+    // Once the fault is gone the same page applies in full.
+    replica
+        .writer()
+        .execute_batch("DROP TRIGGER temp.fail_mid_page")
+        .unwrap();
+    replica.apply_page(&page).unwrap();
+    assert_eq!(
+        names(&replica.contacts(None).unwrap()),
+        [
+            "Ada Renamed",
+            "Bob O'Brien",
+            "José Álvarez",
+            "Milton Waddams",
+            "Peter Gibbons"
+        ]
+    );
+    assert_eq!(
+        replica.cursors().unwrap(),
+        cursors(&[("Account", "a2"), ("Contact", "c2")])
+    );
+}
+
+#[test]
+fn search_finds_word_prefixes_in_name_email_title_and_account() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    let search = |text: &str| {
+        names(&replica.contacts(Some(text)).unwrap())
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search("lov"), ["Ada Lovelace"]);
+    assert_eq!(search("LOVELACE"), ["Ada Lovelace"]);
+    assert_eq!(search("grace@navy"), ["grace Hopper"]);
+    assert_eq!(search("admiral"), ["grace Hopper"]);
+    assert_eq!(search("acme"), ["Ada Lovelace", "Bob O'Brien"]);
+    assert_eq!(search("acme bob"), ["Bob O'Brien"]);
+    assert_eq!(search("glob"), ["José Álvarez"]);
+    // Accents are folded both ways.
+    assert_eq!(search("jose alv"), ["José Álvarez"]);
+    assert_eq!(search("ÁLVAREZ"), ["José Álvarez"]);
+    assert!(search("zebra").is_empty());
+}
+
+#[test]
+fn contact_arriving_before_its_account_gets_the_account_name_in_search() {
+    let (_dir, replica) = open_temp();
+    let page = |accounts, contacts| SyncResponse {
+        accounts,
+        contacts,
+        deleted: vec![],
+        cursors: BTreeMap::new(),
+        more: false,
+    };
+    replica
+        .apply_page(&page(
+            vec![],
+            vec![contact(
+                "003Q",
+                "Quinn",
+                "Doe",
+                "q@x.example",
+                "VP",
+                Some("001Q"),
+            )],
+        ))
+        .unwrap();
+    assert!(replica.contacts(Some("umbrella")).unwrap().is_empty());
+    replica
+        .apply_page(&page(vec![account("001Q", "Umbrella Corp")], vec![]))
+        .unwrap();
+    let found = replica.contacts(Some("umbrella")).unwrap();
+    assert_eq!(names(&found), ["Quinn Doe"]);
+    assert_eq!(found[0].account_name.as_deref(), Some("Umbrella Corp"));
+}
+
+#[test]
+fn odd_search_input_never_errors() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    for text in [
+        "",
+        " ",
+        "\"",
+        "\"\"",
+        "*",
+        "**",
+        "ada*",
+        "\"ada",
+        "o'brien",
+        "O'Bri",
+        "-ada",
+        "ada OR bob",
+        "NEAR(ada bob)",
+        "name:ada",
+        "^ada",
+        "(",
+        ")",
+        "AND",
+        "NOT",
+        "日本語",
+        "🙂",
+        "ada\u{0}",
+        "a\"b\"c*",
+        "%",
+        "_",
+        "\\",
+        "'; DROP TABLE contact; --",
+    ] {
+        let result = replica.contacts(Some(text));
+        assert!(result.is_ok(), "{text:?}: {result:?}");
+    }
+    assert_eq!(
+        replica.contacts(Some("")).unwrap().len(),
+        4,
+        "empty search lists everything"
+    );
+    assert_eq!(
+        replica.contacts(Some("*")).unwrap().len(),
+        4,
+        "punctuation only lists everything"
+    );
+    assert_eq!(
+        names(&replica.contacts(Some("o'brien")).unwrap()),
+        ["Bob O'Brien"]
+    );
+    assert_eq!(
+        names(&replica.contacts(Some("\"ada")).unwrap()),
+        ["Ada Lovelace"]
+    );
+    assert!(
+        replica.contacts(Some("ada OR bob")).unwrap().is_empty(),
+        "OR is a word, not an operator"
+    );
+    assert_eq!(replica.contacts(None).unwrap().len(), 4);
+}

@@ -1,0 +1,250 @@
+//! A small in-process fake of the gateway's `/v1` API for unit tests of core and the CLI
+//! (feature `test-support`). It follows the types in `companion-api`; the cross-crate tests in
+//! `tests/` run the real gateway and sfsim instead.
+//!
+//! Sync model: the fake serves a list of pages; the cursor it hands out is `p<N>`, "next page
+//! is N", so a later sync with the stored cursors gets only the pages added since.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use companion_api::{
+    AuthConfig, ErrorBody, ErrorDetail, ExchangeRequest, ExchangeResponse, LoginHost, SyncRequest,
+    SyncResponse, User,
+};
+use url::Url;
+
+/// The only authorization code the fake accepts.
+pub const CODE: &str = "fake-auth-code";
+/// The session token the fake issues.
+pub const SESSION_TOKEN: &str = "fake-session-token";
+pub const LOGIN_HOST: &str = "https://login.fake.example";
+
+pub fn user() -> User {
+    User {
+        user_id: "005000000000001AAA".into(),
+        org_id: "00D000000000001AAA".into(),
+        username: "rep@demo.example".into(),
+        display_name: "Riley Rep".into(),
+        email: "rep@demo.example".into(),
+    }
+}
+
+#[derive(Default)]
+struct FakeState {
+    pages: Mutex<Vec<SyncResponse>>,
+    /// Every request: (path, body).
+    requests: Mutex<Vec<(String, serde_json::Value)>>,
+    reauth_required: Mutex<bool>,
+}
+
+pub struct FakeGateway {
+    pub url: Url,
+    state: Arc<FakeState>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl FakeGateway {
+    /// Starts on `127.0.0.1:<free port>` serving `pages` to `/v1/sync`.
+    pub async fn start(pages: Vec<SyncResponse>) -> Self {
+        let state = Arc::new(FakeState {
+            pages: Mutex::new(pages),
+            ..Default::default()
+        });
+        let app = Router::new()
+            .route("/v1/auth/config", get(auth_config))
+            .route("/v1/auth/exchange", post(exchange))
+            .route("/v1/sync", post(sync))
+            .route("/v1/auth/logout", post(logout))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fake gateway");
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .ok();
+        });
+        Self {
+            url: Url::parse(&format!("http://{addr}")).unwrap(),
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops listening; afterwards the port refuses connections.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub fn push_page(&self, page: SyncResponse) {
+        self.state.pages.lock().unwrap().push(page);
+    }
+
+    /// From now on `/v1/sync` answers 401 `reauth_required`.
+    pub fn require_reauth(&self) {
+        *self.state.reauth_required.lock().unwrap() = true;
+    }
+
+    /// How many requests reached `path` (e.g. `/v1/auth/exchange`).
+    pub fn requests_to(&self, path: &str) -> usize {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .count()
+    }
+
+    /// Bodies of the requests to `path`, oldest first.
+    pub fn bodies_to(&self, path: &str) -> Vec<serde_json::Value> {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
+    /// Plays the browser and Salesforce: the callback URL that Salesforce would redirect to
+    /// after a good password, for the given authorize URL.
+    pub fn callback_for(authorize_url: &str) -> String {
+        let url = Url::parse(authorize_url).expect("authorize URL");
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let mut callback = Url::parse(&param("redirect_uri")).expect("redirect_uri");
+        callback
+            .query_pairs_mut()
+            .append_pair("code", CODE)
+            .append_pair("state", &param("state"));
+        callback.to_string()
+    }
+}
+
+impl Drop for FakeGateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.into(),
+            message: message.into(),
+            fields: None,
+            retry_after: None,
+        },
+    };
+    (status, Json(body)).into_response()
+}
+
+fn record(state: &FakeState, path: &str, body: serde_json::Value) {
+    state.requests.lock().unwrap().push((path.into(), body));
+}
+
+async fn auth_config(State(state): State<Arc<FakeState>>) -> Json<AuthConfig> {
+    record(&state, "/v1/auth/config", serde_json::Value::Null);
+    Json(AuthConfig {
+        login_hosts: vec![LoginHost {
+            label: "Production".into(),
+            url: LOGIN_HOST.into(),
+            authorize_url: format!("{LOGIN_HOST}/services/oauth2/authorize"),
+        }],
+        client_id: "companion-demo".into(),
+        scopes: vec!["api".into(), "refresh_token".into()],
+        redirect_uris: vec![
+            "companion://oauth/callback".into(),
+            "http://127.0.0.1/callback".into(),
+        ],
+    })
+}
+
+async fn exchange(
+    State(state): State<Arc<FakeState>>,
+    Json(request): Json<ExchangeRequest>,
+) -> Response {
+    record(
+        &state,
+        "/v1/auth/exchange",
+        serde_json::to_value(&request).unwrap(),
+    );
+    if request.code != CODE {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "invalid authorization code",
+        );
+    }
+    if request.login_host != LOGIN_HOST {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "login host not allowed",
+        );
+    }
+    Json(ExchangeResponse {
+        session_token: SESSION_TOKEN.into(),
+        user: user(),
+    })
+    .into_response()
+}
+
+async fn logout(State(state): State<Arc<FakeState>>) -> StatusCode {
+    record(&state, "/v1/auth/logout", serde_json::Value::Null);
+    StatusCode::NO_CONTENT
+}
+
+async fn sync(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Json(request): Json<SyncRequest>,
+) -> Response {
+    record(&state, "/v1/sync", serde_json::to_value(&request).unwrap());
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if bearer != Some(&format!("Bearer {SESSION_TOKEN}")) || *state.reauth_required.lock().unwrap()
+    {
+        return error(StatusCode::UNAUTHORIZED, "reauth_required", "Sign in again");
+    }
+    let next: usize = request
+        .cursors
+        .get("Contact")
+        .and_then(|c| c.strip_prefix('p'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let pages = state.pages.lock().unwrap();
+    let mut page = pages.get(next).cloned().unwrap_or_default();
+    let after = next.min(pages.len()) + usize::from(next < pages.len());
+    page.cursors = ["Account", "Contact"]
+        .iter()
+        .map(|o| (o.to_string(), format!("p{after}")))
+        .collect();
+    page.more = after < pages.len();
+    Json(page).into_response()
+}
