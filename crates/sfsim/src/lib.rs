@@ -1,1 +1,165 @@
-//! A simulated Salesforce org for tests and the demo
+//! sfsim: a simulated Salesforce org for tests and the demo.
+//!
+//! It serves the OAuth 2.0 endpoints (authorize with a login form, token, revoke, userinfo, the
+//! identity URL) and a REST API subset (versions, SOQL query with paging) over a deterministic demo
+//! org, with the shapes, statuses, headers and error strings described in
+//! `shared/reference/salesforce-api.md`. It shares no code with the `salesforce` client crate on
+//! purpose: a mistake made in both would cancel out.
+
+mod clock;
+mod error;
+mod http;
+pub mod ids;
+mod locators;
+mod oauth;
+mod query;
+pub mod schema;
+mod seed;
+pub mod soql;
+mod state;
+mod store;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use serde_json::{Map, Value};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub use error::SimError;
+use state::AppState;
+
+/// Password of every demo user.
+pub const DEMO_PASSWORD: &str = "demo1234";
+/// Consumer key of the demo org's connected app.
+pub const DEMO_CLIENT_ID: &str = "companion-demo";
+/// Consumer secret of the demo org's connected app.
+pub const DEMO_CLIENT_SECRET: &str = "companion-demo-secret";
+
+/// How the simulated org behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Access tokens stop working this long after they were issued (Salesforce default: 2 hours).
+    pub session_timeout: Duration,
+    /// The connected app's refresh-token rotation policy: a new refresh token on every refresh.
+    pub refresh_token_rotation: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            session_timeout: Duration::from_secs(7200),
+            refresh_token_rotation: false,
+        }
+    }
+}
+
+/// A running simulated org.
+pub struct Sim {
+    state: Arc<AppState>,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+}
+
+/// Binds `listen` (port 0 picks a free port) and serves the demo org until [`Sim::shutdown`].
+pub async fn start(listen: SocketAddr, config: SimConfig) -> Result<Sim, SimError> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| SimError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| SimError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let host = if local.ip().is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        match local.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        }
+    };
+    let base_url = format!("http://{host}:{}", local.port());
+    let state = Arc::new(AppState::new(base_url, config, seed::demo_org()));
+    let router = http::router(state.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "sfsim server stopped with an error");
+        }
+    });
+    tracing::info!(base_url = %state.base_url, "sfsim started");
+    Ok(Sim {
+        state,
+        stop,
+        server,
+    })
+}
+
+impl Sim {
+    /// `http://127.0.0.1:PORT`, no trailing slash: the login host and the instance URL.
+    pub fn base_url(&self) -> String {
+        self.state.base_url.clone()
+    }
+
+    /// Ends every access token issued so far, as an admin clearing sessions; REST calls with them get
+    /// `401 INVALID_SESSION_ID`. Refresh tokens keep working.
+    pub fn expire_access_tokens(&self) {
+        self.state.org().tokens.expire_access_tokens();
+    }
+
+    /// The 18-char id of a demo user, e.g. `rep@demo.example`.
+    pub fn user_id(&self, username: &str) -> Option<String> {
+        self.state
+            .org()
+            .store
+            .user_by_username(username)
+            .map(|u| u.id.clone())
+    }
+
+    /// The 18-char organization id (`00D…`).
+    pub fn org_id(&self) -> String {
+        self.state.org().store.org_id.clone()
+    }
+
+    /// Every live record of `object` (admin view), with API field names, as stored.
+    /// Empty for an unknown object.
+    pub fn records(&self, object: &str) -> Vec<Map<String, Value>> {
+        let Some(object) = schema::object(object) else {
+            return Vec::new();
+        };
+        self.state.org().store.all(object).cloned().collect()
+    }
+
+    /// Changes a record as a user edit would: the given fields, `LastModifiedDate` and
+    /// `SystemModstamp` set to now, derived fields (such as `Name`) recomputed.
+    pub fn update_record(&self, object: &str, id: &str, fields: Value) -> Result<(), SimError> {
+        let object =
+            schema::object(object).ok_or_else(|| SimError::UnknownObject(object.into()))?;
+        let Value::Object(fields) = fields else {
+            return Err(SimError::NotAnObject);
+        };
+        let now = clock::format_datetime(self.state.clock.now());
+        self.state.org().store.update(object, id, &fields, &now)
+    }
+
+    /// REST API calls counted so far (the `N` of `Sforce-Limit-Info: api-usage=N/15000`).
+    pub fn api_calls(&self) -> u64 {
+        self.state.api_calls()
+    }
+
+    /// Stops serving; open connections get a moment to finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let mut server = self.server;
+        if tokio::time::timeout(Duration::from_secs(5), &mut server)
+            .await
+            .is_err()
+        {
+            server.abort();
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! `/services/data`: versions, query and query paging (reference §2.1–2.2), plus what every REST
+//! response shares: bearer authentication, API-call counting and `Sforce-Limit-Info`.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Path, Query, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::response::{self, rest_error};
+use crate::{
+    locators::Cursor,
+    query::{self, Row},
+    state::{AppState, DAILY_API_LIMIT},
+    store::OrgUser,
+};
+
+/// API versions this org serves: 20.0 up to Spring '24 (60.0).
+const VERSIONS: std::ops::RangeInclusive<u32> = 20..=60;
+const DEFAULT_BATCH: usize = 2000;
+const MIN_BATCH: usize = 200;
+const MAX_BATCH: usize = 2000;
+
+/// Adds `Sforce-Limit-Info: api-usage=N/15000` to every REST response.
+pub async fn limit_info(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert("Sforce-Limit-Info", limit_header(&state));
+    response
+}
+
+fn limit_header(state: &AppState) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "api-usage={}/{DAILY_API_LIMIT}",
+        state.api_calls()
+    ))
+    .expect("digits and ASCII make a valid header value")
+}
+
+/// Why a REST call is not authenticated.
+#[derive(Debug, Clone, Copy)]
+pub enum Unauthorized {
+    SessionInvalid,
+    NotForRestApi,
+}
+
+impl IntoResponse for Unauthorized {
+    fn into_response(self) -> Response {
+        let message = match self {
+            Unauthorized::SessionInvalid => "Session expired or invalid",
+            Unauthorized::NotForRestApi => "This session is not valid for use with the REST API",
+        };
+        rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", message)
+    }
+}
+
+/// The user behind `Authorization: Bearer <token>` (or the legacy `OAuth <token>`), counting the
+/// call against the daily limit; otherwise the 401 a real org gives.
+pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<OrgUser, Unauthorized> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("OAuth "))
+        })
+        .map(str::trim);
+    let now = state.clock.now();
+    let timeout =
+        time::Duration::try_from(state.config.session_timeout).unwrap_or(time::Duration::MAX);
+    let session = {
+        let org = state.org();
+        token
+            .and_then(|t| org.tokens.session(t, now, timeout))
+            .and_then(|session| {
+                let user = org.store.user_by_id(&session.user_id).cloned()?;
+                Some((user, session.scopes))
+            })
+    };
+    let Some((user, scopes)) = session else {
+        return Err(Unauthorized::SessionInvalid);
+    };
+    // A session without `api` (or `full`) is refused by the REST API (reference §1.11).
+    if !scopes.iter().any(|s| s == "api" || s == "full") {
+        return Err(Unauthorized::NotForRestApi);
+    }
+    state.count_api_call();
+    Ok(user)
+}
+
+/// `v58.0` → `58.0` when this org serves that version.
+fn api_version(segment: &str) -> Option<String> {
+    let number: u32 = segment
+        .strip_prefix('v')?
+        .strip_suffix(".0")?
+        .parse()
+        .ok()?;
+    VERSIONS.contains(&number).then(|| format!("{number}.0"))
+}
+
+fn not_found_response() -> Response {
+    rest_error(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "The requested resource does not exist",
+    )
+}
+
+/// Unknown paths: under `/services/data` the REST 404 array (with the limit header), else a bare 404.
+pub async fn fallback(State(state): State<Arc<AppState>>, uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/services/data") {
+        let mut response = not_found_response();
+        response
+            .headers_mut()
+            .insert("Sforce-Limit-Info", limit_header(&state));
+        response
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+/// Release name of an API version: 58.0 is Summer '23, three releases a year (label text unconfirmed).
+fn release_label(version: u32) -> String {
+    let steps = version as i64 - 58;
+    let season = ["Summer", "Winter", "Spring"][steps.rem_euclid(3) as usize];
+    // Winter releases carry the next year's name.
+    let year = 23 + (steps + 2).div_euclid(3);
+    format!("{season} '{year:02}")
+}
+
+/// `GET /services/data/`: unauthenticated list of versions.
+pub async fn versions() -> Response {
+    let list: Vec<_> = VERSIONS
+        .map(|v| {
+            json!({
+                "label": release_label(v),
+                "url": format!("/services/data/v{v}.0"),
+                "version": format!("{v}.0"),
+            })
+        })
+        .collect();
+    response::json(StatusCode::OK, &list)
+}
+
+#[derive(Deserialize)]
+pub struct QueryParams {
+    q: Option<String>,
+}
+
+#[derive(Serialize)]
+struct QueryPage<'a> {
+    #[serde(rename = "totalSize")]
+    total_size: usize,
+    done: bool,
+    #[serde(rename = "nextRecordsUrl", skip_serializing_if = "Option::is_none")]
+    next_records_url: Option<String>,
+    records: &'a [Row],
+}
+
+/// `Sforce-Query-Options: batchSize=N`, kept within 200–2000 (a request, not a promise).
+fn batch_size(headers: &HeaderMap) -> usize {
+    headers
+        .get("Sforce-Query-Options")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(',')
+                .filter_map(|option| option.trim().split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("batchSize"))
+                .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+        })
+        .map_or(DEFAULT_BATCH, |n| n.clamp(MIN_BATCH, MAX_BATCH))
+}
+
+/// One page of a cursor, with `nextRecordsUrl` while rows remain.
+fn page(version: &str, locator: &str, rows: &[Row], offset: usize, batch: usize) -> Response {
+    let end = rows.len().min(offset + batch);
+    let done = end >= rows.len();
+    let body = QueryPage {
+        total_size: rows.len(),
+        done,
+        next_records_url: (!done)
+            .then(|| format!("/services/data/v{version}/query/{locator}-{end}")),
+        records: &rows[offset.min(end)..end],
+    };
+    response::json(StatusCode::OK, &body)
+}
+
+/// `GET /services/data/vXX.X/query?q=…`.
+pub async fn query(
+    State(state): State<Arc<AppState>>,
+    Path(version): Path<String>,
+    Query(params): Query<QueryParams>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(version) = api_version(&version) else {
+        return not_found_response();
+    };
+    let user = match authenticate(&state, &headers) {
+        Ok(user) => user,
+        Err(unauthorized) => return unauthorized.into_response(),
+    };
+    let Some(soql) = params.q.filter(|q| !q.trim().is_empty()) else {
+        // Wording unconfirmed.
+        return rest_error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_QUERY",
+            "A query string has to be specified",
+        );
+    };
+    let mut org = state.org();
+    let output = match query::run(&org.store, &user, &soql, &version) {
+        Ok(output) => output,
+        Err(error) => return rest_error(StatusCode::BAD_REQUEST, error.error_code, &error.message),
+    };
+    if output.rows.is_empty() {
+        // COUNT() or no rows: only the total.
+        let body = QueryPage {
+            total_size: output.total_size,
+            done: true,
+            next_records_url: None,
+            records: &[],
+        };
+        return response::json(StatusCode::OK, &body);
+    }
+    let batch = batch_size(&headers);
+    if output.rows.len() <= batch {
+        return page(&version, "", &output.rows, 0, batch);
+    }
+    let rows = Arc::new(output.rows);
+    let locator = org.locators.open(Cursor {
+        user_id: user.id.clone(),
+        rows: rows.clone(),
+        batch_size: batch,
+    });
+    drop(org);
+    page(&version, &locator, &rows, 0, batch)
+}
+
+/// `GET /services/data/vXX.X/query/<locator>-<offset>`: the next page.
+pub async fn query_more(
+    State(state): State<Arc<AppState>>,
+    Path((version, locator)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(version) = api_version(&version) else {
+        return not_found_response();
+    };
+    let user = match authenticate(&state, &headers) {
+        Ok(user) => user,
+        Err(unauthorized) => return unauthorized.into_response(),
+    };
+    let cursor = locator.split_once('-').and_then(|(id, offset)| {
+        let offset: usize = offset.parse().ok()?;
+        let org = state.org();
+        let cursor = org.locators.get(id)?;
+        (cursor.user_id == user.id && offset < cursor.rows.len()).then(|| {
+            (
+                id.to_owned(),
+                offset,
+                cursor.rows.clone(),
+                cursor.batch_size,
+            )
+        })
+    });
+    match cursor {
+        Some((id, offset, rows, batch)) => page(&version, &id, &rows, offset, batch),
+        // Wording unconfirmed; the error code is the documented one.
+        None => rest_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_QUERY_LOCATOR",
+            "invalid query locator",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_labels() {
+        assert_eq!(release_label(58), "Summer '23");
+        assert_eq!(release_label(59), "Winter '24");
+        assert_eq!(release_label(60), "Spring '24");
+        assert_eq!(release_label(57), "Spring '23");
+        assert_eq!(release_label(56), "Winter '23");
+        assert_eq!(release_label(55), "Summer '22");
+    }
+
+    #[test]
+    fn versions_in_paths() {
+        assert_eq!(api_version("v58.0").as_deref(), Some("58.0"));
+        assert_eq!(api_version("v99.0"), None);
+        assert_eq!(api_version("58.0"), None);
+    }
+}

@@ -1,0 +1,53 @@
+//! Open query cursors: the rows of a query not yet fetched, addressed by `nextRecordsUrl`.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+};
+
+use crate::{ids::IdGenerator, query::Row};
+
+/// How many cursors stay open before the oldest is dropped (real orgs cap open cursors per user;
+/// the exact number is not modelled).
+const MAX_OPEN: usize = 500;
+
+pub struct Cursor {
+    pub user_id: String,
+    pub rows: Arc<Vec<Row>>,
+    pub batch_size: usize,
+}
+
+pub struct Locators {
+    ids: IdGenerator,
+    open: HashMap<String, Cursor>,
+    order: VecDeque<String>,
+}
+
+impl Default for Locators {
+    fn default() -> Self {
+        Self {
+            ids: IdGenerator::new("01g", "8d", 62u64.pow(7) * 2 + 5_555),
+            open: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl Locators {
+    /// Opens a cursor and returns its locator id (an 18-char `01g…` id).
+    pub fn open(&mut self, cursor: Cursor) -> String {
+        let id = self.ids.next_id();
+        self.open.insert(id.clone(), cursor);
+        self.order.push_back(id.clone());
+        while self.order.len() > MAX_OPEN {
+            if let Some(oldest) = self.order.pop_front() {
+                self.open.remove(&oldest);
+            }
+        }
+        id
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Cursor> {
+        self.open.get(id)
+    }
+}

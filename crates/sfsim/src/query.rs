@@ -1,0 +1,614 @@
+//! Runs a parsed SOQL query against the store: checks names against the schema (with Salesforce's
+//! error codes and messages), applies sharing, filters, sorts, limits, and renders result rows.
+
+use std::cmp::Ordering;
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{json, Value};
+
+use crate::{
+    clock::format_datetime,
+    ids,
+    schema::{self, FieldDef, FieldKind, ObjectDef},
+    soql::{self, ast::*},
+    store::{OrgUser, Record, Store},
+};
+
+/// A query the org refuses, with its REST `errorCode` and full message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    pub error_code: &'static str,
+    pub message: String,
+}
+
+/// Every matching row (paging happens above this layer).
+#[derive(Debug)]
+pub struct QueryOutput {
+    pub total_size: usize,
+    pub rows: Vec<Row>,
+}
+
+/// One record as the query API renders it: `attributes` first, then the selected fields in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row(Vec<(&'static str, Cell)>);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Value(Value),
+    /// A parent record reached through a relationship (`"Account": {...}`).
+    Parent(Row),
+}
+
+impl Serialize for Row {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, cell) in &self.0 {
+            match cell {
+                Cell::Value(value) => map.serialize_entry(key, value)?,
+                Cell::Parent(row) => map.serialize_entry(key, row)?,
+            }
+        }
+        map.end()
+    }
+}
+
+pub fn run(
+    store: &Store,
+    user: &OrgUser,
+    source: &str,
+    api_version: &str,
+) -> Result<QueryOutput, QueryError> {
+    let query = soql::parse(source).map_err(|e| QueryError {
+        error_code: "MALFORMED_QUERY",
+        message: soql::error_message(source, e.pos, &e.detail),
+    })?;
+    let checker = Checker { source };
+    let object = schema::object(&query.from.text).ok_or_else(|| {
+        checker.error(
+            "INVALID_TYPE",
+            query.from.pos,
+            // Wording of the tail follows the INVALID_FIELD message; unconfirmed for INVALID_TYPE.
+            &format!(
+                "sObject type '{}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.",
+                query.from.text
+            ),
+        )
+    })?;
+
+    let mut columns = Vec::new();
+    let mut count_only = false;
+    for item in &query.select {
+        match item {
+            SelectItem::Count(_) => count_only = true,
+            SelectItem::Field(path) => {
+                let resolved = checker.resolve(object, path)?;
+                if !add_column(&mut columns, &resolved) {
+                    // Real orgs refuse a repeated field; code assumed MALFORMED_QUERY (unconfirmed).
+                    return Err(checker.error(
+                        "MALFORMED_QUERY",
+                        path.pos(),
+                        &format!("duplicate field selected: {}", path.dotted()),
+                    ));
+                }
+            }
+        }
+    }
+    let filter = query
+        .filter
+        .as_ref()
+        .map(|c| checker.filter(object, c))
+        .transpose()?;
+    let order: Vec<(Resolved, &OrderItem)> = query
+        .order_by
+        .iter()
+        .map(|item| Ok((checker.resolve(object, &item.field)?, item)))
+        .collect::<Result<_, QueryError>>()?;
+
+    let mut matches: Vec<&Record> = store
+        .all(object)
+        .filter(|record| store.can_read(object, record, user))
+        .filter(|record| filter.as_ref().is_none_or(|f| f.matches(store, record)))
+        .collect();
+    if !order.is_empty() {
+        let mut keyed: Vec<(Vec<Option<Typed>>, &Record)> = matches
+            .into_iter()
+            .map(|record| {
+                let key = order
+                    .iter()
+                    .map(|(path, _)| path.typed(store, record))
+                    .collect();
+                (key, record)
+            })
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            order
+                .iter()
+                .zip(a.iter().zip(b))
+                .map(|((_, item), (x, y))| compare_for_order(x.as_ref(), y.as_ref(), item))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+        matches = keyed.into_iter().map(|(_, record)| record).collect();
+    }
+    let offset = query.offset.unwrap_or(0) as usize;
+    let limit = query.limit.map_or(usize::MAX, |l| l as usize);
+    let selected = matches.into_iter().skip(offset).take(limit);
+
+    if count_only {
+        return Ok(QueryOutput {
+            total_size: selected.count(),
+            rows: Vec::new(),
+        });
+    }
+    let rows: Vec<Row> = selected
+        .map(|record| render(store, object, record, &columns, api_version))
+        .collect();
+    Ok(QueryOutput {
+        total_size: rows.len(),
+        rows,
+    })
+}
+
+/// A field path checked against the schema.
+#[derive(Debug, Clone)]
+struct Resolved {
+    /// Lookups to follow first: (lookup field, relationship name, target object).
+    steps: Vec<(&'static FieldDef, &'static str, &'static ObjectDef)>,
+    field: &'static FieldDef,
+}
+
+impl Resolved {
+    fn value<'a>(&self, store: &'a Store, record: &'a Record) -> Option<&'a Value> {
+        let mut current = record;
+        for (lookup, _, target) in &self.steps {
+            let id = current.get(lookup.name)?.as_str()?;
+            current = store.get(target, id)?;
+        }
+        current.get(self.field.name).filter(|v| !v.is_null())
+    }
+
+    fn typed(&self, store: &Store, record: &Record) -> Option<Typed> {
+        let value = self.value(store, record)?;
+        Some(match self.field.kind {
+            FieldKind::Id | FieldKind::Reference(_) => {
+                Typed::Id(value.as_str().and_then(ids::to_15)?.to_owned())
+            }
+            FieldKind::Text => Typed::Text(value.as_str()?.to_lowercase()),
+            FieldKind::Boolean => Typed::Bool(value.as_bool()?),
+            FieldKind::Number => Typed::Number(value.as_f64()?),
+            // Both render in fixed-width UTC forms, so text order is time order.
+            FieldKind::Date | FieldKind::DateTime => Typed::Stamp(value.as_str()?.to_owned()),
+        })
+    }
+}
+
+/// A value reduced to what comparisons need (text lower-cased, ids in their 15-char form).
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Typed {
+    Id(String),
+    Text(String),
+    Bool(bool),
+    Number(f64),
+    Stamp(String),
+}
+
+fn compare_typed(a: &Typed, b: &Typed) -> Ordering {
+    a.partial_cmp(b).unwrap_or(Ordering::Equal)
+}
+
+fn compare_for_order(a: Option<&Typed>, b: Option<&Typed>, item: &OrderItem) -> Ordering {
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) if item.nulls_first() => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) if item.nulls_first() => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(a), Some(b)) if item.descending => compare_typed(b, a),
+        (Some(a), Some(b)) => compare_typed(a, b),
+    }
+}
+
+/// A WHERE clause with names resolved and literals converted to the fields' types.
+enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+    Compare {
+        path: Resolved,
+        op: CompareOp,
+        value: Option<Typed>,
+    },
+    In {
+        path: Resolved,
+        values: Vec<Option<Typed>>,
+        negated: bool,
+    },
+    Like {
+        path: Resolved,
+        pattern: Vec<LikePart>,
+    },
+}
+
+impl Filter {
+    fn matches(&self, store: &Store, record: &Record) -> bool {
+        match self {
+            Filter::And(terms) => terms.iter().all(|t| t.matches(store, record)),
+            Filter::Or(terms) => terms.iter().any(|t| t.matches(store, record)),
+            Filter::Not(inner) => !inner.matches(store, record),
+            Filter::Compare { path, op, value } => {
+                let actual = path.typed(store, record);
+                match (actual.as_ref(), value.as_ref()) {
+                    // SOQL treats null as a value: `!= 'x'` includes nulls, `= null` finds them.
+                    (None, None) => matches!(op, CompareOp::Eq),
+                    (None, Some(_)) | (Some(_), None) => matches!(op, CompareOp::Ne),
+                    (Some(a), Some(b)) => {
+                        let ordering = compare_typed(a, b);
+                        match op {
+                            CompareOp::Eq => ordering.is_eq(),
+                            CompareOp::Ne => ordering.is_ne(),
+                            CompareOp::Lt => ordering.is_lt(),
+                            CompareOp::Le => ordering.is_le(),
+                            CompareOp::Gt => ordering.is_gt(),
+                            CompareOp::Ge => ordering.is_ge(),
+                        }
+                    }
+                }
+            }
+            Filter::In {
+                path,
+                values,
+                negated,
+            } => {
+                let actual = path.typed(store, record);
+                let found = values.iter().any(|v| match (&actual, v) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => compare_typed(a, b).is_eq(),
+                    _ => false,
+                });
+                found != *negated
+            }
+            Filter::Like { path, pattern } => match path.typed(store, record) {
+                Some(Typed::Text(text)) => like_matches(pattern, &text.chars().collect::<Vec<_>>()),
+                _ => false,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum LikePart {
+    Char(char),
+    AnyOne,
+    AnyMany,
+}
+
+fn like_pattern(pattern: &str) -> Vec<LikePart> {
+    let mut parts = Vec::new();
+    let mut chars = pattern.chars().flat_map(char::to_lowercase);
+    while let Some(c) = chars.next() {
+        parts.push(match c {
+            '%' => LikePart::AnyMany,
+            '_' => LikePart::AnyOne,
+            // The lexer kept `\%` and `\_` escaped for exactly this.
+            '\\' => LikePart::Char(chars.next().unwrap_or('\\')),
+            c => LikePart::Char(c),
+        });
+    }
+    parts
+}
+
+/// Wildcard match with backtracking to the last `%` (linear in practice, no recursion).
+fn like_matches(pattern: &[LikePart], text: &[char]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut resume: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(LikePart::AnyMany) => {
+                resume = Some((p, t));
+                p += 1;
+            }
+            Some(LikePart::AnyOne) => {
+                p += 1;
+                t += 1;
+            }
+            Some(LikePart::Char(c)) if *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match resume {
+                Some((star, from)) => {
+                    p = star + 1;
+                    t = from + 1;
+                    resume = Some((star, from + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|part| *part == LikePart::AnyMany)
+}
+
+/// Resolves names and builds messages in Salesforce's layout.
+struct Checker<'a> {
+    source: &'a str,
+}
+
+impl Checker<'_> {
+    fn error(&self, error_code: &'static str, pos: Pos, detail: &str) -> QueryError {
+        QueryError {
+            error_code,
+            message: soql::error_message(self.source, pos, detail),
+        }
+    }
+
+    fn resolve(
+        &self,
+        object: &'static ObjectDef,
+        path: &FieldPath,
+    ) -> Result<Resolved, QueryError> {
+        let (last, relationships) = path.parts.split_last().expect("paths have a part");
+        let mut current = object;
+        let mut steps = Vec::new();
+        for name in relationships {
+            let (lookup, reference) = current.relationship(&name.text).ok_or_else(|| {
+                self.error(
+                    "INVALID_FIELD",
+                    name.pos,
+                    &format!(
+                        "Didn't understand relationship '{}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.",
+                        name.text
+                    ),
+                )
+            })?;
+            let target = schema::object(reference.to).expect("references point at known objects");
+            steps.push((lookup, reference.relationship, target));
+            current = target;
+        }
+        let field = current.field(&last.text).ok_or_else(|| {
+            self.error(
+                "INVALID_FIELD",
+                path.pos(),
+                &format!(
+                    "No such column '{}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.",
+                    last.text, current.name
+                ),
+            )
+        })?;
+        Ok(Resolved { steps, field })
+    }
+
+    fn filter(
+        &self,
+        object: &'static ObjectDef,
+        condition: &Condition,
+    ) -> Result<Filter, QueryError> {
+        Ok(match condition {
+            Condition::And(terms) => Filter::And(
+                terms
+                    .iter()
+                    .map(|t| self.filter(object, t))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Condition::Or(terms) => Filter::Or(
+                terms
+                    .iter()
+                    .map(|t| self.filter(object, t))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Condition::Not(inner) => Filter::Not(Box::new(self.filter(object, inner)?)),
+            Condition::Compare { field, op, value } => {
+                let path = self.resolve(object, field)?;
+                let value = self.literal(&path, field, value)?;
+                Filter::Compare {
+                    path,
+                    op: *op,
+                    value,
+                }
+            }
+            Condition::In {
+                field,
+                values,
+                negated,
+            } => {
+                let path = self.resolve(object, field)?;
+                let values = values
+                    .iter()
+                    .map(|v| self.literal(&path, field, v))
+                    .collect::<Result<_, _>>()?;
+                Filter::In {
+                    path,
+                    values,
+                    negated: *negated,
+                }
+            }
+            Condition::Like { field, pattern } => {
+                let path = self.resolve(object, field)?;
+                match (&pattern.value, path.field.kind) {
+                    (LiteralValue::String(text), FieldKind::Text) => Filter::Like {
+                        pattern: like_pattern(text),
+                        path,
+                    },
+                    (LiteralValue::String(_), _) => {
+                        return Err(self.error(
+                            "INVALID_FIELD",
+                            field.pos(),
+                            &format!(
+                                "invalid operator on {} field: {}",
+                                kind_name(path.field.kind),
+                                path.field.name
+                            ),
+                        ))
+                    }
+                    _ => return Err(self.type_mismatch(&path, field)),
+                }
+            }
+        })
+    }
+
+    /// Converts a literal to the field's type, refusing the mismatches a real org refuses.
+    fn literal(
+        &self,
+        path: &Resolved,
+        field: &FieldPath,
+        literal: &Literal,
+    ) -> Result<Option<Typed>, QueryError> {
+        let typed = match (&literal.value, path.field.kind) {
+            (LiteralValue::Null, _) => return Ok(None),
+            (LiteralValue::String(text), FieldKind::Id | FieldKind::Reference(_)) => {
+                // Message and code as real orgs answer a malformed id in a filter (unconfirmed here).
+                let id15 = ids::to_15(text).ok_or_else(|| {
+                    self.error(
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        literal.pos,
+                        &format!("invalid ID field: {text}"),
+                    )
+                })?;
+                Typed::Id(id15.to_owned())
+            }
+            (LiteralValue::String(text), FieldKind::Text) => Typed::Text(text.to_lowercase()),
+            (LiteralValue::Bool(b), FieldKind::Boolean) => Typed::Bool(*b),
+            (LiteralValue::Number(n), FieldKind::Number) => Typed::Number(*n),
+            (LiteralValue::Date(d), FieldKind::Date) => Typed::Stamp(d.to_string()),
+            (LiteralValue::DateTime(dt), FieldKind::DateTime) => Typed::Stamp(format_datetime(*dt)),
+            _ => return Err(self.type_mismatch(path, field)),
+        };
+        Ok(Some(typed))
+    }
+
+    fn type_mismatch(&self, path: &Resolved, field: &FieldPath) -> QueryError {
+        let kind = path.field.kind;
+        let quoting = match kind {
+            FieldKind::Id | FieldKind::Reference(_) | FieldKind::Text => {
+                "should be enclosed in quotes"
+            }
+            _ => "should not be enclosed in quotes",
+        };
+        self.error(
+            "INVALID_FIELD",
+            field.pos(),
+            &format!(
+                "value of filter criterion for field '{}' must be of type {} and {quoting}",
+                path.field.name,
+                kind_name(kind)
+            ),
+        )
+    }
+}
+
+fn kind_name(kind: FieldKind) -> &'static str {
+    match kind {
+        FieldKind::Id | FieldKind::Reference(_) => "id",
+        FieldKind::Text => "string",
+        FieldKind::Boolean => "boolean",
+        FieldKind::Number => "double",
+        FieldKind::Date => "date",
+        FieldKind::DateTime => "dateTime",
+    }
+}
+
+/// The SELECT list as a tree: plain fields and parent relationships, in first-mention order.
+#[derive(Debug)]
+enum Column {
+    Field(&'static str),
+    Parent {
+        relationship: &'static str,
+        lookup: &'static str,
+        object: &'static ObjectDef,
+        columns: Vec<Column>,
+    },
+}
+
+/// Adds a path to the tree; false when it was already selected.
+fn add_column(columns: &mut Vec<Column>, path: &Resolved) -> bool {
+    let mut level = columns;
+    for (lookup, relationship, target) in &path.steps {
+        let index = level
+            .iter()
+            .position(|c| matches!(c, Column::Parent { relationship: r, .. } if r == relationship));
+        let index = index.unwrap_or_else(|| {
+            level.push(Column::Parent {
+                relationship,
+                lookup: lookup.name,
+                object: target,
+                columns: Vec::new(),
+            });
+            level.len() - 1
+        });
+        let Column::Parent { columns, .. } = &mut level[index] else {
+            unreachable!("index points at a parent column")
+        };
+        level = columns;
+    }
+    if level
+        .iter()
+        .any(|c| matches!(c, Column::Field(name) if *name == path.field.name))
+    {
+        return false;
+    }
+    level.push(Column::Field(path.field.name));
+    true
+}
+
+fn render(
+    store: &Store,
+    object: &ObjectDef,
+    record: &Record,
+    columns: &[Column],
+    api_version: &str,
+) -> Row {
+    let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
+    let mut cells = vec![(
+        "attributes",
+        Cell::Value(json!({
+            "type": object.name,
+            "url": format!("/services/data/v{api_version}/sobjects/{}/{id}", object.name),
+        })),
+    )];
+    for column in columns {
+        match column {
+            Column::Field(name) => cells.push((
+                name,
+                Cell::Value(record.get(*name).cloned().unwrap_or(Value::Null)),
+            )),
+            Column::Parent {
+                relationship,
+                lookup,
+                object: target,
+                columns,
+            } => {
+                let parent = record
+                    .get(*lookup)
+                    .and_then(Value::as_str)
+                    .and_then(|parent_id| store.get(target, parent_id));
+                let cell = match parent {
+                    Some(parent) => {
+                        Cell::Parent(render(store, target, parent, columns, api_version))
+                    }
+                    None => Cell::Value(Value::Null),
+                };
+                cells.push((relationship, cell));
+            }
+        }
+    }
+    Row(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_handles_wildcards_and_escapes() {
+        let matches = |pattern: &str, text: &str| {
+            like_matches(&like_pattern(pattern), &text.chars().collect::<Vec<_>>())
+        };
+        assert!(matches("acme%", "acme corp"));
+        assert!(matches("%corp", "acme corp"));
+        assert!(matches("a_me%", "acme"));
+        assert!(matches("%c%o%", "acme corp"));
+        assert!(!matches("acme", "acme corp"));
+        assert!(matches("100\\%", "100%"));
+        assert!(!matches("100\\%", "1000"));
+        assert!(matches("%", ""));
+    }
+}
