@@ -611,4 +611,48 @@ mod tests {
         assert!(!matches("100\\%", "1000"));
         assert!(matches("%", ""));
     }
+
+    /// Mutated versions of real queries never panic: each is either answered or refused with a code.
+    #[test]
+    fn mutated_queries_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let store = crate::seed::demo_org();
+        let admin = store
+            .user_by_username("admin@demo.example")
+            .expect("admin exists")
+            .clone();
+        let seeds = [
+            "SELECT Id, Name, Account.Name FROM Contact WHERE SystemModstamp > 2024-05-01T10:00:00Z OR (SystemModstamp = 2024-05-01T10:00:00Z AND Id > '0038d00D00034vHAEQ') ORDER BY SystemModstamp, Id LIMIT 2000",
+            "SELECT Name FROM Account WHERE Name LIKE 'a\\%%' AND Industry IN ('Retail', null) ORDER BY Name DESC NULLS LAST LIMIT 5 OFFSET 1",
+            "SELECT COUNT() FROM Opportunity WHERE NOT (Amount >= 1000.5) AND IsWon = false AND CloseDate < 2024-06-01",
+        ];
+        let alphabet: Vec<char> = " ,.()'\\=!<>:%_-+09azAZTé\n".chars().collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for round in 0..20_000 {
+            let mut chars: Vec<char> = seeds[round % seeds.len()].chars().collect();
+            for _ in 0..rng.gen_range(1..4) {
+                let at = rng.gen_range(0..=chars.len());
+                match rng.gen_range(0..3) {
+                    0 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    1 if at < chars.len() => chars[at] = alphabet[rng.gen_range(0..alphabet.len())],
+                    _ => chars.insert(at, alphabet[rng.gen_range(0..alphabet.len())]),
+                }
+            }
+            let source: String = chars.into_iter().collect();
+            if let Err(error) = run(&store, &admin, &source, "58.0") {
+                assert!(
+                    [
+                        "MALFORMED_QUERY",
+                        "INVALID_FIELD",
+                        "INVALID_TYPE",
+                        "INVALID_QUERY_FILTER_OPERATOR"
+                    ]
+                    .contains(&error.error_code),
+                    "{source}"
+                );
+            }
+        }
+    }
 }
