@@ -148,7 +148,7 @@ impl GatewayClient {
     }
 
     fn transport_error(&self, err: reqwest::Error) -> CoreError {
-        tracing::warn!(gateway = %self.base, error = %err, "gateway unreachable");
+        tracing::info!(gateway = %self.base, error = %err, "gateway unreachable");
         self.set_reachable(false);
         CoreError::Offline {
             url: self.base.to_string(),

@@ -1,1 +1,0 @@
-//! Headless Companion client over core

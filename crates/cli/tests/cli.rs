@@ -1,0 +1,379 @@
+//! The `companion-cli` binary against a data folder prepared through core and core's fake
+//! gateway. No OS keyring here: the session bus points nowhere, so the CLI falls back to its
+//! file store, as it does on a headless machine.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use companion_core::api::{Account, Contact, SyncResponse};
+use companion_core::testing::{self, FakeGateway};
+use companion_core::{Companion, Config, FileStore, SecretStore};
+
+const NO_BUS: &str = "unix:path=/nonexistent/companion-cli-test-bus";
+
+fn contact(id: &str, first: &str, last: &str, email: &str) -> Contact {
+    Contact {
+        id: id.into(),
+        first_name: Some(first.into()),
+        last_name: last.into(),
+        name: format!("{first} {last}"),
+        email: Some(email.into()),
+        phone: None,
+        mobile_phone: None,
+        title: Some("Engineer".into()),
+        account_id: Some("001000000000001AAA".into()),
+        owner_id: "005000000000001AAA".into(),
+        system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+    }
+}
+
+fn pages() -> Vec<SyncResponse> {
+    vec![SyncResponse {
+        accounts: vec![Account {
+            id: "001000000000001AAA".into(),
+            name: "Acme".into(),
+            industry: None,
+            phone: None,
+            billing_city: None,
+            owner_id: "005000000000001AAA".into(),
+            system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+        }],
+        contacts: vec![
+            contact(
+                "003000000000002AAA",
+                "Grace",
+                "Hopper",
+                "grace@acme.example",
+            ),
+            contact("003000000000001AAA", "Ada", "Lovelace", "ada@acme.example"),
+        ],
+        ..Default::default()
+    }]
+}
+
+/// Signs in and syncs through core, keeping the token where the CLI's fallback looks for it.
+async fn prepare(data_dir: &Path, gateway: &FakeGateway) {
+    let secrets: Arc<dyn SecretStore> = Arc::new(FileStore::in_data_dir(data_dir));
+    let config = Config {
+        gateway_url: gateway.url.clone(),
+        data_dir: data_dir.to_owned(),
+    };
+    let companion = Companion::open(config, secrets).unwrap();
+    let start = companion
+        .begin_login("http://127.0.0.1:1/callback")
+        .await
+        .unwrap();
+    companion
+        .complete_login(&FakeGateway::callback_for(&start.authorize_url))
+        .await
+        .unwrap();
+    companion.sync(|_| {}).await.unwrap();
+}
+
+fn cli(data_dir: &Path, gateway: &url::Url) -> Command {
+    let mut cmd = Command::cargo_bin("companion-cli").unwrap();
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", NO_BUS)
+        .env_remove("BROWSER")
+        .env_remove("COMPANION_GATEWAY_URL")
+        .env_remove("COMPANION_DATA_DIR")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--gateway")
+        .arg(gateway.as_str())
+        .timeout(Duration::from_secs(60));
+    cmd
+}
+
+fn closed_port_url() -> url::Url {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    url::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[tokio::test]
+async fn contacts_json_is_one_array_with_id_name_email_even_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(pages()).await;
+    prepare(dir.path(), &gateway).await;
+    gateway.stop().await;
+
+    let output = cli(dir.path(), &closed_port_url())
+        .args(["contacts", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("stdout is one JSON value");
+    let items = json.as_array().expect("a JSON array");
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["id"], "003000000000001AAA");
+    assert_eq!(items[0]["name"], "Ada Lovelace");
+    assert_eq!(items[0]["email"], "ada@acme.example");
+    assert_eq!(items[0]["account_name"], "Acme");
+    assert_eq!(items[1]["name"], "Grace Hopper");
+    assert!(
+        !stderr(&output).contains("keyring"),
+        "listing needs no secret: {}",
+        stderr(&output)
+    );
+
+    let output = cli(dir.path(), &closed_port_url())
+        .args(["contacts", "--search", "grace@", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["name"], "Grace Hopper");
+
+    let output = cli(dir.path(), &closed_port_url())
+        .args(["contacts", "--search", "zzz", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&output).trim(), "[]");
+}
+
+#[tokio::test]
+async fn contacts_prints_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(pages()).await;
+    prepare(dir.path(), &gateway).await;
+    let output = cli(dir.path(), &gateway.url)
+        .arg("contacts")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].contains("EMAIL") && lines[0].contains("ACCOUNT")
+    );
+    assert!(
+        lines[1].starts_with("Ada Lovelace")
+            && lines[1].contains("ada@acme.example")
+            && lines[1].contains("Acme")
+    );
+    assert!(lines[2].starts_with("Grace Hopper"));
+    gateway.stop().await;
+}
+
+#[test]
+fn not_signed_in_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["contacts", "--json"][..], &["sync"][..]] {
+        let output = cli(dir.path(), &closed_port_url())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(4), "{args:?}");
+        assert_eq!(stdout(&output), "");
+        assert!(
+            stderr(&output).contains("error: You're not signed in. Sign in first."),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[tokio::test]
+async fn sync_with_the_gateway_down_says_so_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(pages()).await;
+    prepare(dir.path(), &gateway).await;
+    gateway.stop().await;
+    let url = closed_port_url();
+    let started = Instant::now();
+    let output = cli(dir.path(), &url).arg("sync").output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains(&format!("error: Can't reach the Companion server at {url}")),
+        "{}",
+        stderr(&output)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_pulls_new_changes_with_the_token_from_the_fallback_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(pages()).await;
+    prepare(dir.path(), &gateway).await;
+    gateway.push_page(SyncResponse {
+        contacts: vec![contact(
+            "003000000000003AAA",
+            "Alan",
+            "Turing",
+            "alan@acme.example",
+        )],
+        ..Default::default()
+    });
+    let mut cmd = cli(dir.path(), &gateway.url);
+    let output = tokio::task::spawn_blocking(move || cmd.arg("sync").output().unwrap())
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).trim(),
+        "Synced 0 account changes and 1 contact changes (1 pages)."
+    );
+    let err = stderr(&output);
+    assert!(err.contains("Contact: 1 synced"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "warning: no OS keyring available; storing the session token in {} (readable only by you)",
+            dir.path().join("secrets.json").display()
+        )),
+        "{err}"
+    );
+    let output = cli(dir.path(), &gateway.url)
+        .args(["contacts", "--search", "turing", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json[0]["name"], "Alan Turing");
+    gateway.stop().await;
+}
+
+/// `$BROWSER` gets the authorize URL; the test plays the browser and Salesforce by loading the
+/// loopback callback, and sees the page and the CLI's greeting.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn login_opens_browser_and_receives_the_loopback_redirect() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let gateway = FakeGateway::start(vec![]).await;
+    let recorded = dir.path().join("browser-url.txt");
+    let script = dir.path().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > '{0}.tmp' && mv '{0}.tmp' '{0}'\n",
+            recorded.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut cmd = cli(&data_dir, &gateway.url);
+    cmd.env("BROWSER", &script).arg("login");
+    let run = tokio::task::spawn_blocking(move || cmd.output().unwrap());
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !recorded.exists() {
+        assert!(Instant::now() < deadline, "BROWSER was not run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let authorize_url = std::fs::read_to_string(&recorded).unwrap();
+    assert!(
+        authorize_url.starts_with(testing::LOGIN_HOST),
+        "{authorize_url}"
+    );
+    let callback = FakeGateway::callback_for(&authorize_url);
+    assert!(callback.starts_with("http://127.0.0.1:"), "{callback}");
+
+    let page = reqwest::get(&callback).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Signed in — you can close this tab"),
+        "{html}"
+    );
+
+    let output = run.await.unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains(&authorize_url),
+        "the URL is printed too: {out}"
+    );
+    assert!(
+        out.contains("Signed in as Riley Rep (rep@demo.example)"),
+        "{out}"
+    );
+    assert!(stderr(&output).contains("warning: no OS keyring available"));
+
+    let secrets = data_dir.join("secrets.json");
+    assert_eq!(
+        std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        FileStore::new(&secrets)
+            .get("session:00D000000000001AAA:005000000000001AAA")
+            .unwrap()
+            .as_deref(),
+        Some(testing::SESSION_TOKEN)
+    );
+    gateway.stop().await;
+}
+
+/// A redirect carrying someone else's `state` is refused: the tab and the CLI say so, and the
+/// gateway never sees the code.
+#[tokio::test(flavor = "multi_thread")]
+async fn login_refuses_a_callback_with_the_wrong_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(vec![]).await;
+    let mut cmd = cli(dir.path(), &gateway.url);
+    cmd.arg("login");
+    let mut child = std::process::Command::new(cmd.get_program());
+    child
+        .args(cmd.get_args())
+        .env("DBUS_SESSION_BUS_ADDRESS", NO_BUS)
+        .env_remove("BROWSER")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = child.spawn().unwrap();
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    let waiter = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut child = child;
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if line.trim_start().starts_with("https://") {
+                url_tx.send(line.trim().to_string()).unwrap();
+                break;
+            }
+        }
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        (status, rest.join("\n"), err)
+    });
+    let authorize_url =
+        tokio::task::spawn_blocking(move || url_rx.recv_timeout(Duration::from_secs(30)).unwrap())
+            .await
+            .unwrap();
+    let forged = FakeGateway::callback_for(&authorize_url)
+        .split("&state=")
+        .next()
+        .unwrap()
+        .to_string()
+        + "&state=forged";
+    let page = reqwest::get(&forged).await.unwrap();
+    assert_eq!(page.status(), 400);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Sign-in failed — try again"));
+
+    let (status, _out, err) = waiter.await.unwrap();
+    assert!(!status.success());
+    assert!(err.contains("error: Sign-in failed — try again"), "{err}");
+    assert_eq!(gateway.requests_to("/v1/auth/exchange"), 0);
+    gateway.stop().await;
+}
