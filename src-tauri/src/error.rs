@@ -1,0 +1,32 @@
+use companion_core::CoreError;
+use serde::ser::SerializeStruct;
+
+/// Every error a command returns. The UI receives `{kind, message}` and switches on `kind`.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("Couldn't open the browser: {0}")]
+    Browser(String),
+    #[error("Companion couldn't start: {0}")]
+    Startup(String),
+}
+
+impl AppError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::Core(error) => error.kind(),
+            AppError::Browser(_) => "browser",
+            AppError::Startup(_) => "startup",
+        }
+    }
+}
+
+impl serde::Serialize for AppError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("AppError", 2)?;
+        out.serialize_field("kind", self.kind())?;
+        out.serialize_field("message", &self.to_string())?;
+        out.end()
+    }
+}

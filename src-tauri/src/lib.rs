@@ -1,0 +1,125 @@
+//! Companion's Tauri 2 shell. It only adapts `companion-core`: it resolves where the data lives,
+//! registers the `companion://` deep link, opens the system browser, and turns core calls into
+//! commands and events for the UI. Anything with logic belongs in core.
+
+mod commands;
+mod error;
+mod sign_in;
+mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use companion_core::{Companion, Config, KeyringStore};
+use tauri::{Manager, Runtime};
+use tauri_plugin_deep_link::DeepLinkExt;
+
+pub use error::AppError;
+pub use state::AppState;
+
+/// Where Salesforce sends the browser back after sign-in (registered in the connected app).
+pub const REDIRECT_URI: &str = "companion://oauth/callback";
+/// The gateway a development build talks to (`cargo xtask demo` starts it there).
+const DEFAULT_GATEWAY_URL: &str = "http://127.0.0.1:8710";
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    init_tracing();
+    let context = tauri::generate_context!();
+    if let Err(error) = builder(tauri::Builder::default()).run(context) {
+        tracing::error!(%error, "Companion could not start");
+        eprintln!("Companion could not start: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// Plugins, state and commands, shared by `run()` and the mock-runtime tests.
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    // Single-instance must come first: a second process started with the callback URL hands it
+    // to the running app (through the deep-link plugin) and exits.
+    #[cfg(desktop)]
+    let builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+        sign_in::show_main_window(app);
+    }));
+    builder
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .setup(|app| {
+            app.manage(open_core(app.handle()));
+            listen_for_deep_links(app.handle());
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::get_status,
+            commands::sign_in,
+            commands::list_contacts,
+            commands::sync_now,
+            commands::sign_out,
+        ])
+}
+
+fn open_core<R: Runtime>(app: &tauri::AppHandle<R>) -> AppState {
+    let opened = (|| -> Result<Companion, AppError> {
+        let data_dir = match std::env::var_os("COMPANION_DATA_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => app
+                .path()
+                .app_data_dir()
+                .map_err(|e| AppError::Startup(format!("no app data folder: {e}")))?,
+        };
+        let gateway = std::env::var("COMPANION_GATEWAY_URL")
+            .unwrap_or_else(|_| DEFAULT_GATEWAY_URL.to_string());
+        let gateway_url = gateway
+            .parse()
+            .map_err(|e| AppError::Startup(format!("bad gateway URL {gateway:?}: {e}")))?;
+        let secrets = Arc::new(KeyringStore::new());
+        Ok(Companion::open(
+            Config {
+                gateway_url,
+                data_dir,
+            },
+            secrets,
+        )?)
+    })();
+    match opened {
+        Ok(core) => AppState::ready(Arc::new(core)),
+        Err(error) => {
+            tracing::error!(%error, "could not open the local data");
+            AppState::failed(error)
+        }
+    }
+}
+
+/// The callback reaches us three ways: as the launch argument of a cold start (`get_current`),
+/// forwarded from a second process by single-instance, or from the OS while running (mobile).
+fn listen_for_deep_links<R: Runtime>(app: &tauri::AppHandle<R>) {
+    // Dev builds and AppImages are not installed, so tell the desktop about the scheme ourselves.
+    #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+    if let Err(error) = app.deep_link().register_all() {
+        tracing::warn!(%error, "could not register the companion:// link handler");
+    }
+    let handle = app.clone();
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            sign_in::handle_callback(&handle, url);
+        }
+    });
+    match app.deep_link().get_current() {
+        Ok(Some(urls)) => {
+            for url in urls {
+                sign_in::handle_callback(app, url);
+            }
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "could not read the launch link"),
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("COMPANION_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

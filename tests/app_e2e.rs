@@ -1,0 +1,342 @@
+//! The real app, driven like a person would: the built `companion-app` (custom-protocol build)
+//! under Xvfb, through tauri-driver and Debian's WebKitWebDriver, against a real gateway and sfsim.
+//!
+//! Run by `cargo xtask test`, which builds the app and provides a display, a session bus with an
+//! unlocked keyring, and these variables: COMPANION_APP_BIN, TAURI_DRIVER_BIN,
+//! COMPANION_SCREENSHOT_DIR. Ignored in a plain `cargo test`, which has none of them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built app, tauri-driver and a display: run by `cargo xtask test`"]
+async fn rep_signs_in_through_the_system_browser_and_sees_contacts_also_offline() {
+    let app_bin = PathBuf::from(env("COMPANION_APP_BIN"));
+    let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
+    let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
+    std::fs::create_dir_all(&screenshots).unwrap();
+
+    let sim = start_org().await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let desktop = Desktop::new(&gateway.base_url());
+
+    // Launch the app and press Sign in.
+    let driver = TauriDriver::start(&driver_bin, &desktop);
+    let mut app = driver.launch(&app_bin).await;
+    app.wait_for("[data-testid=sign-in]").await;
+    app.click("[data-testid=sign-in]").await;
+    let authorize_url = desktop.wait_for_browser_url(1).await;
+    assert!(authorize_url.contains("/services/oauth2/authorize"), "{authorize_url}");
+    assert!(authorize_url.contains("code_challenge="), "PKCE: {authorize_url}");
+
+    // A callback that is not the answer to our sign-in is refused, visibly.
+    desktop.deliver_link(&app_bin, "companion://oauth/callback?code=forged&state=not-ours");
+    let error = app.wait_for_text("[data-testid=sign-in-error]").await;
+    assert!(error.contains("Sign-in failed — try again"), "{error}");
+
+    // The rep signs in; Salesforce sends the browser to companion://, and Linux starts a second
+    // process with that URL, which hands it to the running app.
+    let callback = browser_sign_in(&authorize_url, REP).await;
+    assert!(callback.starts_with("companion://oauth/callback?"), "{callback}");
+    desktop.deliver_link(&app_bin, &callback);
+
+    let expected = contact_names_owned_by(&sim, REP);
+    let rows = app.wait_for_rows(expected.len()).await;
+    for row in rows.iter().take(5) {
+        assert!(
+            expected.iter().any(|name| row.contains(name.as_str())),
+            "row {row:?} is one of the rep's contacts"
+        );
+    }
+    app.screenshot(&screenshots.join("contacts.png")).await;
+    app.quit().await;
+
+    // Restarted with the gateway down: the contacts are there, and the app says it is offline.
+    gateway.shutdown().await;
+    let mut app = driver.launch(&app_bin).await;
+    let rows = app.wait_for_rows(expected.len()).await;
+    assert_eq!(rows.len(), expected.len());
+    let banner = app.wait_for_text("[data-testid=offline-banner]").await;
+    assert!(banner.to_lowercase().contains("offline"), "{banner}");
+    app.screenshot(&screenshots.join("contacts-offline.png")).await;
+    app.quit().await;
+
+    drop(driver);
+    sim.shutdown().await;
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `cargo xtask test`"))
+}
+
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A throwaway desktop session for the app: its own data folder, XDG folders (so no real browser
+/// is registered as the http handler), and a `BROWSER` that records URLs instead of opening them.
+struct Desktop {
+    root: tempfile::TempDir,
+    gateway_url: String,
+}
+
+impl Desktop {
+    fn new(gateway_url: &str) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["data", "xdg-data", "xdg-config", "xdg-system", "bin"] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        let browser = root.path().join("bin/browser");
+        let record = root.path().join("browser-urls.txt");
+        std::fs::write(
+            &browser,
+            format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", record.display()),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Desktop {
+            root,
+            gateway_url: gateway_url.to_string(),
+        }
+    }
+
+    fn apply(&self, command: &mut Command) {
+        let dir = |name: &str| self.root.path().join(name);
+        command
+            .env("COMPANION_GATEWAY_URL", &self.gateway_url)
+            .env("COMPANION_DATA_DIR", dir("data"))
+            .env("XDG_DATA_HOME", dir("xdg-data"))
+            .env("XDG_CONFIG_HOME", dir("xdg-config"))
+            .env("XDG_DATA_DIRS", dir("xdg-system"))
+            .env_remove("XDG_CURRENT_DESKTOP")
+            .env("BROWSER", dir("bin/browser"))
+            .env("NO_AT_BRIDGE", "1");
+    }
+
+    /// The `n`-th URL the app asked the system browser to open.
+    async fn wait_for_browser_url(&self, n: usize) -> String {
+        let record = self.root.path().join("browser-urls.txt");
+        let started = Instant::now();
+        loop {
+            let urls = std::fs::read_to_string(&record).unwrap_or_default();
+            if let Some(url) = urls.lines().nth(n - 1) {
+                return url.to_string();
+            }
+            assert!(started.elapsed() < PATIENCE, "the app never opened the browser");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the desktop does with a `companion://` link on Linux: start the app with the URL as
+    /// its only argument. That process must hand the URL over and exit.
+    fn deliver_link(&self, app_bin: &Path, url: &str) {
+        let mut second = Command::new(app_bin);
+        second.arg(url).stdout(Stdio::null());
+        self.apply(&mut second);
+        let mut child = second.spawn().expect("second instance starts");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "second instance exited with {status}");
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                let _ = child.kill();
+                panic!("the second instance did not hand the link over and exit");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// tauri-driver on free ports; it starts WebKitWebDriver, which starts the app.
+struct TauriDriver {
+    process: Child,
+    url: String,
+}
+
+impl TauriDriver {
+    fn start(bin: &Path, desktop: &Desktop) -> Self {
+        let port = free_port();
+        let native_port = free_port();
+        let mut command = Command::new(bin);
+        command
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .stdout(Stdio::null());
+        desktop.apply(&mut command);
+        let process = command.spawn().expect("tauri-driver starts");
+        TauriDriver {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn launch(&self, app_bin: &Path) -> AppSession {
+        let http = reqwest::Client::new();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": app_bin}
+        }}});
+        let started = Instant::now();
+        let session = loop {
+            match http
+                .post(format!("{}/session", self.url))
+                .json(&capabilities)
+                .send()
+                .await
+            {
+                Ok(answer) if answer.status().is_success() => {
+                    break answer.json::<Value>().await.unwrap();
+                }
+                Ok(answer) if started.elapsed() > PATIENCE => {
+                    panic!("no WebDriver session: {}", answer.text().await.unwrap())
+                }
+                Err(error) if started.elapsed() > PATIENCE => panic!("tauri-driver: {error}"),
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        };
+        let id = session["value"]["sessionId"].as_str().unwrap().to_string();
+        AppSession {
+            http,
+            base: format!("{}/session/{id}", self.url),
+        }
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A W3C WebDriver session on the app's window.
+struct AppSession {
+    http: reqwest::Client,
+    base: String,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecc";
+
+impl AppSession {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.expect("WebDriver answers");
+        let status = answer.status();
+        let value: Value = answer.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "WebDriver {path}: {status} {value}");
+        value["value"].clone()
+    }
+
+    async fn elements(&self, css: &str) -> Vec<String> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item[ELEMENT].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    async fn text_of(&self, element: &str) -> String {
+        self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn wait_for(&self, css: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(first) = self.elements(css).await.into_iter().next() {
+                return first;
+            }
+            assert!(started.elapsed() < PATIENCE, "{css} never appeared");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn wait_for_text(&self, css: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let element = self.wait_for(css).await;
+            let text = self.text_of(&element).await;
+            if !text.trim().is_empty() {
+                return text;
+            }
+            assert!(started.elapsed() < PATIENCE, "{css} stayed empty");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the contact list shows `count` rows; returns their texts.
+    async fn wait_for_rows(&self, count: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let rows = self.elements("[data-testid=contact-row]").await;
+            if rows.len() == count {
+                let mut texts = Vec::new();
+                for row in rows.iter().take(10) {
+                    texts.push(self.text_of(row).await);
+                }
+                texts.extend(std::iter::repeat_n(String::new(), rows.len() - texts.len()));
+                return texts;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the list shows {} contacts, expected {count}",
+                rows.len()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn screenshot(&self, path: &Path) {
+        use base64::Engine;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    async fn quit(self) {
+        let _ = self.http.delete(&self.base).send().await;
+    }
+}
