@@ -122,9 +122,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let report = companion
                 .sync(|p| eprintln!("{}: {} synced", p.object, p.done))
                 .await?;
+            let plural =
+                |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             println!(
-                "Synced {} account changes and {} contact changes ({} pages).",
-                report.accounts, report.contacts, report.pages
+                "Synced {} and {} ({}).",
+                plural(report.accounts, "account change"),
+                plural(report.contacts, "contact change"),
+                plural(report.pages, "page")
             );
         }
         Command::Contacts { search, json } => {

@@ -224,7 +224,7 @@ async fn sync_pulls_new_changes_with_the_token_from_the_fallback_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output).trim(),
-        "Synced 0 account changes and 1 contact changes (1 pages)."
+        "Synced 0 account changes and 1 contact change (1 page)."
     );
     let err = stderr(&output);
     assert!(err.contains("Contact: 1 synced"), "{err}");
