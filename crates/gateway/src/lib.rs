@@ -1,1 +1,138 @@
-//! Companion's backend: token exchange, sessions, Salesforce proxy
+//! Companion's backend: token exchange, sessions, Salesforce proxy.
+//!
+//! The only place that holds the connected app's client secret and the reps' Salesforce
+//! tokens (encrypted at rest). Serves the `/v1` API of `companion-api`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), companion_gateway::GatewayError> {
+//! let config = companion_gateway::GatewayConfig::from_env(false)?;
+//! let gateway = companion_gateway::start(config).await?;
+//! println!("gateway listening on {}", gateway.base_url());
+//! gateway.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod crypto;
+mod cursor;
+mod error;
+mod http;
+mod redirect;
+mod store;
+mod sync;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{
+    GatewayConfig, LoginHostConfig, APP_REDIRECT_URI, DEFAULT_LISTEN, DEFAULT_SCOPES, DEV_KEY_FILE,
+    LOOPBACK_REDIRECT_URI,
+};
+pub use error::GatewayError;
+pub use store::{DATABASE_FILE, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
+pub use sync::PAGE_SIZE;
+
+/// Timeout of every outbound Salesforce request.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running gateway.
+pub struct Gateway {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+}
+
+/// Knobs that are not configuration a deployment sets, but that tests and benchmarks turn.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Rows per object per `POST /v1/sync` answer (default [`PAGE_SIZE`]).
+    pub sync_page_size: usize,
+    /// Timeout of every outbound Salesforce request (default [`UPSTREAM_TIMEOUT`]).
+    pub upstream_timeout: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            sync_page_size: PAGE_SIZE,
+            upstream_timeout: UPSTREAM_TIMEOUT,
+        }
+    }
+}
+
+/// Check the config, open the store, bind `config.listen` (port 0 picks one) and serve until
+/// [`Gateway::shutdown`].
+pub async fn start(config: GatewayConfig) -> Result<Gateway, GatewayError> {
+    start_with(config, Tuning::default()).await
+}
+
+/// [`start`] with non-default [`Tuning`].
+pub async fn start_with(config: GatewayConfig, tuning: Tuning) -> Result<Gateway, GatewayError> {
+    config.validate()?;
+    if !(1..=PAGE_SIZE).contains(&tuning.sync_page_size) {
+        return Err(GatewayError::Config(format!(
+            "sync page size must be 1..={PAGE_SIZE}"
+        )));
+    }
+    let store = store::Store::open(
+        &config.data_dir,
+        crypto::TokenCipher::new(&config.token_key),
+    )?;
+    let client = salesforce::Client::new(salesforce::ClientOptions {
+        timeout: tuning.upstream_timeout,
+        connect_timeout: Duration::from_secs(10),
+    })?;
+    let app = salesforce::OAuthApp::new(config.client_id.clone(), config.client_secret.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| GatewayError::io(format!("binding {}", config.listen), e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| GatewayError::io("reading the bound address", e))?;
+    let state = Arc::new(http::AppState {
+        signer: cursor::CursorSigner::new(&config.token_key),
+        sync_page_size: tuning.sync_page_size,
+        upstream: upstream::Upstream::new(client, app, store.clone()),
+        store,
+        config,
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let router = http::router(state);
+    let server = tokio::spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "gateway server stopped");
+        }
+    });
+    Ok(Gateway { addr, stop, server })
+}
+
+impl Gateway {
+    /// `http://HOST:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop accepting connections, finish the requests in flight, and return.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
+pub(crate) fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

@@ -1,0 +1,482 @@
+//! Gateway configuration, from the environment or a TOML file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::GatewayError;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8710";
+/// The app's deep-link callback.
+pub const APP_REDIRECT_URI: &str = "companion://oauth/callback";
+/// A loopback callback; as an allow-list entry it accepts any port (RFC 8252 §7.3).
+pub const LOOPBACK_REDIRECT_URI: &str = "http://127.0.0.1/callback";
+pub const DEFAULT_SCOPES: &[&str] = &["api", "refresh_token"];
+/// Where `--dev` keeps its generated key, inside the data dir.
+pub const DEV_KEY_FILE: &str = "dev-token-key";
+
+/// A login host clients may sign in through.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LoginHostConfig {
+    pub label: String,
+    /// e.g. `https://login.salesforce.com`; must be sent back exactly at exchange.
+    pub url: String,
+}
+
+impl LoginHostConfig {
+    /// A label guessed from the URL: Production, Sandbox, or the host name.
+    pub fn from_url(url: &str) -> Self {
+        let url = url.trim().to_string();
+        let host = url::Url::parse(&url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| url.clone());
+        let label = match host.as_str() {
+            "login.salesforce.com" => "Production".to_string(),
+            "test.salesforce.com" => "Sandbox".to_string(),
+            _ => host,
+        };
+        LoginHostConfig { label, url }
+    }
+}
+
+/// Everything the gateway needs to run. `Debug` redacts the client secret and the key.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    /// Allow-listed login hosts; the first is the default.
+    pub login_hosts: Vec<LoginHostConfig>,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Allowed redirect URIs; `http://127.0.0.1/callback` allows any loopback port.
+    pub redirect_uris: Vec<String>,
+    /// Holds `gateway.sqlite3`.
+    pub data_dir: PathBuf,
+    /// Encrypts Salesforce tokens at rest; cursor-signing keys are derived from it.
+    pub token_key: [u8; 32],
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayConfig")
+            .field("listen", &self.listen)
+            .field("login_hosts", &self.login_hosts)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("redirect_uris", &self.redirect_uris)
+            .field("data_dir", &self.data_dir)
+            .field("token_key", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// Settings as written in a TOML file (or gathered from the environment) before defaults and
+/// file references are resolved.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    #[serde(default)]
+    login_hosts: Vec<LoginHostConfig>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    token_key: Option<String>,
+    token_key_file: Option<PathBuf>,
+    redirect_uris: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+}
+
+impl GatewayConfig {
+    /// A config with the defaults (listen on 127.0.0.1 port 0, both redirect URIs, default
+    /// scopes) for one login host. Handy for tests and embedding.
+    pub fn new(
+        login_url: &str,
+        client_id: &str,
+        client_secret: &str,
+        data_dir: impl Into<PathBuf>,
+        token_key: [u8; 32],
+    ) -> Self {
+        GatewayConfig {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            login_hosts: vec![LoginHostConfig::from_url(login_url)],
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            redirect_uris: default_redirect_uris(),
+            data_dir: data_dir.into(),
+            token_key,
+            scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// From the process environment: `COMPANION_GATEWAY_LISTEN`, `SALESFORCE_LOGIN_URL`
+    /// (comma-separated), `SALESFORCE_CLIENT_ID`, `SALESFORCE_CLIENT_SECRET` or
+    /// `SALESFORCE_CLIENT_SECRET_FILE`, `COMPANION_GATEWAY_DATA_DIR`,
+    /// `COMPANION_GATEWAY_TOKEN_KEY` (base64 of 32 bytes) or `COMPANION_GATEWAY_TOKEN_KEY_FILE`,
+    /// `COMPANION_GATEWAY_REDIRECT_URIS` (comma-separated), `SALESFORCE_SCOPES` (space-separated).
+    pub fn from_env(dev: bool) -> Result<Self, GatewayError> {
+        Self::from_lookup(|name| std::env::var(name).ok(), dev)
+    }
+
+    /// [`GatewayConfig::from_env`] with any variable source.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        dev: bool,
+    ) -> Result<Self, GatewayError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let list = |value: String, sep: char| -> Vec<String> {
+            value
+                .split(sep)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let raw = RawConfig {
+            listen: get("COMPANION_GATEWAY_LISTEN"),
+            login_hosts: get("SALESFORCE_LOGIN_URL")
+                .map(|v| {
+                    list(v, ',')
+                        .iter()
+                        .map(|u| LoginHostConfig::from_url(u))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            client_id: get("SALESFORCE_CLIENT_ID"),
+            client_secret: get("SALESFORCE_CLIENT_SECRET"),
+            client_secret_file: get("SALESFORCE_CLIENT_SECRET_FILE").map(PathBuf::from),
+            data_dir: get("COMPANION_GATEWAY_DATA_DIR").map(PathBuf::from),
+            token_key: get("COMPANION_GATEWAY_TOKEN_KEY"),
+            token_key_file: get("COMPANION_GATEWAY_TOKEN_KEY_FILE").map(PathBuf::from),
+            redirect_uris: get("COMPANION_GATEWAY_REDIRECT_URIS").map(|v| list(v, ',')),
+            scopes: get("SALESFORCE_SCOPES").map(|v| list(v, ' ')),
+        };
+        raw.resolve(dev)
+    }
+
+    /// From a TOML file; keys: `listen`, `[[login_hosts]] label/url`, `client_id`,
+    /// `client_secret` or `client_secret_file`, `data_dir`, `token_key` or `token_key_file`,
+    /// `redirect_uris`, `scopes`. Relative paths are relative to the file.
+    pub fn from_toml_file(path: &Path, dev: bool) -> Result<Self, GatewayError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| GatewayError::io(format!("reading config file {}", path.display()), e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml_str(&text, base, dev)
+    }
+
+    /// [`GatewayConfig::from_toml_file`] from text; relative paths are taken from `base`.
+    pub fn from_toml_str(text: &str, base: &Path, dev: bool) -> Result<Self, GatewayError> {
+        let mut raw: RawConfig = toml::from_str(text)
+            .map_err(|e| GatewayError::Config(format!("config file: {}", e.message())))?;
+        for path in [
+            raw.client_secret_file.as_mut(),
+            raw.data_dir.as_mut(),
+            raw.token_key_file.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+        raw.resolve(dev)
+    }
+
+    /// Check what the gateway cannot run without.
+    pub fn validate(&self) -> Result<(), GatewayError> {
+        if self.login_hosts.is_empty() {
+            return Err(GatewayError::Config(
+                "no login host: set SALESFORCE_LOGIN_URL (e.g. https://login.salesforce.com)"
+                    .into(),
+            ));
+        }
+        for host in &self.login_hosts {
+            salesforce::parse_base_url(&host.url)
+                .map_err(|e| GatewayError::Config(format!("login host: {e}")))?;
+        }
+        if self.client_id.trim().is_empty() {
+            return Err(GatewayError::Config(
+                "no client id: set SALESFORCE_CLIENT_ID".into(),
+            ));
+        }
+        if self.client_secret.is_empty() {
+            return Err(GatewayError::Config(
+                "no client secret: set SALESFORCE_CLIENT_SECRET or SALESFORCE_CLIENT_SECRET_FILE"
+                    .into(),
+            ));
+        }
+        if self.redirect_uris.is_empty() {
+            return Err(GatewayError::Config("no redirect URI allowed".into()));
+        }
+        for uri in &self.redirect_uris {
+            url::Url::parse(uri)
+                .map_err(|e| GatewayError::Config(format!("redirect URI {uri:?}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+fn default_redirect_uris() -> Vec<String> {
+    vec![
+        APP_REDIRECT_URI.to_string(),
+        LOOPBACK_REDIRECT_URI.to_string(),
+    ]
+}
+
+impl RawConfig {
+    fn resolve(self, dev: bool) -> Result<GatewayConfig, GatewayError> {
+        let listen_text = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = listen_text.parse().map_err(|_| {
+            GatewayError::Config(format!("listen address {listen_text:?} is not HOST:PORT"))
+        })?;
+        let client_secret = match (self.client_secret, self.client_secret_file) {
+            (Some(secret), _) => secret,
+            (None, Some(file)) => std::fs::read_to_string(&file)
+                .map_err(|e| {
+                    GatewayError::io(format!("reading client secret file {}", file.display()), e)
+                })?
+                .trim()
+                .to_string(),
+            (None, None) => String::new(),
+        };
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("companion-gateway-data"));
+        let token_key = match (self.token_key, self.token_key_file) {
+            (Some(text), _) => decode_key(&text, "COMPANION_GATEWAY_TOKEN_KEY")?,
+            (None, Some(file)) => read_key_file(&file)?,
+            (None, None) if dev => dev_key(&data_dir)?,
+            (None, None) => {
+                return Err(GatewayError::Config(
+                    "no token key: set COMPANION_GATEWAY_TOKEN_KEY (base64 of 32 random bytes, e.g. \
+                     `openssl rand -base64 32`) or COMPANION_GATEWAY_TOKEN_KEY_FILE; or run with --dev \
+                     for a generated development key"
+                        .into(),
+                ))
+            }
+        };
+        let config = GatewayConfig {
+            listen,
+            login_hosts: self.login_hosts,
+            client_id: self.client_id.unwrap_or_default(),
+            client_secret,
+            redirect_uris: self.redirect_uris.unwrap_or_else(default_redirect_uris),
+            data_dir,
+            token_key,
+            scopes: self
+                .scopes
+                .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn decode_key(text: &str, what: &str) -> Result<[u8; 32], GatewayError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| GatewayError::Config(format!("{what} is not base64")))?;
+    bytes
+        .try_into()
+        .map_err(|_| GatewayError::Config(format!("{what} must decode to exactly 32 bytes")))
+}
+
+fn read_key_file(path: &Path) -> Result<[u8; 32], GatewayError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| GatewayError::io(format!("reading token key file {}", path.display()), e))?;
+    // 32 raw bytes, or base64 text.
+    if let Ok(raw) = <[u8; 32]>::try_from(bytes.as_slice()) {
+        return Ok(raw);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        GatewayError::Config(format!(
+            "token key file {} is neither 32 bytes nor base64",
+            path.display()
+        ))
+    })?;
+    decode_key(&text, &format!("token key file {}", path.display()))
+}
+
+/// `--dev`: a key kept in the data dir, made on first use. Fine for a laptop, never for
+/// production: anyone who can read the data dir can read the tokens.
+fn dev_key(data_dir: &Path) -> Result<[u8; 32], GatewayError> {
+    let path = data_dir.join(DEV_KEY_FILE);
+    if path.exists() {
+        tracing::warn!(path = %path.display(), "--dev: using the development token key from the data dir");
+        return read_key_file(&path);
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| GatewayError::io(format!("creating data dir {}", data_dir.display()), e))?;
+    let key: [u8; 32] = rand::random();
+    let text = base64::engine::general_purpose::STANDARD.encode(key);
+    write_private(&path, text.as_bytes())?;
+    tracing::warn!(path = %path.display(), "--dev: generated a development token key; do not use --dev in production");
+    eprintln!(
+        "warning: --dev generated a token key in {}; do not use --dev in production",
+        path.display()
+    );
+    Ok(key)
+}
+
+/// Write a file only its owner can read.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), GatewayError> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| GatewayError::io(format!("creating {}", path.display()), e))?;
+    file.write_all(contents)
+        .map_err(|e| GatewayError::io(format!("writing {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn base_env() -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "SALESFORCE_LOGIN_URL",
+                "https://login.salesforce.com, https://test.salesforce.com",
+            ),
+            ("SALESFORCE_CLIENT_ID", "companion-demo"),
+            ("SALESFORCE_CLIENT_SECRET", "companion-demo-secret"),
+            ("COMPANION_GATEWAY_TOKEN_KEY", KEY_B64),
+        ]
+    }
+
+    #[test]
+    fn reads_the_environment_with_defaults() {
+        let config = GatewayConfig::from_lookup(env(&base_env()), false).unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.login_hosts.len(), 2);
+        assert_eq!(config.login_hosts[0].label, "Production");
+        assert_eq!(config.login_hosts[1].label, "Sandbox");
+        assert_eq!(config.login_hosts[1].url, "https://test.salesforce.com");
+        assert_eq!(config.token_key[31], 31);
+        assert_eq!(config.scopes, vec!["api", "refresh_token"]);
+        assert_eq!(
+            config.redirect_uris,
+            vec![APP_REDIRECT_URI, LOOPBACK_REDIRECT_URI]
+        );
+    }
+
+    #[test]
+    fn refuses_to_start_without_a_key_unless_dev() {
+        let mut vars = base_env();
+        vars.retain(|(k, _)| *k != "COMPANION_GATEWAY_TOKEN_KEY");
+        let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+        assert!(
+            err.to_string().contains("COMPANION_GATEWAY_TOKEN_KEY"),
+            "{err}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        vars.push(("COMPANION_GATEWAY_DATA_DIR", data_dir.to_str().unwrap()));
+        let first = GatewayConfig::from_lookup(env(&vars), true).unwrap();
+        let again = GatewayConfig::from_lookup(env(&vars), true).unwrap();
+        assert_eq!(first.token_key, again.token_key, "the dev key is kept");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(data_dir.join(DEV_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "dev key readable by others");
+        }
+    }
+
+    #[test]
+    fn bad_keys_are_refused_clearly() {
+        let mut vars = base_env();
+        vars.retain(|(k, _)| *k != "COMPANION_GATEWAY_TOKEN_KEY");
+        vars.push(("COMPANION_GATEWAY_TOKEN_KEY", "c2hvcnQ="));
+        let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+        assert!(err.to_string().contains("32 bytes"), "{err}");
+    }
+
+    #[test]
+    fn missing_secret_or_login_host_is_refused() {
+        let mut vars = base_env();
+        vars.retain(|(k, _)| *k != "SALESFORCE_CLIENT_SECRET");
+        assert!(GatewayConfig::from_lookup(env(&vars), false)
+            .unwrap_err()
+            .to_string()
+            .contains("SALESFORCE_CLIENT_SECRET"));
+        let mut vars = base_env();
+        vars.retain(|(k, _)| *k != "SALESFORCE_LOGIN_URL");
+        assert!(GatewayConfig::from_lookup(env(&vars), false)
+            .unwrap_err()
+            .to_string()
+            .contains("SALESFORCE_LOGIN_URL"));
+    }
+
+    #[test]
+    fn debug_redacts_secret_and_key() {
+        let config = GatewayConfig::from_lookup(env(&base_env()), false).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("companion-demo-secret"));
+        assert!(!shown.contains("31"), "key bytes shown: {shown}");
+        assert!(shown.contains("companion-demo"));
+    }
+
+    #[test]
+    fn reads_a_toml_file_with_secret_and_key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "companion-demo-secret\n").unwrap();
+        std::fs::write(dir.path().join("key"), KEY_B64).unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(
+            &path,
+            r#"
+listen = "127.0.0.1:9999"
+client_id = "companion-demo"
+client_secret_file = "secret"
+token_key_file = "key"
+data_dir = "data"
+redirect_uris = ["companion://oauth/callback"]
+
+[[login_hosts]]
+label = "Demo org"
+url = "http://127.0.0.1:8700"
+"#,
+        )
+        .unwrap();
+        let config = GatewayConfig::from_toml_file(&path, false).unwrap();
+        assert_eq!(config.listen.port(), 9999);
+        assert_eq!(config.client_secret, "companion-demo-secret");
+        assert_eq!(config.token_key[1], 1);
+        assert_eq!(config.data_dir, dir.path().join("data"));
+        assert_eq!(config.login_hosts[0].label, "Demo org");
+        assert_eq!(config.redirect_uris, vec!["companion://oauth/callback"]);
+
+        std::fs::write(&path, "clientid = 'typo'").unwrap();
+        let err = GatewayConfig::from_toml_file(&path, false).unwrap_err();
+        assert!(err.to_string().contains("clientid"), "{err}");
+    }
+}

@@ -1,0 +1,108 @@
+//! The one error type of the gateway, and how each kind answers over HTTP.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use companion_api::{code, ErrorBody, ErrorDetail};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Configuration is missing or wrong; the gateway does not start.
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("store: {0}")]
+    Store(String),
+    /// The client sent something we refuse (400 `bad_request`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No `Authorization: Bearer` header (401 `unauthenticated`).
+    #[error("sign in first: no session token")]
+    Unauthenticated,
+    /// Unknown or expired session, or Salesforce refused the refresh token (401 `reauth_required`).
+    #[error("{0}")]
+    ReauthRequired(String),
+    /// Salesforce failed or could not be reached.
+    #[error(transparent)]
+    Salesforce(#[from] salesforce::Error),
+    #[error("not found")]
+    NotFound,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl GatewayError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        GatewayError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            GatewayError::BadRequest(_) => (StatusCode::BAD_REQUEST, code::BAD_REQUEST),
+            GatewayError::Unauthenticated => (StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED),
+            GatewayError::ReauthRequired(_) => (StatusCode::UNAUTHORIZED, code::REAUTH_REQUIRED),
+            GatewayError::NotFound => (StatusCode::NOT_FOUND, code::NOT_FOUND),
+            GatewayError::Salesforce(e)
+                if e.api_error_codes().contains(&"REQUEST_LIMIT_EXCEEDED") =>
+            {
+                (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED)
+            }
+            GatewayError::Salesforce(e) if e.is_session_expired() => {
+                (StatusCode::UNAUTHORIZED, code::REAUTH_REQUIRED)
+            }
+            GatewayError::Salesforce(_) => (StatusCode::BAD_GATEWAY, code::UPSTREAM_UNAVAILABLE),
+            GatewayError::Config(_)
+            | GatewayError::Io { .. }
+            | GatewayError::Store(_)
+            | GatewayError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for GatewayError {
+    fn from(e: rusqlite::Error) -> Self {
+        GatewayError::Store(e.to_string())
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match status {
+            // Internal details stay in the log.
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::error!(error = %self, "request failed");
+                "internal error".to_string()
+            }
+            StatusCode::BAD_GATEWAY => {
+                tracing::warn!(error = %self, "Salesforce call failed");
+                format!("Salesforce did not answer as expected: {self}")
+            }
+            _ => self.to_string(),
+        };
+        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS).then_some(60);
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message,
+                fields: None,
+                retry_after,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", seconds.to_string().parse().expect("digits"));
+        }
+        response
+    }
+}

@@ -1,0 +1,269 @@
+//! The HTTP API: routes, handlers, the session extractor.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use companion_api::{
+    AuthConfig, ExchangeRequest, ExchangeResponse, LoginHost, SyncRequest, SyncResponse, User,
+};
+
+use crate::config::GatewayConfig;
+use crate::crypto::{new_session_token, session_token_hash};
+use crate::cursor::CursorSigner;
+use crate::redirect::redirect_uri_allowed;
+use crate::store::{NewSignIn, Store};
+use crate::upstream::Upstream;
+use crate::{now_unix, sync, GatewayError};
+
+/// Request bodies are small JSON documents.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct AppState {
+    pub config: GatewayConfig,
+    pub store: Store,
+    pub upstream: Upstream,
+    pub signer: CursorSigner,
+    pub sync_page_size: usize,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/auth/config", get(auth_config))
+        .route("/v1/auth/exchange", post(exchange))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/me", get(me))
+        .route("/v1/sync", post(sync_handler))
+        .fallback(|| async { GatewayError::NotFound })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn auth_config(State(state): State<Arc<AppState>>) -> Json<AuthConfig> {
+    let config = &state.config;
+    Json(AuthConfig {
+        login_hosts: config
+            .login_hosts
+            .iter()
+            .map(|h| LoginHost {
+                label: h.label.clone(),
+                url: h.url.clone(),
+                authorize_url: format!("{}/services/oauth2/authorize", h.url.trim_end_matches('/')),
+            })
+            .collect(),
+        client_id: config.client_id.clone(),
+        scopes: config.scopes.clone(),
+        redirect_uris: config.redirect_uris.clone(),
+    })
+}
+
+/// A JSON body, with a malformed one answered in the error shape.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, GatewayError> {
+    body.map(|Json(v)| v)
+        .map_err(|e| GatewayError::BadRequest(format!("invalid request body: {}", e.body_text())))
+}
+
+/// PKCE verifier per RFC 7636 §4.1: 43–128 unreserved characters.
+fn valid_code_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+async fn exchange(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<ExchangeRequest>, JsonRejection>,
+) -> Result<Json<ExchangeResponse>, GatewayError> {
+    let request = json_body(body)?;
+    // Everything is checked before any outbound request: no SSRF through login_host.
+    if !state
+        .config
+        .login_hosts
+        .iter()
+        .any(|h| h.url == request.login_host)
+    {
+        return Err(GatewayError::BadRequest(
+            "login_host is not one of the configured login hosts".into(),
+        ));
+    }
+    if !redirect_uri_allowed(&state.config.redirect_uris, &request.redirect_uri) {
+        return Err(GatewayError::BadRequest(
+            "redirect_uri is not an allowed redirect URI".into(),
+        ));
+    }
+    if request.code.is_empty() || request.code.len() > 2048 {
+        return Err(GatewayError::BadRequest(
+            "code is missing or too long".into(),
+        ));
+    }
+    if !valid_code_verifier(&request.code_verifier) {
+        return Err(GatewayError::BadRequest(
+            "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~".into(),
+        ));
+    }
+
+    let upstream = &state.upstream;
+    let token = upstream
+        .client
+        .exchange_code(
+            &request.login_host,
+            &upstream.app,
+            &request.code,
+            &request.code_verifier,
+            &request.redirect_uri,
+        )
+        .await
+        .map_err(|e| match e {
+            salesforce::Error::OAuth { body, .. } => {
+                GatewayError::BadRequest(format!("Salesforce refused the sign-in: {body}"))
+            }
+            other => GatewayError::Salesforce(other),
+        })?;
+    let ids = token.identity_ids()?;
+    let identity = upstream
+        .client
+        .identity(&token.id, &token.access_token)
+        .await?;
+    let user = User {
+        user_id: ids.user_id.to_string(),
+        org_id: ids.org_id.to_string(),
+        username: identity.username,
+        display_name: identity.display_name,
+        email: identity.email,
+    };
+    let session_token = new_session_token();
+    state
+        .store
+        .sign_in(
+            NewSignIn {
+                user: &user,
+                login_host: &request.login_host,
+                instance_url: &token.instance_url,
+                access_token: &token.access_token,
+                refresh_token: token.refresh_token.as_deref(),
+            },
+            session_token_hash(&session_token),
+            now_unix(),
+        )
+        .await?;
+    tracing::info!(user_id = %user.user_id, org_id = %user.org_id, "signed in");
+    Ok(Json(ExchangeResponse {
+        session_token,
+        user,
+    }))
+}
+
+/// A request with a live session.
+pub struct SignedIn {
+    pub user: User,
+    token_hash: Vec<u8>,
+}
+
+impl FromRequestParts<Arc<AppState>> for SignedIn {
+    type Rejection = GatewayError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(companion_api::AUTHORIZATION)
+            .ok_or(GatewayError::Unauthenticated)?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(GatewayError::Unauthenticated)?;
+        let token_hash = session_token_hash(token);
+        match state
+            .store
+            .session_user(token_hash.clone(), now_unix())
+            .await?
+        {
+            Some(user) => Ok(SignedIn { user, token_hash }),
+            None => Err(GatewayError::ReauthRequired(
+                "the session is unknown or expired: sign in again".into(),
+            )),
+        }
+    }
+}
+
+async fn me(signed_in: SignedIn) -> Json<User> {
+    Json(signed_in.user)
+}
+
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+) -> Result<StatusCode, GatewayError> {
+    let user_id = &signed_in.user.user_id;
+    if let Some(tokens) = state.store.tokens(user_id).await? {
+        let token = tokens
+            .refresh_token
+            .as_deref()
+            .unwrap_or(&tokens.access_token);
+        if let Err(e) = state
+            .upstream
+            .client
+            .revoke_token(&tokens.login_host, token)
+            .await
+        {
+            // The session ends anyway; the token is forgotten here either way.
+            tracing::warn!(user_id = %user_id, error = %e, "revoking the Salesforce token failed");
+        }
+    }
+    state.store.delete_session(signed_in.token_hash).await?;
+    // The refresh token is revoked, so no other session of this user can work any more.
+    state.store.forget_tokens(user_id).await?;
+    tracing::info!(user_id = %user_id, "signed out");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sync_handler(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+    body: Result<Json<SyncRequest>, JsonRejection>,
+) -> Result<Json<SyncResponse>, GatewayError> {
+    let request = json_body(body)?;
+    let response = sync::sync(
+        &state.upstream,
+        &state.signer,
+        state.sync_page_size,
+        &signed_in.user,
+        request,
+    )
+    .await?;
+    Ok(Json(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_verifier_rules() {
+        assert!(valid_code_verifier(&"a".repeat(43)));
+        assert!(valid_code_verifier(&"A-._~9".repeat(20)));
+        assert!(!valid_code_verifier(&"a".repeat(42)));
+        assert!(!valid_code_verifier(&"a".repeat(129)));
+        assert!(!valid_code_verifier(&format!("{}'", "a".repeat(43))));
+    }
+}

@@ -1,0 +1,137 @@
+//! Requests the gateway must refuse before calling anyone, and what it keeps on disk.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use companion_api::{code, ExchangeRequest, SyncRequest};
+use support::{error_of, Env, REDIRECT_URI, REP};
+
+/// A TCP listener that only counts connections: a stand-in login host that must never be
+/// contacted.
+async fn counting_listener() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (url, count)
+}
+
+fn exchange(login_host: &str, redirect_uri: &str) -> ExchangeRequest {
+    ExchangeRequest {
+        code: "aPrxshT49code".into(),
+        code_verifier: "v".repeat(43),
+        redirect_uri: redirect_uri.into(),
+        login_host: login_host.into(),
+    }
+}
+
+#[tokio::test]
+async fn disallowed_login_host_or_redirect_uri_is_400_with_no_outbound_call() {
+    // The configured login host is a counter; an attacker's host is another counter.
+    let (configured, configured_hits) = counting_listener().await;
+    let (attacker, attacker_hits) = counting_listener().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let gateway = companion_gateway::start(support::gateway_config(&configured, data_dir.path()))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let post = |request: ExchangeRequest| {
+        let http = http.clone();
+        let url = format!("{}/v1/auth/exchange", gateway.base_url());
+        async move { http.post(url).json(&request).send().await.unwrap() }
+    };
+
+    let cases = [
+        exchange(&attacker, REDIRECT_URI),
+        exchange(&format!("{configured}/"), REDIRECT_URI), // not exactly as configured
+        exchange("http://169.254.169.254", REDIRECT_URI),
+        exchange(&configured, "https://evil.example/callback"),
+        exchange(&configured, "http://localhost:8080/callback"),
+        exchange(&configured, "http://127.0.0.1:8080/callback?next=evil"),
+        ExchangeRequest {
+            code_verifier: "short".into(),
+            ..exchange(&configured, REDIRECT_URI)
+        },
+    ];
+    for request in cases {
+        let (status, body) = error_of(post(request.clone()).await).await;
+        assert_eq!(
+            (status, body.error.code.as_str()),
+            (400, code::BAD_REQUEST),
+            "{request:?}"
+        );
+    }
+    // Give any stray connection a moment to land before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(configured_hits.load(Ordering::SeqCst), 0);
+    assert_eq!(attacker_hits.load(Ordering::SeqCst), 0);
+
+    // A good request does reach the configured host (so the counter works): it answers
+    // nothing, so the gateway says Salesforce is unavailable.
+    let (status, body) = error_of(post(exchange(&configured, REDIRECT_URI)).await).await;
+    assert_eq!(
+        (status, body.error.code.as_str()),
+        (502, code::UPSTREAM_UNAVAILABLE)
+    );
+    assert_eq!(configured_hits.load(Ordering::SeqCst), 1);
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_salesforce_at_exchange_is_502() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let data_dir = tempfile::tempdir().unwrap();
+    let gateway = companion_gateway::start(support::gateway_config(&closed, data_dir.path()))
+        .await
+        .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/auth/exchange", gateway.base_url()))
+        .json(&exchange(&closed, "companion://oauth/callback"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_of(response).await;
+    assert_eq!(
+        (status, body.error.code.as_str()),
+        (502, code::UPSTREAM_UNAVAILABLE)
+    );
+    gateway.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_store_holds_no_token_in_clear() {
+    let env = Env::default().await;
+    let signed_in = env.sign_in(REP).await;
+    env.sim.expire_access_tokens();
+    env.sync(&signed_in.session_token, &SyncRequest::default())
+        .await;
+    let session = signed_in.session_token.clone();
+    let org15 = env.sim.org_id()[..15].to_string();
+    let data_dir = env.data_dir.path().to_path_buf();
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&data_dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(REP.as_bytes()), "the store was read");
+    assert!(!contains(session.as_bytes()), "session token in clear");
+    // sfsim's access tokens, like real ones, start with the org id and '!'.
+    assert!(
+        !contains(format!("{org15}!").as_bytes()),
+        "an access token in clear"
+    );
+    // …and its refresh tokens with `5Aep861`.
+    assert!(!contains(b"5Aep861"), "a refresh token in clear");
+    env.shutdown().await;
+}
