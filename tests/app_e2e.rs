@@ -29,43 +29,56 @@ async fn rep_signs_in_through_the_system_browser_and_sees_contacts_also_offline(
 
     // Launch the app and press Sign in.
     let driver = TauriDriver::start(&driver_bin, &desktop);
-    let mut app = driver.launch(&app_bin).await;
+    let app = driver.launch(&app_bin).await;
     app.wait_for("[data-testid=sign-in]").await;
     app.click("[data-testid=sign-in]").await;
     let authorize_url = desktop.wait_for_browser_url(1).await;
-    assert!(authorize_url.contains("/services/oauth2/authorize"), "{authorize_url}");
-    assert!(authorize_url.contains("code_challenge="), "PKCE: {authorize_url}");
+    assert!(
+        authorize_url.contains("/services/oauth2/authorize"),
+        "{authorize_url}"
+    );
+    assert!(
+        authorize_url.contains("code_challenge="),
+        "PKCE: {authorize_url}"
+    );
 
     // A callback that is not the answer to our sign-in is refused, visibly.
-    desktop.deliver_link(&app_bin, "companion://oauth/callback?code=forged&state=not-ours");
+    desktop.deliver_link(
+        &app_bin,
+        "companion://oauth/callback?code=forged&state=not-ours",
+    );
     let error = app.wait_for_text("[data-testid=sign-in-error]").await;
     assert!(error.contains("Sign-in failed — try again"), "{error}");
 
     // The rep signs in; Salesforce sends the browser to companion://, and Linux starts a second
     // process with that URL, which hands it to the running app.
     let callback = browser_sign_in(&authorize_url, REP).await;
-    assert!(callback.starts_with("companion://oauth/callback?"), "{callback}");
+    assert!(
+        callback.starts_with("companion://oauth/callback?"),
+        "{callback}"
+    );
     desktop.deliver_link(&app_bin, &callback);
 
     let expected = contact_names_owned_by(&sim, REP);
     let rows = app.wait_for_rows(expected.len()).await;
-    for row in rows.iter().take(5) {
+    app.screenshot(&screenshots.join("contacts.png")).await;
+    for name in &expected {
         assert!(
-            expected.iter().any(|name| row.contains(name.as_str())),
-            "row {row:?} is one of the rep's contacts"
+            rows.iter().any(|row| row.contains(name.as_str())),
+            "{name} is listed"
         );
     }
-    app.screenshot(&screenshots.join("contacts.png")).await;
     app.quit().await;
 
     // Restarted with the gateway down: the contacts are there, and the app says it is offline.
     gateway.shutdown().await;
-    let mut app = driver.launch(&app_bin).await;
+    let app = driver.launch(&app_bin).await;
     let rows = app.wait_for_rows(expected.len()).await;
-    assert_eq!(rows.len(), expected.len());
+    assert!(rows.iter().any(|row| row.contains(expected[0].as_str())));
     let banner = app.wait_for_text("[data-testid=offline-banner]").await;
     assert!(banner.to_lowercase().contains("offline"), "{banner}");
-    app.screenshot(&screenshots.join("contacts-offline.png")).await;
+    app.screenshot(&screenshots.join("contacts-offline.png"))
+        .await;
     app.quit().await;
 
     drop(driver);
@@ -91,11 +104,24 @@ impl Desktop {
         for dir in ["data", "xdg-data", "xdg-config", "xdg-system", "bin"] {
             std::fs::create_dir_all(root.path().join(dir)).unwrap();
         }
+        // The system's shared data (GSettings schemas, icons, MIME types…) without its
+        // `applications`, so that no installed browser is the desktop's http handler.
+        for entry in std::fs::read_dir("/usr/share").unwrap().flatten() {
+            if entry.file_name() != "applications" {
+                let _ = std::os::unix::fs::symlink(
+                    entry.path(),
+                    root.path().join("xdg-system").join(entry.file_name()),
+                );
+            }
+        }
         let browser = root.path().join("bin/browser");
         let record = root.path().join("browser-urls.txt");
         std::fs::write(
             &browser,
-            format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", record.display()),
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+                record.display()
+            ),
         )
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -128,7 +154,10 @@ impl Desktop {
             if let Some(url) = urls.lines().nth(n - 1) {
                 return url.to_string();
             }
-            assert!(started.elapsed() < PATIENCE, "the app never opened the browser");
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the app never opened the browser"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -167,7 +196,12 @@ impl TauriDriver {
         let native_port = free_port();
         let mut command = Command::new(bin);
         command
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .stdout(Stdio::null());
         desktop.apply(&mut command);
         let process = command.spawn().expect("tauri-driver starts");
@@ -229,7 +263,7 @@ struct AppSession {
     base: String,
 }
 
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl AppSession {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -264,11 +298,15 @@ impl AppSession {
     }
 
     async fn text_of(&self, element: &str) -> String {
-        self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     async fn wait_for(&self, css: &str) -> String {
@@ -277,7 +315,10 @@ impl AppSession {
             if let Some(first) = self.elements(css).await.into_iter().next() {
                 return first;
             }
-            assert!(started.elapsed() < PATIENCE, "{css} never appeared");
+            if started.elapsed() > PATIENCE {
+                let page = self.call(reqwest::Method::GET, "/source", None).await;
+                panic!("{css} never appeared; the page is:\n{page}");
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -295,18 +336,27 @@ impl AppSession {
         }
     }
 
+    /// The text of every element matching `css`, read in the page in one call.
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let script =
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent);";
+        let texts = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": script, "args": [css]})),
+            )
+            .await;
+        serde_json::from_value(texts).unwrap_or_default()
+    }
+
     /// Waits until the contact list shows `count` rows; returns their texts.
     async fn wait_for_rows(&self, count: usize) -> Vec<String> {
         let started = Instant::now();
         loop {
-            let rows = self.elements("[data-testid=contact-row]").await;
+            let rows = self.texts("[data-testid=contact-row]").await;
             if rows.len() == count {
-                let mut texts = Vec::new();
-                for row in rows.iter().take(10) {
-                    texts.push(self.text_of(row).await);
-                }
-                texts.extend(std::iter::repeat_n(String::new(), rows.len() - texts.len()));
-                return texts;
+                return rows;
             }
             assert!(
                 started.elapsed() < PATIENCE,

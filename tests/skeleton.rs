@@ -12,7 +12,11 @@ use companion_core::{Companion, Config, CoreError, MemoryStore};
 /// A loopback redirect, as the CLI uses (any port is accepted for loopback).
 const LOOPBACK_REDIRECT: &str = "http://127.0.0.1:45123/callback";
 
-fn open_core(gateway_url: &str, data_dir: &std::path::Path, secrets: Arc<MemoryStore>) -> Companion {
+fn open_core(
+    gateway_url: &str,
+    data_dir: &std::path::Path,
+    secrets: Arc<MemoryStore>,
+) -> Companion {
     Companion::open(
         Config {
             gateway_url: gateway_url.parse().unwrap(),
@@ -48,7 +52,10 @@ async fn rep_signs_in_syncs_and_browses_contacts_even_with_the_gateway_down() {
     // First sync: every contact the rep owns, and only those.
     let report = core.sync(|_| {}).await.unwrap();
     let expected = contact_names_owned_by(&sim, REP);
-    assert!(expected.len() > 100, "the demo org gives the rep most contacts");
+    assert!(
+        expected.len() > 100,
+        "the demo org gives the rep most contacts"
+    );
     assert_eq!(report.contacts as usize, expected.len());
     let listed: Vec<String> = core
         .contacts(None)
@@ -69,7 +76,9 @@ async fn rep_signs_in_syncs_and_browses_contacts_even_with_the_gateway_down() {
     let last_name = someone["LastName"].as_str().unwrap();
     let found = core.contacts(Some(&last_name[..3])).unwrap();
     assert!(
-        found.iter().any(|c| c.id == someone["Id"].as_str().unwrap()),
+        found
+            .iter()
+            .any(|c| c.id == someone["Id"].as_str().unwrap()),
         "searching {:?} finds {}",
         &last_name[..3],
         someone["Name"]
@@ -79,10 +88,17 @@ async fn rep_signs_in_syncs_and_browses_contacts_even_with_the_gateway_down() {
     // and brings the change made in Salesforce meanwhile.
     sim.expire_access_tokens();
     let id = someone["Id"].as_str().unwrap();
-    sim.update_record("Contact", id, serde_json::json!({"Title": "VP of Moonshots"}))
-        .unwrap();
+    sim.update_record(
+        "Contact",
+        id,
+        serde_json::json!({"Title": "VP of Moonshots"}),
+    )
+    .unwrap();
     let delta = core.sync(|_| {}).await.expect("refreshed transparently");
-    assert_eq!(delta.contacts, 1, "a delta sync brings only the changed contact");
+    assert_eq!(
+        delta.contacts, 1,
+        "a delta sync brings only the changed contact"
+    );
     let changed = core.contacts(Some(last_name)).unwrap();
     assert!(changed
         .iter()
@@ -109,7 +125,11 @@ async fn a_callback_with_another_state_is_refused() {
     let gateway_dir = tempfile::tempdir().unwrap();
     let gateway = start_gateway(&sim, gateway_dir.path()).await;
     let device = tempfile::tempdir().unwrap();
-    let core = open_core(&gateway.base_url(), device.path(), Arc::new(MemoryStore::default()));
+    let core = open_core(
+        &gateway.base_url(),
+        device.path(),
+        Arc::new(MemoryStore::default()),
+    );
 
     let start = core.begin_login(LOOPBACK_REDIRECT).await.unwrap();
     let callback = browser_sign_in(&start.authorize_url, REP).await;
@@ -127,7 +147,10 @@ async fn a_callback_with_another_state_is_refused() {
         .append_pair("state", "someone-elses-state");
     let error = core.complete_login(forged.as_str()).await.unwrap_err();
     assert_eq!(error.kind(), "sign_in_failed");
-    assert!(error.to_string().contains("Sign-in failed — try again"), "{error}");
+    assert!(
+        error.to_string().contains("Sign-in failed — try again"),
+        "{error}"
+    );
     assert!(core.current_user().is_none(), "nobody is signed in");
     gateway.shutdown().await;
     sim.shutdown().await;
@@ -137,7 +160,11 @@ async fn a_callback_with_another_state_is_refused() {
 async fn an_unreachable_gateway_at_sign_in_is_a_clear_error_not_a_hang() {
     // Nothing listens on port 9 of loopback.
     let device = tempfile::tempdir().unwrap();
-    let core = open_core("http://127.0.0.1:9", device.path(), Arc::new(MemoryStore::default()));
+    let core = open_core(
+        "http://127.0.0.1:9",
+        device.path(),
+        Arc::new(MemoryStore::default()),
+    );
     let started = Instant::now();
     let error: CoreError = core.begin_login(LOOPBACK_REDIRECT).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(30));

@@ -80,7 +80,11 @@ pub async fn post_login_form(
 /// Signs in on the form and returns where Salesforce sends the browser back (the callback URL).
 pub async fn browser_sign_in(authorize_url: &str, username: &str) -> String {
     let answer = post_login_form(authorize_url, username, PASSWORD).await;
-    assert_eq!(answer.status(), 302, "a good password redirects to the callback");
+    assert_eq!(
+        answer.status(),
+        302,
+        "a good password redirects to the callback"
+    );
     answer
         .headers()
         .get("location")

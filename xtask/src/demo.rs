@@ -32,11 +32,27 @@ pub fn run(options: Options) -> Result<(), String> {
     }
     install::system_packages(&packages)?;
 
-    let mut build = vec!["build", "--package", "sfsim", "--package", "companion-gateway", "--package", "companion-cli"];
+    let mut build = vec![
+        "build",
+        "--package",
+        "sfsim",
+        "--package",
+        "companion-gateway",
+        "--package",
+        "companion-cli",
+    ];
     if options.app {
         install::ui_packages()?;
-        process::run(in_dir(&mut command("npm", &["run", "build"]), &root.join("ui")))?;
-        build.extend(["--package", "companion-app", "--features", "companion-app/custom-protocol"]);
+        process::run(in_dir(
+            &mut command("npm", &["run", "build"]),
+            &root.join("ui"),
+        ))?;
+        build.extend([
+            "--package",
+            "companion-app",
+            "--features",
+            "companion-app/custom-protocol",
+        ]);
     }
     process::run(in_dir(&mut command("cargo", &build), &root))?;
 
@@ -87,7 +103,8 @@ fn has_display() -> bool {
 }
 
 fn path(path: &std::path::Path) -> Result<&str, String> {
-    path.to_str().ok_or_else(|| format!("path is not UTF-8: {path:?}"))
+    path.to_str()
+        .ok_or_else(|| format!("path is not UTF-8: {path:?}"))
 }
 
 /// Stops the servers when the demo ends, however it ends.

@@ -85,12 +85,23 @@ pub fn node() -> Result<(), String> {
     let tools = crate::target_dir().join("tools/node");
     let bin = tools.join("node_modules/node/bin");
     if !bin.join("node").is_file() {
-        println!("xtask: this Node.js is older than {}.{}; installing Node 22 from the npm registry", NODE_MINIMUM.0, NODE_MINIMUM.1);
+        println!(
+            "xtask: this Node.js is older than {}.{}; installing Node 22 from the npm registry",
+            NODE_MINIMUM.0, NODE_MINIMUM.1
+        );
         std::fs::create_dir_all(&tools).map_err(|e| format!("cannot create {tools:?}: {e}"))?;
         let prefix = tools.to_str().ok_or("target path is not UTF-8")?;
         process::run(&mut command(
             "npm",
-            &["install", "--prefix", prefix, "--no-save", "--no-audit", "--no-fund", "node@22"],
+            &[
+                "install",
+                "--prefix",
+                prefix,
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "node@22",
+            ],
         ))?;
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -148,7 +159,13 @@ pub fn tauri_driver() -> Result<std::path::PathBuf, String> {
     println!("xtask: installing tauri-driver {TAURI_DRIVER_VERSION}");
     process::run(&mut command(
         "cargo",
-        &["install", "tauri-driver", "--version", TAURI_DRIVER_VERSION, "--locked"],
+        &[
+            "install",
+            "tauri-driver",
+            "--version",
+            TAURI_DRIVER_VERSION,
+            "--locked",
+        ],
     ))?;
     find_tauri_driver().ok_or_else(|| "tauri-driver was installed but cannot be found".to_string())
 }
@@ -156,7 +173,9 @@ pub fn tauri_driver() -> Result<std::path::PathBuf, String> {
 fn find_tauri_driver() -> Option<std::path::PathBuf> {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo"))
+        })?;
     let installed = cargo_home.join("bin/tauri-driver");
     if installed.is_file() {
         return Some(installed);

@@ -29,15 +29,24 @@ pub fn run() -> Result<(), String> {
         process::run(in_dir(&mut command("npm", &["run", "build"]), &ui))
     })?;
     steps.run("cargo fmt --check", || {
-        process::run(in_dir(&mut command("cargo", &["fmt", "--all", "--check"]), &root))
+        process::run(in_dir(
+            &mut command("cargo", &["fmt", "--all", "--check"]),
+            &root,
+        ))
     })?;
     steps.run("cargo clippy", || {
         process::run(in_dir(
             &mut command(
                 "cargo",
                 &[
-                    "clippy", "--workspace", "--all-targets", "--features", APP_FEATURES, "--",
-                    "-D", "warnings",
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--features",
+                    APP_FEATURES,
+                    "--",
+                    "-D",
+                    "warnings",
                 ],
             ),
             &root,
@@ -47,14 +56,17 @@ pub fn run() -> Result<(), String> {
         process::run(in_dir(&mut command("npm", &["run", "check"]), &ui))?;
         process::run(in_dir(&mut command("npm", &["test"]), &ui))
     })?;
-    steps.run("Rust tests (unit and cross-crate, with a real keyring)", || {
-        let mut cargo = command(
-            "cargo",
-            &["test", "--workspace", "--features", APP_FEATURES],
-        );
-        cargo.env("COMPANION_KEYRING_TESTS", "1");
-        process::run(in_dir(&mut with_keyring_session(&cargo)?, &root))
-    })?;
+    steps.run(
+        "Rust tests (unit and cross-crate, with a real keyring)",
+        || {
+            let mut cargo = command(
+                "cargo",
+                &["test", "--workspace", "--features", APP_FEATURES],
+            );
+            cargo.env("COMPANION_KEYRING_TESTS", "1");
+            process::run(in_dir(&mut with_keyring_session(&cargo)?, &root))
+        },
+    )?;
     steps.run("UI in Chromium (Playwright, mocked IPC)", || {
         process::run(in_dir(&mut command("npm", &["run", "test:e2e"]), &ui))
     })?;
@@ -62,7 +74,13 @@ pub fn run() -> Result<(), String> {
         process::run(in_dir(
             &mut command(
                 "cargo",
-                &["build", "--package", "companion-app", "--features", "custom-protocol"],
+                &[
+                    "build",
+                    "--package",
+                    "companion-app",
+                    "--features",
+                    "custom-protocol",
+                ],
             ),
             &root,
         ))?;
@@ -70,14 +88,25 @@ pub fn run() -> Result<(), String> {
         let mut cargo = command(
             "cargo",
             &[
-                "test", "--package", "companion", "--features", APP_FEATURES, "--test", "app_e2e",
-                "--", "--ignored", "--nocapture",
+                "test",
+                "--package",
+                "companion",
+                "--features",
+                APP_FEATURES,
+                "--test",
+                "app_e2e",
+                "--",
+                "--ignored",
+                "--nocapture",
             ],
         );
         cargo
             .env("COMPANION_APP_BIN", &app)
             .env("TAURI_DRIVER_BIN", &tauri_driver)
-            .env("COMPANION_SCREENSHOT_DIR", crate::target_dir().join("app-screenshots"));
+            .env(
+                "COMPANION_SCREENSHOT_DIR",
+                crate::target_dir().join("app-screenshots"),
+            );
         let session = with_keyring_session(&cargo)?;
         let mut display = command("xvfb-run", &["-a", "-s", "-screen 0 1280x800x24"]);
         display.arg(session.get_program()).args(session.get_args());
@@ -102,7 +131,7 @@ fn with_keyring_session(inner: &Command) -> Result<Command, String> {
     let _ = std::fs::remove_dir_all(&keyrings);
     std::fs::create_dir_all(&keyrings).map_err(|e| format!("cannot create {keyrings:?}: {e}"))?;
     let script = "printf companion-test | XDG_DATA_HOME=\"$KEYRING_HOME\" \
-                  gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$@\"";
+                  gnome-keyring-daemon --daemonize --unlock --components=secrets >/dev/null && exec \"$@\"";
     let mut session = command("dbus-run-session", &["--", "sh", "-c", script, "sh"]);
     session.arg(inner.get_program()).args(inner.get_args());
     copy_env(inner, &mut session);
@@ -131,7 +160,11 @@ struct Steps {
 }
 
 impl Steps {
-    fn run<T>(&mut self, name: &str, step: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    fn run<T>(
+        &mut self,
+        name: &str,
+        step: impl FnOnce() -> Result<T, String>,
+    ) -> Result<T, String> {
         println!("\n==> {name}");
         let started = Instant::now();
         let outcome = step().map_err(|e| format!("step \"{name}\" failed: {e}"));
