@@ -8,7 +8,10 @@ use crate::{commands, AppError, AppState};
 pub fn handle_callback<R: Runtime>(app: &tauri::AppHandle<R>, url: Url) {
     // Anyone can start the binary with a URL: only our callback is acted on, and core checks `state`.
     if url.scheme() != "companion" || url.host_str() != Some("oauth") || url.path() != "/callback" {
-        tracing::warn!(scheme = url.scheme(), "ignored a link that is not the sign-in callback");
+        tracing::warn!(
+            scheme = url.scheme(),
+            "ignored a link that is not the sign-in callback"
+        );
         return;
     }
     let state = app.state::<AppState>();
@@ -19,7 +22,10 @@ pub fn handle_callback<R: Runtime>(app: &tauri::AppHandle<R>, url: Url) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let outcome = match app.state::<AppState>().core() {
-            Ok(core) => core.complete_login(url.as_str()).await.map_err(AppError::from),
+            Ok(core) => core
+                .complete_login(url.as_str())
+                .await
+                .map_err(AppError::from),
             Err(error) => Err(error),
         };
         match outcome {
