@@ -91,8 +91,6 @@ pub fn run() -> Result<(), String> {
                 "test",
                 "--package",
                 "companion",
-                "--features",
-                APP_FEATURES,
                 "--test",
                 "app_e2e",
                 "--",
