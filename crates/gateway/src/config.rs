@@ -311,8 +311,7 @@ fn dev_key(data_dir: &Path) -> Result<[u8; 32], GatewayError> {
         tracing::warn!(path = %path.display(), "--dev: using the development token key from the data dir");
         return read_key_file(&path);
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| GatewayError::io(format!("creating data dir {}", data_dir.display()), e))?;
+    crate::private_files::create_dir(data_dir)?;
     let key: [u8; 32] = rand::random();
     let text = base64::engine::general_purpose::STANDARD.encode(key);
     write_private(&path, text.as_bytes())?;

@@ -17,6 +17,7 @@ mod crypto;
 mod cursor;
 mod error;
 mod http;
+mod private_files;
 mod redirect;
 mod store;
 mod sync;

@@ -7,6 +7,7 @@ use companion_api::User;
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
+use crate::private_files;
 use crate::crypto::TokenCipher;
 use crate::GatewayError;
 
@@ -84,10 +85,10 @@ pub struct Store {
 impl Store {
     /// Open (or create) `data_dir/gateway.sqlite3`, WAL mode, migrations applied.
     pub fn open(data_dir: &Path, cipher: TokenCipher) -> Result<Self, GatewayError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            GatewayError::io(format!("creating data dir {}", data_dir.display()), e)
-        })?;
-        let mut conn = Connection::open(data_dir.join(DATABASE_FILE))?;
+        private_files::create_dir(data_dir)?;
+        let path = data_dir.join(DATABASE_FILE);
+        private_files::ensure_file(&path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;

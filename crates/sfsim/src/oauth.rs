@@ -2,6 +2,7 @@
 //! and refresh-token families. No HTTP here; `http::oauth` maps requests onto these rules.
 
 use std::collections::HashMap;
+use subtle::ConstantTimeEq as _;
 
 use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
@@ -114,7 +115,10 @@ impl ConnectedApp {
         secret_optional: bool,
     ) -> Result<(), OAuthError> {
         match secret {
-            Some(secret) if secret == self.client_secret => Ok(()),
+            // Constant time, as a real authorization server compares secrets.
+            Some(secret) if bool::from(secret.as_bytes().ct_eq(self.client_secret.as_bytes())) => {
+                Ok(())
+            }
             None if secret_optional => Ok(()),
             _ => Err(INVALID_CLIENT),
         }
