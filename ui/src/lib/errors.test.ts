@@ -39,6 +39,13 @@ describe('signInProblem', () => {
     });
     expect(SIGN_IN_FAILED).toBe('Sign-in failed — try again');
   });
+
+  it('does not repeat the headline as the detail', () => {
+    expect(signInProblem({ kind: 'sign_in_failed', message: 'Sign-in failed — try again' })).toEqual({
+      title: 'Sign-in failed — try again',
+      detail: null,
+    });
+  });
 });
 
 describe('syncFailure', () => {

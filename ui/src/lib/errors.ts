@@ -34,7 +34,9 @@ export function signInProblem(error: AppError): SignInProblem {
     // The transport's own words ("error sending request…") would not help the rep.
     return { title: SERVER_UNREACHABLE_TITLE, detail: SERVER_UNREACHABLE_DETAIL };
   }
-  return { title: SIGN_IN_FAILED, detail: error.message || null };
+  // Core's own message for a refused callback is the headline itself: say it once.
+  const detail = error.message.trim();
+  return { title: SIGN_IN_FAILED, detail: detail && detail !== SIGN_IN_FAILED ? detail : null };
 }
 
 /** How a failed sync changes the screen. */
