@@ -30,3 +30,17 @@ impl serde::Serialize for AppError {
         out.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_reach_the_ui_as_kind_and_message() {
+        let json = serde_json::to_value(AppError::Browser("no xdg-open".into())).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "browser", "message": "Couldn't open the browser: no xdg-open"})
+        );
+    }
+}

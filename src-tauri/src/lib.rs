@@ -33,7 +33,7 @@ pub fn run() {
     }
 }
 
-/// Plugins, state and commands, shared by `run()` and the mock-runtime tests.
+/// Plugins, state and commands, for any runtime (the real one in `run()`).
 pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     // Single-instance must come first: a second process started with the callback URL hands it
     // to the running app (through the deep-link plugin) and exits.

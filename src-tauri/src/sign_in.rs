@@ -6,8 +6,7 @@ use url::Url;
 use crate::{commands, AppError, AppState};
 
 pub fn handle_callback<R: Runtime>(app: &tauri::AppHandle<R>, url: Url) {
-    // Anyone can start the binary with a URL: only our callback is acted on, and core checks `state`.
-    if url.scheme() != "companion" || url.host_str() != Some("oauth") || url.path() != "/callback" {
+    if !is_sign_in_callback(&url) {
         tracing::warn!(
             scheme = url.scheme(),
             "ignored a link that is not the sign-in callback"
@@ -42,10 +41,34 @@ pub fn handle_callback<R: Runtime>(app: &tauri::AppHandle<R>, url: Url) {
     });
 }
 
+/// Anyone can start the binary with a URL: only our callback is acted on (and core checks its
+/// `state`).
+fn is_sign_in_callback(url: &Url) -> bool {
+    url.scheme() == "companion" && url.host_str() == Some("oauth") && url.path() == "/callback"
+}
+
 pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sign_in_callback;
+
+    fn callback(url: &str) -> bool {
+        is_sign_in_callback(&url.parse().unwrap())
+    }
+
+    #[test]
+    fn only_the_sign_in_callback_is_acted_on() {
+        assert!(callback("companion://oauth/callback?code=abc&state=xyz"));
+        assert!(!callback("companion://oauth/other?code=abc"));
+        assert!(!callback("companion://evil/callback?code=abc"));
+        assert!(!callback("https://oauth/callback?code=abc"));
+        assert!(!callback("file:///etc/passwd"));
     }
 }

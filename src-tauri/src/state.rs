@@ -39,3 +39,24 @@ impl AppState {
             .insert(url.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_is_handled_once() {
+        let state = AppState::failed(AppError::Startup("no data folder".into()));
+        assert!(state.first_sight_of("companion://oauth/callback?code=a&state=b"));
+        assert!(!state.first_sight_of("companion://oauth/callback?code=a&state=b"));
+        assert!(state.first_sight_of("companion://oauth/callback?code=c&state=d"));
+    }
+
+    #[test]
+    fn a_core_that_could_not_open_is_an_error_for_every_command() {
+        let state = AppState::failed(AppError::Startup("no data folder".into()));
+        let error = state.core().err().expect("no core");
+        assert_eq!(error.kind(), "startup");
+        assert!(error.to_string().contains("no data folder"));
+    }
+}
