@@ -12,8 +12,10 @@ pub const APP_PACKAGES: &[&str] = &[
     "libxdo-dev",
     "libssl-dev",
     "libdbus-1-dev",
-    // deep-link registration on Linux runs xdg-mime; the opener runs xdg-open.
+    // deep-link registration on Linux runs xdg-mime and update-desktop-database; the opener
+    // runs xdg-open.
     "xdg-utils",
+    "desktop-file-utils",
 ];
 
 /// What the tests need on top: a virtual display, the WebKit WebDriver, a session bus with a
