@@ -21,7 +21,7 @@ const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 struct CallbackState {
     companion: Arc<Companion>,
     redirect_uri: String,
-    /// Taken by the first real callback: one sign-in per run.
+    /// Taken by the first callback carrying this login's `state`: one sign-in per run.
     done: Mutex<Option<mpsc::Sender<Result<User, CoreError>>>>,
 }
 
@@ -96,6 +96,17 @@ async fn callback(State(state): State<Arc<CallbackState>>, RawQuery(query): RawQ
             "This address only receives the sign-in.",
         );
     }
+    // Any page the rep visits can make the browser GET this address: only the redirect that
+    // carries this login's `state` may finish (and so use up) the sign-in.
+    let callback_url = format!("{}?{query}", state.redirect_uri);
+    if !state.companion.callback_matches_pending(&callback_url) {
+        tracing::warn!("ignored a loopback request that is not this sign-in's redirect");
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            "This sign-in link is not for this login.",
+        );
+    }
     let Some(done) = state.done.lock().await.take() else {
         return page(
             StatusCode::CONFLICT,
@@ -103,10 +114,7 @@ async fn callback(State(state): State<Arc<CallbackState>>, RawQuery(query): RawQ
             "This sign-in has already finished. You can close this tab.",
         );
     };
-    let result = state
-        .companion
-        .complete_login(&format!("{}?{query}", state.redirect_uri))
-        .await;
+    let result = state.companion.complete_login(&callback_url).await;
     let response = match &result {
         Ok(user) => page(
             StatusCode::OK,

@@ -319,13 +319,16 @@ async fn login_opens_browser_and_receives_the_loopback_redirect() {
     gateway.stop().await;
 }
 
-/// A redirect carrying someone else's `state` is refused: the tab and the CLI say so, and the
-/// gateway never sees the code.
-#[tokio::test(flavor = "multi_thread")]
-async fn login_refuses_a_callback_with_the_wrong_state() {
-    let dir = tempfile::tempdir().unwrap();
-    let gateway = FakeGateway::start(vec![]).await;
-    let mut cmd = cli(dir.path(), &gateway.url);
+/// Starts `companion-cli login` with no `$BROWSER`; returns the authorize URL it printed and
+/// its exit status, stdout (after the URL) and stderr once it ends.
+async fn spawn_login(
+    data_dir: &Path,
+    gateway: &url::Url,
+) -> (
+    String,
+    tokio::task::JoinHandle<(std::process::ExitStatus, String, String)>,
+) {
+    let mut cmd = cli(data_dir, gateway);
     cmd.arg("login");
     let mut child = std::process::Command::new(cmd.get_program());
     child
@@ -336,6 +339,7 @@ async fn login_refuses_a_callback_with_the_wrong_state() {
         .stderr(std::process::Stdio::piped());
     let child = child.spawn().unwrap();
     let (url_tx, url_rx) = std::sync::mpsc::channel();
+    // Keeps reading stdout to the end, so the CLI never writes into a closed pipe.
     let waiter = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         let mut child = child;
@@ -357,23 +361,89 @@ async fn login_refuses_a_callback_with_the_wrong_state() {
         tokio::task::spawn_blocking(move || url_rx.recv_timeout(Duration::from_secs(30)).unwrap())
             .await
             .unwrap();
-    let forged = FakeGateway::callback_for(&authorize_url)
-        .split("&state=")
+    (authorize_url, waiter)
+}
+
+/// Any web page can make the browser load the loopback address: requests without this login's
+/// `state` are answered 400 and do not end `login`, and the gateway never sees their code; the
+/// rep's own redirect then finishes the sign-in.
+#[tokio::test(flavor = "multi_thread")]
+async fn login_ignores_callbacks_without_its_state_and_keeps_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(vec![]).await;
+    let (authorize_url, waiter) = spawn_login(dir.path(), &gateway.url).await;
+    let callback = FakeGateway::callback_for(&authorize_url);
+    let base = callback.split('?').next().unwrap().to_string();
+    let forged_code = callback.split("&state=").next().unwrap().to_string() + "&state=forged";
+    for forged in [
+        forged_code,
+        format!("{base}?code={}", testing::CODE),
+        format!("{base}?error=access_denied&error_description=Call%200900%20now"),
+        format!("{base}?error=access_denied&error_description=Call%200900%20now&state=forged"),
+    ] {
+        let page = reqwest::get(&forged).await.unwrap();
+        assert_eq!(page.status(), 400, "{forged}");
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("This sign-in link is not for this login."),
+            "{forged}: {html}"
+        );
+        assert!(!html.contains("0900"), "{html}");
+    }
+    assert_eq!(gateway.requests_to("/v1/auth/exchange"), 0);
+
+    // Still waiting: the real redirect signs in.
+    let page = reqwest::get(&callback).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Signed in — you can close this tab"));
+    let (status, out, err) = waiter.await.unwrap();
+    assert!(status.success(), "{err}");
+    assert!(
+        out.contains("Signed in as Riley Rep (rep@demo.example)"),
+        "{out}"
+    );
+    assert_eq!(gateway.requests_to("/v1/auth/exchange"), 1);
+    gateway.stop().await;
+}
+
+/// A redirect with this login's `state` and Salesforce's error ends `login` with Salesforce's text.
+#[tokio::test(flavor = "multi_thread")]
+async fn login_reports_salesforces_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(vec![]).await;
+    let (authorize_url, waiter) = spawn_login(dir.path(), &gateway.url).await;
+    let state = url::Url::parse(&authorize_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let base = FakeGateway::callback_for(&authorize_url)
+        .split('?')
         .next()
         .unwrap()
-        .to_string()
-        + "&state=forged";
-    let page = reqwest::get(&forged).await.unwrap();
+        .to_string();
+    let refused = format!(
+        "{base}?error=access_denied&error_description=end-user%20denied%20authorization&state={state}"
+    );
+    let page = reqwest::get(&refused).await.unwrap();
     assert_eq!(page.status(), 400);
     assert!(page
         .text()
         .await
         .unwrap()
-        .contains("Sign-in failed — try again"));
-
+        .contains("end-user denied authorization"));
     let (status, _out, err) = waiter.await.unwrap();
     assert!(!status.success());
-    assert!(err.contains("error: Sign-in failed — try again"), "{err}");
+    assert!(
+        err.contains("error: Salesforce refused the sign-in: end-user denied authorization"),
+        "{err}"
+    );
     assert_eq!(gateway.requests_to("/v1/auth/exchange"), 0);
     gateway.stop().await;
 }

@@ -47,7 +47,8 @@ impl Companion {
     /// Opens core on `config.data_dir`, reopening the last signed-in user's replica if any.
     /// Touches no network and no secret.
     pub fn open(config: Config, secrets: Arc<dyn SecretStore>) -> Result<Self, CoreError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        // 0700 on unix when we create it: it holds the rep's customer data.
+        files::create_private_dir_all(&config.data_dir).map_err(|e| {
             CoreError::storage(
                 &format!(
                     "could not create the data folder {}",
@@ -96,7 +97,8 @@ impl Companion {
     /// Finishes a sign-in from the URL the browser was redirected to. A callback whose `state`
     /// is not the pending sign-in's is refused before anything is sent to the gateway.
     pub async fn complete_login(&self, callback_url: &str) -> Result<User, CoreError> {
-        let pending = login::load_pending(&self.config.data_dir)?;
+        let pending =
+            login::load_unexpired_pending(&self.config.data_dir, OffsetDateTime::now_utc())?;
         let code = login::code_from_callback(callback_url, pending.as_ref())?;
         let pending =
             pending.ok_or_else(|| CoreError::SignInFailed(login::SIGN_IN_FAILED.into()))?;
@@ -112,6 +114,11 @@ impl Companion {
         let user = exchanged.user;
         let replica_path = Replica::path_for(&self.config.data_dir, &user.org_id, &user.user_id)?;
 
+        // Whoever was signed in before is signed out first (their replica file stays).
+        if let Some(previous) = self.previous_user() {
+            self.end_session(&previous, Some(&exchanged.session_token))
+                .await?;
+        }
         let key = session_key(&user);
         let token = exchanged.session_token;
         self.with_secrets(move |s| s.set(&key, &token)).await?;
@@ -202,17 +209,50 @@ impl Companion {
             .map_err(|e| CoreError::storage("could not forget the signed-in user", e))?;
         login::clear_pending(&self.config.data_dir)?;
         if let Some(session) = session {
-            let key = session_key(&session.user);
-            let lookup = key.clone();
-            let token = self.with_secrets(move |s| s.get(&lookup)).await?;
-            self.with_secrets(move |s| s.delete(&key)).await?;
-            if let Some(token) = token {
-                if let Err(e) = self.gateway.logout(&token).await {
-                    tracing::info!(error = %e, "could not tell the gateway about the sign-out");
-                }
-            }
-            tracing::info!(user_id = %session.user.user_id, "signed out");
+            self.end_session(&session.user, None).await?;
         }
+        Ok(())
+    }
+
+    /// Whether `callback_url` carries the `state` of the sign-in in progress (compared in
+    /// constant time). A loopback listener uses it to ignore stray or forged requests instead
+    /// of letting them use up the sign-in; [`Companion::complete_login`] checks again anyway.
+    pub fn callback_matches_pending(&self, callback_url: &str) -> bool {
+        match login::load_pending(&self.config.data_dir) {
+            Ok(pending) => login::callback_matches(callback_url, pending.as_ref()),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the sign-in in progress");
+                false
+            }
+        }
+    }
+
+    /// The user signed in on this device before this sign-in: the one on disk (another
+    /// process may have signed in since this one opened), else the one in memory.
+    fn previous_user(&self) -> Option<User> {
+        match read_current_user(&self.config.data_dir) {
+            Ok(Some(user)) => Some(user),
+            Ok(None) => self.current_user(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read who was signed in");
+                self.current_user()
+            }
+        }
+    }
+
+    /// Deletes `user`'s session token and ends their gateway session, best effort. The token
+    /// is not sent to the gateway if it is `keep_token` (the session just issued).
+    async fn end_session(&self, user: &User, keep_token: Option<&str>) -> Result<(), CoreError> {
+        let key = session_key(user);
+        let lookup = key.clone();
+        let token = self.with_secrets(move |s| s.get(&lookup)).await?;
+        self.with_secrets(move |s| s.delete(&key)).await?;
+        if let Some(token) = token.filter(|t| Some(t.as_str()) != keep_token) {
+            if let Err(e) = self.gateway.logout(&token).await {
+                tracing::info!(error = %e, "could not tell the gateway about the sign-out");
+            }
+        }
+        tracing::info!(user_id = %user.user_id, "signed out");
         Ok(())
     }
 

@@ -41,6 +41,20 @@ struct FakeState {
     /// Every request: (path, body).
     requests: Mutex<Vec<(String, serde_json::Value)>>,
     reauth_required: Mutex<bool>,
+    /// Who the exchange signs in, and with which token; `None`: [`user`] and [`SESSION_TOKEN`].
+    identity: Mutex<Option<(User, String)>>,
+    /// The authorize URL `/v1/auth/config` advertises instead of the login host's.
+    authorize_url: Mutex<Option<String>>,
+}
+
+impl FakeState {
+    fn identity(&self) -> (User, String) {
+        self.identity
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_else(|| (user(), SESSION_TOKEN.into()))
+    }
 }
 
 pub struct FakeGateway {
@@ -101,6 +115,17 @@ impl FakeGateway {
     /// From now on `/v1/sync` answers 401 `reauth_required`.
     pub fn require_reauth(&self) {
         *self.state.reauth_required.lock().unwrap() = true;
+    }
+
+    /// From now on the exchange signs in `user` and issues `session_token`; `/v1/sync` takes
+    /// only that token.
+    pub fn sign_in_as(&self, user: User, session_token: &str) {
+        *self.state.identity.lock().unwrap() = Some((user, session_token.into()));
+    }
+
+    /// From now on `/v1/auth/config` advertises `authorize_url` (e.g. one that must be refused).
+    pub fn advertise_authorize_url(&self, authorize_url: &str) {
+        *self.state.authorize_url.lock().unwrap() = Some(authorize_url.into());
     }
 
     /// How many requests reached `path` (e.g. `/v1/auth/exchange`).
@@ -175,7 +200,12 @@ async fn auth_config(State(state): State<Arc<FakeState>>) -> Json<AuthConfig> {
         login_hosts: vec![LoginHost {
             label: "Production".into(),
             url: LOGIN_HOST.into(),
-            authorize_url: format!("{LOGIN_HOST}/services/oauth2/authorize"),
+            authorize_url: state
+                .authorize_url
+                .lock()
+                .unwrap()
+                .clone()
+                .unwrap_or_else(|| format!("{LOGIN_HOST}/services/oauth2/authorize")),
         }],
         client_id: "companion-demo".into(),
         scopes: vec!["api".into(), "refresh_token".into()],
@@ -209,15 +239,25 @@ async fn exchange(
             "login host not allowed",
         );
     }
+    let (user, session_token) = state.identity();
     Json(ExchangeResponse {
-        session_token: SESSION_TOKEN.into(),
-        user: user(),
+        session_token,
+        user,
     })
     .into_response()
 }
 
-async fn logout(State(state): State<Arc<FakeState>>) -> StatusCode {
-    record(&state, "/v1/auth/logout", serde_json::Value::Null);
+/// Recorded with the bearer token it ends, as `{"bearer": "..."}`.
+async fn logout(State(state): State<Arc<FakeState>>, headers: HeaderMap) -> StatusCode {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    record(
+        &state,
+        "/v1/auth/logout",
+        serde_json::json!({ "bearer": bearer }),
+    );
     StatusCode::NO_CONTENT
 }
 
@@ -228,8 +268,8 @@ async fn sync(
 ) -> Response {
     record(&state, "/v1/sync", serde_json::to_value(&request).unwrap());
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
-    if bearer != Some(&format!("Bearer {SESSION_TOKEN}")) || *state.reauth_required.lock().unwrap()
-    {
+    let (_, token) = state.identity();
+    if bearer != Some(&format!("Bearer {token}")) || *state.reauth_required.lock().unwrap() {
         return error(StatusCode::UNAUTHORIZED, "reauth_required", "Sign in again");
     }
     let next: usize = request

@@ -556,3 +556,235 @@ fn a_bad_gateway_url_is_bad_input() {
     let err = Companion::open(config, fx.secrets.clone()).err().unwrap();
     assert_eq!(err.kind(), "bad_input");
 }
+
+#[tokio::test]
+async fn an_authorize_url_that_is_not_https_is_refused_and_nothing_is_kept() {
+    let gateway = FakeGateway::start(vec![]).await;
+    let fx = Fixture::new();
+    let companion = fx.open(&gateway.url);
+    for advertised in [
+        "file:///etc/passwd",
+        "javascript:alert(document.cookie)",
+        "http://login.fake.example/services/oauth2/authorize",
+    ] {
+        gateway.advertise_authorize_url(advertised);
+        let err = companion
+            .begin_login("companion://oauth/callback")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "gateway", "{advertised}");
+        assert!(
+            err.to_string().contains("only https addresses are allowed"),
+            "{advertised}: {err}"
+        );
+        assert!(
+            !login::pending_path(fx.dir.path()).exists(),
+            "no sign-in kept for {advertised}"
+        );
+    }
+    // The simulated org on this machine is fine over plain http.
+    gateway.advertise_authorize_url("http://127.0.0.1:8700/services/oauth2/authorize");
+    let start = companion
+        .begin_login("companion://oauth/callback")
+        .await
+        .unwrap();
+    assert!(start
+        .authorize_url
+        .starts_with("http://127.0.0.1:8700/services/oauth2/authorize?"));
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn a_sign_in_finished_after_30_minutes_is_refused_and_forgotten() {
+    let gateway = FakeGateway::start(vec![]).await;
+    let fx = Fixture::new();
+    let companion = fx.open(&gateway.url);
+    let start = companion
+        .begin_login("companion://oauth/callback")
+        .await
+        .unwrap();
+    let mut pending = login::load_pending(fx.dir.path()).unwrap().unwrap();
+    pending.created_at = OffsetDateTime::now_utc() - time::Duration::minutes(31);
+    login::save_pending(fx.dir.path(), &pending).unwrap();
+
+    let err = companion
+        .complete_login(&FakeGateway::callback_for(&start.authorize_url))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "sign_in_failed");
+    assert_eq!(err.to_string(), "Sign-in took too long — try again");
+    assert!(!login::pending_path(fx.dir.path()).exists());
+    assert_eq!(gateway.requests_to("/v1/auth/exchange"), 0);
+    assert!(!companion.status().signed_in);
+
+    // Trying again works.
+    let start = companion
+        .begin_login("companion://oauth/callback")
+        .await
+        .unwrap();
+    companion
+        .complete_login(&FakeGateway::callback_for(&start.authorize_url))
+        .await
+        .unwrap();
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn an_error_link_without_our_state_shows_no_text_of_its_own() {
+    let gateway = FakeGateway::start(vec![]).await;
+    let fx = Fixture::new();
+    let companion = fx.open(&gateway.url);
+    let start = companion
+        .begin_login("companion://oauth/callback")
+        .await
+        .unwrap();
+    for forged in [
+        "companion://oauth/callback?error=x&error_description=Call%20support%20at%200900",
+        "companion://oauth/callback?error=x&error_description=Call%20support%20at%200900&state=guess",
+    ] {
+        let err = companion.complete_login(forged).await.unwrap_err();
+        assert_eq!(err.kind(), "sign_in_failed");
+        assert_eq!(err.to_string(), "Sign-in failed — try again");
+    }
+    // The real sign-in is still pending and finishes.
+    companion
+        .complete_login(&FakeGateway::callback_for(&start.authorize_url))
+        .await
+        .unwrap();
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn callback_matches_pending_only_for_this_sign_ins_state() {
+    let gateway = FakeGateway::start(vec![]).await;
+    let fx = Fixture::new();
+    let companion = fx.open(&gateway.url);
+    let good_shape = "http://127.0.0.1:5555/callback?code=c&state=whatever";
+    assert!(
+        !companion.callback_matches_pending(good_shape),
+        "nothing pending"
+    );
+    let start = companion
+        .begin_login("http://127.0.0.1:5555/callback")
+        .await
+        .unwrap();
+    let ours = FakeGateway::callback_for(&start.authorize_url);
+    assert!(companion.callback_matches_pending(&ours));
+    assert!(!companion.callback_matches_pending(good_shape));
+    assert!(!companion.callback_matches_pending("http://127.0.0.1:5555/callback?error=x"));
+    assert_eq!(gateway.requests_to("/v1/auth/exchange"), 0);
+    companion.complete_login(&ours).await.unwrap();
+    assert!(
+        !companion.callback_matches_pending(&ours),
+        "a finished sign-in matches nothing"
+    );
+    gateway.stop().await;
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_data_folder_is_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new();
+    let data_dir = fx.dir.path().join("nested").join("companion");
+    let config = Config {
+        gateway_url: closed_port_url(),
+        data_dir: data_dir.clone(),
+    };
+    Companion::open(config, fx.secrets.clone()).unwrap();
+    let mode = std::fs::metadata(&data_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
+
+fn second_user() -> User {
+    User {
+        user_id: "005000000000002AAA".into(),
+        org_id: "00D000000000001AAA".into(),
+        username: "second@demo.example".into(),
+        display_name: "Sam Second".into(),
+        email: "second@demo.example".into(),
+    }
+}
+
+#[tokio::test]
+async fn signing_in_as_someone_else_signs_the_first_user_out() {
+    let gateway = FakeGateway::start(first_sync_pages()).await;
+    let fx = Fixture::new();
+    let companion = fx.signed_in(&gateway).await;
+    companion.sync(|_| {}).await.unwrap();
+    let first_replica = companion
+        .current_session()
+        .unwrap()
+        .replica
+        .path()
+        .to_owned();
+    let first_key = "session:00D000000000001AAA:005000000000001AAA";
+    assert!(fx.secrets.get(first_key).unwrap().is_some());
+
+    gateway.sign_in_as(second_user(), "second-session-token");
+    let start = companion
+        .begin_login("companion://oauth/callback")
+        .await
+        .unwrap();
+    let user = companion
+        .complete_login(&FakeGateway::callback_for(&start.authorize_url))
+        .await
+        .unwrap();
+    assert_eq!(user, second_user());
+    assert_eq!(companion.current_user(), Some(second_user()));
+
+    // The first user's token is gone from the device and their gateway session ended.
+    assert_eq!(fx.secrets.get(first_key).unwrap(), None);
+    assert_eq!(
+        fx.secrets
+            .get("session:00D000000000001AAA:005000000000002AAA")
+            .unwrap()
+            .as_deref(),
+        Some("second-session-token")
+    );
+    let logouts = gateway.bodies_to("/v1/auth/logout");
+    assert_eq!(logouts.len(), 1);
+    assert_eq!(logouts[0]["bearer"], testing::SESSION_TOKEN);
+
+    // Each rep keeps their own replica: the second starts empty, the first's file stays.
+    let second_replica = companion
+        .current_session()
+        .unwrap()
+        .replica
+        .path()
+        .to_owned();
+    assert_ne!(second_replica, first_replica);
+    assert!(first_replica.exists());
+    assert!(companion.contacts(None).unwrap().is_empty());
+
+    // After a restart the second user is the one signed in.
+    assert_eq!(fx.open(&gateway.url).current_user(), Some(second_user()));
+    gateway.stop().await;
+}
+
+#[tokio::test]
+async fn signing_in_again_as_the_same_user_ends_the_old_gateway_session_only() {
+    let gateway = FakeGateway::start(vec![]).await;
+    let fx = Fixture::new();
+    let companion = fx.signed_in(&gateway).await;
+    gateway.sign_in_as(testing::user(), "fresh-session-token");
+    let start = companion
+        .begin_login("companion://oauth/callback")
+        .await
+        .unwrap();
+    companion
+        .complete_login(&FakeGateway::callback_for(&start.authorize_url))
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.secrets
+            .get("session:00D000000000001AAA:005000000000001AAA")
+            .unwrap()
+            .as_deref(),
+        Some("fresh-session-token")
+    );
+    let logouts = gateway.bodies_to("/v1/auth/logout");
+    assert_eq!(logouts.len(), 1);
+    assert_eq!(logouts[0]["bearer"], testing::SESSION_TOKEN);
+    gateway.stop().await;
+}

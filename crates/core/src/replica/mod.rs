@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavio
 use serde::Serialize;
 
 use crate::error::CoreError;
+use crate::files;
 
 /// One contact as the list and search screens show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,10 +78,14 @@ impl Replica {
     /// Opens (creating if needed) and migrates the replica at `path`. The only place a replica
     /// file is opened: issue 5's SQLCipher key (`PRAGMA key`) goes in `connect`.
     pub(crate) fn open(path: &Path) -> Result<Self, CoreError> {
+        // The replica holds the rep's customer data: folder 0700 and files 0600 on unix.
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            files::create_private_dir_all(dir)
+                .and_then(|()| files::make_dir_private(dir))
                 .map_err(|e| CoreError::storage("could not create the replica folder", e))?;
         }
+        files::ensure_private_file(path)
+            .map_err(|e| CoreError::storage(&format!("could not create {}", path.display()), e))?;
         let mut writer = connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
@@ -93,6 +98,18 @@ impl Replica {
             )));
         }
         writer.pragma_update(None, "synchronous", "NORMAL")?;
+        // SQLite creates `-wal`/`-shm` with the database file's mode; ones left by an older
+        // version may be looser.
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = PathBuf::from(side);
+            if side.exists() {
+                files::ensure_private_file(&side).map_err(|e| {
+                    CoreError::storage(&format!("could not protect {}", side.display()), e)
+                })?;
+            }
+        }
         migrations::migrations().to_latest(&mut writer)?;
         let reader = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         Ok(Self {
@@ -227,13 +244,17 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, CoreError> {
     Ok(conn)
 }
 
+/// An upsert never replaces a row with an older version of it: two processes syncing the same
+/// replica at once may apply pages out of order. SystemModstamp comes as Salesforce writes it,
+/// `2024-05-01T10:00:00.000+0000` (always UTC, fixed width), so text order is time order.
 const UPSERT_ACCOUNT: &str = "
     INSERT INTO account (id, name, industry, phone, billing_city, owner_id, system_modstamp)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
     ON CONFLICT (id) DO UPDATE SET
         name = excluded.name, industry = excluded.industry, phone = excluded.phone,
         billing_city = excluded.billing_city, owner_id = excluded.owner_id,
-        system_modstamp = excluded.system_modstamp";
+        system_modstamp = excluded.system_modstamp
+    WHERE excluded.system_modstamp >= account.system_modstamp";
 
 fn account_params(a: &Account) -> impl rusqlite::Params + '_ {
     (
@@ -255,7 +276,8 @@ const UPSERT_CONTACT: &str = "
         first_name = excluded.first_name, last_name = excluded.last_name, name = excluded.name,
         email = excluded.email, phone = excluded.phone, mobile_phone = excluded.mobile_phone,
         title = excluded.title, account_id = excluded.account_id, owner_id = excluded.owner_id,
-        system_modstamp = excluded.system_modstamp";
+        system_modstamp = excluded.system_modstamp
+    WHERE excluded.system_modstamp >= contact.system_modstamp";
 
 fn contact_params(c: &Contact) -> impl rusqlite::Params + '_ {
     (

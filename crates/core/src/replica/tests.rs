@@ -422,3 +422,90 @@ fn odd_search_input_never_errors() {
     );
     assert_eq!(replica.contacts(None).unwrap().len(), 4);
 }
+
+/// Two processes syncing the same replica can apply pages out of order: an older version of a
+/// record applied after a newer one must not bring the old data back.
+#[test]
+fn an_older_version_never_overwrites_a_newer_one() {
+    let (_dir, replica) = open_temp();
+    let stamped_account = |name: &str, stamp: &str| Account {
+        system_modstamp: stamp.into(),
+        ..account("001A", name)
+    };
+    let stamped_contact = |last: &str, stamp: &str| Contact {
+        system_modstamp: stamp.into(),
+        ..contact("003A", "Ada", last, "ada@acme.example", "CTO", Some("001A"))
+    };
+    let page = |name: &str, last: &str, stamp: &str| SyncResponse {
+        accounts: vec![stamped_account(name, stamp)],
+        contacts: vec![stamped_contact(last, stamp)],
+        deleted: vec![],
+        cursors: BTreeMap::new(),
+        more: false,
+    };
+    // Newer first, then one a millisecond older, then one from the day before.
+    replica
+        .apply_page(&page("Acme New", "King", "2024-05-10T09:00:00.001+0000"))
+        .unwrap();
+    replica
+        .apply_page(&page(
+            "Acme Old",
+            "Lovelace",
+            "2024-05-10T09:00:00.000+0000",
+        ))
+        .unwrap();
+    replica
+        .apply_page(&page("Acme Older", "Byron", "2024-05-09T23:59:59.999+0000"))
+        .unwrap();
+    let all = replica.contacts(None).unwrap();
+    assert_eq!(names(&all), ["Ada King"]);
+    assert_eq!(all[0].account_name.as_deref(), Some("Acme New"));
+    assert!(replica.contacts(Some("lovelace")).unwrap().is_empty());
+    assert_eq!(
+        names(&replica.contacts(Some("king")).unwrap()),
+        ["Ada King"]
+    );
+
+    // The same or a newer version still applies.
+    replica
+        .apply_page(&page("Acme Same", "Same", "2024-05-10T09:00:00.001+0000"))
+        .unwrap();
+    assert_eq!(names(&replica.contacts(None).unwrap()), ["Ada Same"]);
+    replica
+        .apply_page(&page("Acme Next", "Next", "2024-11-01T00:00:00.000+0000"))
+        .unwrap();
+    let all = replica.contacts(None).unwrap();
+    assert_eq!(names(&all), ["Ada Next"]);
+    assert_eq!(all[0].account_name.as_deref(), Some("Acme Next"));
+}
+
+#[cfg(unix)]
+#[test]
+fn replica_folder_and_files_are_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, replica) = open_temp();
+    seed(&replica);
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join("replicas")), 0o700);
+    let db = replica.path().to_owned();
+    assert_eq!(mode(&db), 0o600, "{}", db.display());
+    for suffix in ["-wal", "-shm"] {
+        let side = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert!(side.exists(), "{} exists while open", side.display());
+        assert_eq!(mode(&side), 0o600, "{}", side.display());
+    }
+
+    // A replica left readable by an older version is tightened when opened.
+    drop(replica);
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(
+        dir.path().join("replicas"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let again = Replica::open(&db).unwrap();
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(&dir.path().join("replicas")), 0o700);
+    assert_eq!(again.contacts(None).unwrap().len(), 4);
+}
