@@ -67,6 +67,8 @@ enum CliError {
     Core(#[from] CoreError),
     #[error("{0}")]
     Other(String),
+    #[error("could not write the output: {0}")]
+    Output(#[from] std::io::Error),
 }
 
 impl CliError {
@@ -90,8 +92,10 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    match run(cli).await {
+    match run(cli, &mut std::io::stdout()).await {
         Ok(()) => ExitCode::SUCCESS,
+        // `companion-cli contacts | head`: the reader left; that is not an error.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::from(err.exit_code())
@@ -99,7 +103,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), CliError> {
+async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let data_dir = match cli.data_dir {
         Some(dir) => dir,
         None => default_data_dir()?,
@@ -116,7 +120,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Login => {
             let user = loopback::login(companion).await?;
-            println!("Signed in as {} ({})", user.display_name, user.username);
+            writeln!(
+                out,
+                "Signed in as {} ({})",
+                user.display_name, user.username
+            )?;
         }
         Command::Sync => {
             let report = companion
@@ -124,21 +132,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                 .await?;
             let plural =
                 |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            println!(
+            writeln!(
+                out,
                 "Synced {} and {} ({}).",
                 plural(report.accounts, "account change"),
                 plural(report.contacts, "contact change"),
                 plural(report.pages, "page")
-            );
+            )?;
         }
         Command::Contacts { search, json } => {
             let contacts = companion.contacts(search.as_deref())?;
             if json {
-                println!("{}", to_json(&contacts)?);
+                writeln!(out, "{}", to_json(&contacts)?)?;
             } else if contacts.is_empty() {
-                println!("No contacts.");
+                writeln!(out, "No contacts.")?;
             } else {
-                print!("{}", table::contacts(&contacts));
+                write!(out, "{}", table::contacts(&contacts))?;
             }
         }
         Command::Status { json } => {
@@ -146,21 +155,22 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let user = companion.current_user();
             if json {
                 let value = serde_json::json!({ "user": user, "status": status });
-                println!("{}", to_json(&value)?);
+                writeln!(out, "{}", to_json(&value)?)?;
             } else {
                 match user {
-                    Some(u) => println!("Signed in as {} ({})", u.display_name, u.username),
-                    None => println!("Not signed in"),
+                    Some(u) => writeln!(out, "Signed in as {} ({})", u.display_name, u.username)?,
+                    None => writeln!(out, "Not signed in")?,
                 }
-                println!(
+                writeln!(
+                    out,
                     "Last sync: {}",
                     status.last_synced_at.as_deref().unwrap_or("never")
-                );
+                )?;
             }
         }
         Command::Logout => {
             companion.sign_out().await?;
-            println!("Signed out.");
+            writeln!(out, "Signed out.")?;
         }
     }
     Ok(())

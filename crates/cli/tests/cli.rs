@@ -167,6 +167,30 @@ async fn contacts_prints_a_table() {
     gateway.stop().await;
 }
 
+#[tokio::test]
+async fn a_reader_that_stops_early_is_not_a_crash() {
+    // `companion-cli contacts --json | head -1`: the pipe closes before the output is written.
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(pages()).await;
+    prepare(dir.path(), &gateway).await;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("companion-cli"))
+        .env("DBUS_SESSION_BUS_ADDRESS", NO_BUS)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--gateway")
+        .arg(gateway.url.as_str())
+        .args(["contacts", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    gateway.stop().await;
+}
+
 #[test]
 fn not_signed_in_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
