@@ -7,8 +7,8 @@ use companion_api::User;
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
-use crate::private_files;
 use crate::crypto::TokenCipher;
+use crate::private_files;
 use crate::GatewayError;
 
 pub const DATABASE_FILE: &str = "gateway.sqlite3";
