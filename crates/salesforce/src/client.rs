@@ -3,9 +3,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::HeaderMap;
+use rand::Rng as _;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Method;
 use url::Url;
 
+use crate::error::api_error;
+use crate::rest::RestSession;
 use crate::{Error, Result};
 
 /// REST API version this client speaks.
@@ -55,11 +59,131 @@ impl Default for ClientOptions {
     }
 }
 
+/// How reads are retried. Writes are never retried by this client: whether a write that
+/// failed midway landed is for the caller to find out (the gateway does, with idempotency keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 = no retry).
+    pub max_attempts: u32,
+    /// The backoff before retry `n` is drawn uniformly from `0..=min(max_delay, base_delay·2ⁿ⁻¹)`
+    /// ("full jitter"), so many clients hit by one outage do not come back in step.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt only.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The upper bound of the wait before retry number `retry` (1-based).
+    pub fn backoff_cap(&self, retry: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(retry.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.base_delay
+            .checked_mul(factor)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let cap = self.backoff_cap(retry);
+        cap.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
+    }
+}
+
+/// Whether a call may be sent again after a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotence {
+    /// Reads: GET, query, a composite request made only of reads.
+    Read,
+    /// Anything that may change data: sent once.
+    Write,
+}
+
+/// A success answer of a REST call.
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Decode(format!("{what}: {e}")))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    }
+}
+
+/// A REST call before it is sent.
+pub(crate) struct Call {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<Vec<u8>>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub idempotence: Idempotence,
+}
+
+impl Call {
+    pub fn get(url: Url) -> Self {
+        Call {
+            method: Method::GET,
+            url,
+            body: None,
+            headers: Vec::new(),
+            idempotence: Idempotence::Read,
+        }
+    }
+
+    /// A call that changes data, with a JSON body.
+    pub fn write(method: Method, url: Url, body: Option<&serde_json::Value>) -> Result<Self> {
+        Ok(Call {
+            method,
+            url,
+            body: body
+                .map(serde_json::to_vec)
+                .transpose()
+                .map_err(|e| Error::InvalidInput(format!("body: {e}")))?,
+            headers: Vec::new(),
+            idempotence: Idempotence::Write,
+        })
+    }
+
+    pub fn header(mut self, name: &'static str, value: &str) -> Result<Self> {
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| Error::InvalidInput(format!("{name} header value")))?;
+        self.headers.push((HeaderName::from_static(name), value));
+        Ok(self)
+    }
+}
+
 /// A Salesforce client. Cheap to clone; holds no user's tokens, so one serves every user.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) http: reqwest::Client,
     last_limit: Arc<Mutex<Option<LimitInfo>>>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for Client {
@@ -82,6 +206,72 @@ impl Client {
         Ok(Client {
             http,
             last_limit: Arc::new(Mutex::new(None)),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// This client with another retry policy for reads.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// Send a REST call with the session's token; reads are retried on transient failures
+    /// (see [`RetryPolicy`]), writes are sent once. A non-2xx answer becomes an [`Error`].
+    pub(crate) async fn send(&self, session: &RestSession, call: Call) -> Result<Reply> {
+        let attempts = match call.idempotence {
+            Idempotence::Read => self.retry.max_attempts.max(1),
+            Idempotence::Write => 1,
+        };
+        let mut attempt = 1;
+        loop {
+            match self.send_once(session, &call).await {
+                Err(e) if attempt < attempts && e.kind().is_transient() => {
+                    let wait = self.retry.backoff(attempt);
+                    tracing::debug!(
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        error = %e,
+                        "transient Salesforce failure on a read; retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once(&self, session: &RestSession, call: &Call) -> Result<Reply> {
+        let mut request = self
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .bearer_auth(&session.access_token)
+            .header(reqwest::header::ACCEPT, "application/json");
+        for (name, value) in &call.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let response = request.send().await.map_err(Error::from_transport)?;
+        self.record_limit_info(response.headers());
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(Error::from_transport)?;
+        if !(200..300).contains(&status) {
+            return Err(api_error(status, &body));
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body: body.to_vec(),
         })
     }
 

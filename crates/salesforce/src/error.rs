@@ -38,9 +38,13 @@ impl fmt::Display for OAuthErrorBody {
 /// client secret.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Salesforce could not be reached, or did not answer in time.
+    /// Salesforce could not be reached (connection refused, reset, TLS failure, …).
     #[error("Salesforce is unreachable: {0}")]
     Unreachable(String),
+    /// Salesforce did not answer within the call's timeout. For a write, whether it landed is
+    /// unknown: find out before sending it again.
+    #[error("Salesforce did not answer in time")]
+    Timeout,
     /// The OAuth endpoints refused the request.
     #[error("Salesforce OAuth error (HTTP {status}): {body}")]
     OAuth { status: u16, body: OAuthErrorBody },
@@ -50,6 +54,17 @@ pub enum Error {
         status: u16,
         errors: Vec<ApiErrorItem>,
     },
+    /// `412 Precondition Failed`: the record changed since `If-Unmodified-Since` (reference §3.4).
+    #[error("the record changed since the given time (HTTP 412)")]
+    PreconditionFailed { errors: Vec<ApiErrorItem> },
+    /// `300 Multiple Choices` on an upsert: the external id matched several records; holds the
+    /// matching records' URLs as Salesforce listed them (reference §2.3).
+    #[error("the external id matched {} records", .records.len())]
+    MultipleMatches { records: Vec<String> },
+    /// Input refused before any request was sent (a field name that is not an identifier,
+    /// too many subrequests, …).
+    #[error("invalid request: {0}")]
+    InvalidInput(String),
     /// A non-success answer whose body is not one of Salesforce's error shapes.
     #[error("unexpected HTTP {status} from Salesforce: {snippet}")]
     UnexpectedStatus { status: u16, snippet: String },
@@ -75,7 +90,158 @@ fn summary(errors: &[ApiErrorItem]) -> String {
         .join("; ")
 }
 
+/// What kind of failure an [`Error`] is, for the gateway to map onto its `/v1` error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The record was refused by a rule; [`Error::api_errors`] names the fields
+    /// (`REQUIRED_FIELD_MISSING`, `FIELD_CUSTOM_VALIDATION_EXCEPTION`, restricted picklists,
+    /// `STRING_TOO_LONG`, `INVALID_FIELD_FOR_INSERT_UPDATE`, `MALFORMED_ID`, …).
+    Validation,
+    /// No such record, or it is in the recycle bin (`NOT_FOUND`, `ENTITY_IS_DELETED`).
+    NotFound,
+    /// The org's API allocation is used up (`403 REQUEST_LIMIT_EXCEEDED`).
+    RateLimited,
+    /// `401 INVALID_SESSION_ID`: refresh the access token and call again.
+    SessionExpired,
+    /// The refresh token or code is no longer good (`invalid_grant`): sign in again.
+    ReauthRequired,
+    /// Worth trying again later: connection failure, 5xx, `UNABLE_TO_LOCK_ROW`.
+    Transient,
+    /// No answer within the timeout (transient too; a write's outcome is unknown).
+    Timeout,
+    /// `412`: the record changed since the time the caller gave.
+    PreconditionFailed,
+    /// `300`: an upsert's external id matched several records.
+    MultipleMatches,
+    /// Not processed only because another operation of the same all-or-none request failed
+    /// (`PROCESSING_HALTED`, `ALL_OR_NONE_OPERATION_ROLLED_BACK`).
+    RolledBack,
+    /// Refused for lack of permission (`403` other than the request limit).
+    Forbidden,
+    /// The request itself is wrong (`MALFORMED_QUERY`, `INVALID_FIELD`, `INVALID_TYPE`, other
+    /// 4xx, other OAuth errors): a bug on this side, not the user's data.
+    BadRequest,
+    /// Refused here before anything was sent (bad id, field name, URL, too many items).
+    InvalidInput,
+    /// Salesforce answered something this client does not understand (or a bad signature).
+    Unexpected,
+}
+
+impl ErrorKind {
+    /// Failures that may go away by themselves: a read can be retried.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorKind::Transient | ErrorKind::Timeout)
+    }
+}
+
+/// Error codes meaning "the record's data broke a rule" (reference §2.4 and the DG's
+/// `StatusCode` list).
+const VALIDATION_CODES: &[&str] = &[
+    "REQUIRED_FIELD_MISSING",
+    "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+    "FIELD_FILTER_VALIDATION_EXCEPTION",
+    "FIELD_INTEGRITY_EXCEPTION",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+    "STRING_TOO_LONG",
+    "INVALID_FIELD_FOR_INSERT_UPDATE",
+    "MALFORMED_ID",
+    "INVALID_ID_FIELD",
+    "INVALID_CROSS_REFERENCE_KEY",
+    "INVALID_EMAIL_ADDRESS",
+    "INVALID_TYPE_ON_FIELD_IN_RECORD",
+    "NUMBER_OUTSIDE_VALID_RANGE",
+    "DUPLICATE_VALUE",
+    "DUPLICATES_DETECTED",
+    "CANNOT_UPDATE_CONVERTED_LEAD",
+    "JSON_PARSER_ERROR",
+];
+
+/// Classify a REST error array (or one collection item's / subrequest's errors). `status` is
+/// the HTTP status when there is one; collection items have none.
+pub fn classify(status: Option<u16>, errors: &[ApiErrorItem]) -> ErrorKind {
+    let has = |code: &str| errors.iter().any(|e| e.error_code == code);
+    if has("REQUEST_LIMIT_EXCEEDED") {
+        return ErrorKind::RateLimited;
+    }
+    if has("INVALID_SESSION_ID") {
+        return ErrorKind::SessionExpired;
+    }
+    if has("UNABLE_TO_LOCK_ROW") || has("SERVER_UNAVAILABLE") {
+        return ErrorKind::Transient;
+    }
+    if errors
+        .iter()
+        .any(|e| VALIDATION_CODES.contains(&e.error_code.as_str()))
+    {
+        return ErrorKind::Validation;
+    }
+    if has("ENTITY_IS_DELETED") || has("NOT_FOUND") {
+        return ErrorKind::NotFound;
+    }
+    if !errors.is_empty()
+        && errors.iter().all(|e| {
+            e.error_code == "PROCESSING_HALTED"
+                || e.error_code == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+        })
+    {
+        return ErrorKind::RolledBack;
+    }
+    match status {
+        Some(300) => ErrorKind::MultipleMatches,
+        Some(401) => ErrorKind::SessionExpired,
+        Some(403) => ErrorKind::Forbidden,
+        Some(404) => ErrorKind::NotFound,
+        Some(412) => ErrorKind::PreconditionFailed,
+        Some(s) if s >= 500 => ErrorKind::Transient,
+        _ => ErrorKind::BadRequest,
+    }
+}
+
 impl Error {
+    /// What kind of failure this is (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Unreachable(_) => ErrorKind::Transient,
+            Error::Timeout => ErrorKind::Timeout,
+            Error::OAuth { body, .. } if body.error == "invalid_grant" => ErrorKind::ReauthRequired,
+            Error::OAuth { status, .. } if *status >= 500 => ErrorKind::Transient,
+            Error::OAuth { .. } => ErrorKind::BadRequest,
+            Error::Api { status, errors } => classify(Some(*status), errors),
+            Error::PreconditionFailed { .. } => ErrorKind::PreconditionFailed,
+            Error::MultipleMatches { .. } => ErrorKind::MultipleMatches,
+            Error::UnexpectedStatus { status, .. } => match status {
+                401 => ErrorKind::SessionExpired,
+                404 => ErrorKind::NotFound,
+                412 => ErrorKind::PreconditionFailed,
+                s if *s >= 500 => ErrorKind::Transient,
+                _ => ErrorKind::Unexpected,
+            },
+            Error::Decode(_) | Error::BadSignature => ErrorKind::Unexpected,
+            Error::InvalidUrl(_) | Error::InvalidId(_) | Error::InvalidInput(_) => {
+                ErrorKind::InvalidInput
+            }
+        }
+    }
+
+    /// The REST error items (code, message, fields) when Salesforce sent some.
+    pub fn api_errors(&self) -> &[ApiErrorItem] {
+        match self {
+            Error::Api { errors, .. } | Error::PreconditionFailed { errors } => errors,
+            _ => &[],
+        }
+    }
+
+    /// Every field named by the error items, once each, in order.
+    pub fn fields(&self) -> Vec<&str> {
+        let mut fields: Vec<&str> = Vec::new();
+        for field in self.api_errors().iter().flat_map(|e| &e.fields) {
+            if !fields.contains(&field.as_str()) {
+                fields.push(field);
+            }
+        }
+        fields
+    }
+
     /// The access token expired or was revoked: refresh it and retry (reference §1.11).
     pub fn is_session_expired(&self) -> bool {
         matches!(self, Error::Api { status: 401, errors } if errors.iter().any(|e| e.error_code == "INVALID_SESSION_ID"))
@@ -97,7 +263,7 @@ impl Error {
     /// Salesforce could not be reached (connection, timeout, or 5xx without a parseable body).
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Error::Unreachable(_) => true,
+            Error::Unreachable(_) | Error::Timeout => true,
             Error::UnexpectedStatus { status, .. } => *status >= 500,
             _ => false,
         }
@@ -105,9 +271,10 @@ impl Error {
 
     pub(crate) fn from_transport(err: reqwest::Error) -> Self {
         // reqwest's Display names the URL; strip it so no query string (SOQL) or token URL leaks.
-        let kind = if err.is_timeout() {
-            "timed out"
-        } else if err.is_connect() {
+        if err.is_timeout() {
+            return Error::Timeout;
+        }
+        let kind = if err.is_connect() {
             "connection failed"
         } else if err.is_decode() || err.is_body() {
             "reading the response failed"
@@ -120,6 +287,27 @@ impl Error {
 
 /// Turn a non-success REST answer into a typed error.
 pub(crate) fn api_error(status: u16, body: &[u8]) -> Error {
+    if status == 300 {
+        return Error::MultipleMatches {
+            records: serde_json::from_slice::<Vec<serde_json::Value>>(body)
+                .map(|items| {
+                    items
+                        .into_iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+    }
+    if status == 412 {
+        return Error::PreconditionFailed {
+            errors: serde_json::from_slice(body).unwrap_or_default(),
+        };
+    }
     if let Ok(errors) = serde_json::from_slice::<Vec<ApiErrorItem>>(body) {
         if !errors.is_empty() {
             return Error::Api { status, errors };
@@ -231,6 +419,87 @@ mod tests {
                 assert_eq!(body.error_description, "bad token");
             }
             other => panic!("expected an OAuth error, got {other:?}"),
+        }
+    }
+
+    fn kind_of(status: u16, code: &str) -> ErrorKind {
+        let body = format!(r#"[{{"message":"m","errorCode":"{code}","fields":["F"]}}]"#);
+        api_error(status, body.as_bytes()).kind()
+    }
+
+    #[test]
+    fn rest_errors_are_classified_for_the_gateway() {
+        for code in [
+            "REQUIRED_FIELD_MISSING",
+            "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "STRING_TOO_LONG",
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            "MALFORMED_ID",
+            "DUPLICATES_DETECTED",
+        ] {
+            assert_eq!(kind_of(400, code), ErrorKind::Validation, "{code}");
+        }
+        assert_eq!(kind_of(404, "NOT_FOUND"), ErrorKind::NotFound);
+        assert_eq!(kind_of(404, "ENTITY_IS_DELETED"), ErrorKind::NotFound);
+        assert_eq!(kind_of(400, "ENTITY_IS_DELETED"), ErrorKind::NotFound);
+        assert_eq!(
+            kind_of(403, "REQUEST_LIMIT_EXCEEDED"),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(kind_of(403, "INSUFFICIENT_ACCESS"), ErrorKind::Forbidden);
+        assert_eq!(
+            kind_of(401, "INVALID_SESSION_ID"),
+            ErrorKind::SessionExpired
+        );
+        assert_eq!(kind_of(400, "UNABLE_TO_LOCK_ROW"), ErrorKind::Transient);
+        assert_eq!(kind_of(500, "UNKNOWN_EXCEPTION"), ErrorKind::Transient);
+        assert_eq!(kind_of(400, "MALFORMED_QUERY"), ErrorKind::BadRequest);
+        assert_eq!(kind_of(400, "PROCESSING_HALTED"), ErrorKind::RolledBack);
+        assert_eq!(
+            classify(
+                None,
+                &[ApiErrorItem {
+                    error_code: "ALL_OR_NONE_OPERATION_ROLLED_BACK".into(),
+                    message: String::new(),
+                    fields: vec![],
+                }]
+            ),
+            ErrorKind::RolledBack
+        );
+        assert_eq!(
+            kind_of(412, "PRECONDITION_FAILED"),
+            ErrorKind::PreconditionFailed
+        );
+        assert!(matches!(
+            api_error(412, b""),
+            Error::PreconditionFailed { .. }
+        ));
+        assert_eq!(api_error(502, b"Bad Gateway").kind(), ErrorKind::Transient);
+        assert_eq!(Error::Timeout.kind(), ErrorKind::Timeout);
+        assert!(ErrorKind::Timeout.is_transient());
+        let err = oauth_error(400, br#"{"error":"invalid_grant","error_description":"x"}"#);
+        assert_eq!(err.kind(), ErrorKind::ReauthRequired);
+    }
+
+    #[test]
+    fn fields_are_listed_once() {
+        let body = br#"[{"message":"a","errorCode":"REQUIRED_FIELD_MISSING","fields":["LastName","Company"]},
+                        {"message":"b","errorCode":"STRING_TOO_LONG","fields":["LastName"]}]"#;
+        assert_eq!(api_error(400, body).fields(), vec!["LastName", "Company"]);
+    }
+
+    #[test]
+    fn several_matches_keep_the_record_urls() {
+        let body = br#"["/services/data/v58.0/sobjects/Account/001D000000Kv3g5IAB","/services/data/v58.0/sobjects/Account/001D000000Kv3g6IAB"]"#;
+        match api_error(300, body) {
+            Error::MultipleMatches { records } => {
+                assert_eq!(
+                    records[1],
+                    "/services/data/v58.0/sobjects/Account/001D000000Kv3g6IAB"
+                )
+            }
+            other => panic!("expected several matches, got {other:?}"),
         }
     }
 

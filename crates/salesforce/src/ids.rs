@@ -111,6 +111,20 @@ impl fmt::Display for RecordId {
     }
 }
 
+impl serde::Serialize for RecordId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Ids in Salesforce's answers are checked like any other: a malformed one is a decode error.
+impl<'de> serde::Deserialize<'de> for RecordId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        RecordId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for RecordId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

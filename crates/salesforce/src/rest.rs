@@ -4,9 +4,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use url::Url;
 
-use crate::client::{join, parse_base_url, API_VERSION};
-use crate::error::api_error;
-use crate::{Client, Error, Result};
+use crate::client::{join, parse_base_url, Call, API_VERSION};
+use crate::{soql, Client, Error, Result};
 
 /// Who is calling and where: a user's instance URL and access token. `Debug` hides the token.
 #[derive(Clone)]
@@ -52,6 +51,76 @@ pub struct QueryOptions {
     pub batch_size: Option<u32>,
 }
 
+/// The API name of an object (`Contact`, `Custom__c`): an identifier, no path. Checked before
+/// it goes into a URL.
+pub(crate) fn check_object_name(name: &str) -> Result<()> {
+    if soql::is_identifier(name) && !name.contains('.') {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{:?} is not an object name",
+            name.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+/// A field's API name (`LastName`, `Ext_Id__c`): an identifier, no relationship path.
+pub(crate) fn check_field_name(name: &str) -> Result<()> {
+    if soql::is_identifier(name) && !name.contains('.') {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{:?} is not a field name",
+            name.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+/// The path `/services/data/vXX.X/<segments…>`, each segment percent-encoded, with an optional
+/// query. Used for direct calls and for composite subrequest URLs.
+pub(crate) fn data_path(segments: &[&str], query: &[(&str, &str)]) -> Result<String> {
+    // A throwaway base: only the path and query of the result are used.
+    let mut url = Url::parse("http://salesforce.invalid/services/data").expect("static URL");
+    url.path_segments_mut()
+        .map_err(|_| Error::InvalidUrl("base cannot have a path".into()))?
+        .push(&format!("v{API_VERSION}"))
+        .extend(segments);
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
+    }
+    Ok(match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    })
+}
+
+/// The session's instance URL + [`data_path`].
+pub(crate) fn data_url(
+    session: &RestSession,
+    segments: &[&str],
+    query: &[(&str, &str)],
+) -> Result<Url> {
+    join(&session.instance_url, &data_path(segments, query)?)
+}
+
+/// Usage of one limit in `GET /limits` (reference §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LimitUsage {
+    pub max: u64,
+    pub remaining: u64,
+}
+
+/// The answer of `GET /services/data/vXX.X/limits`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Limits {
+    #[serde(rename = "DailyApiRequests")]
+    pub daily_api_requests: LimitUsage,
+    /// Every other limit as Salesforce sent it.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
 impl Client {
     /// Run a SOQL query; returns the first batch.
     pub async fn query<T: DeserializeOwned>(
@@ -60,11 +129,20 @@ impl Client {
         soql: &str,
         options: QueryOptions,
     ) -> Result<QueryResult<T>> {
-        let mut url = join(
-            &session.instance_url,
-            &format!("/services/data/v{API_VERSION}/query"),
-        )?;
-        url.query_pairs_mut().append_pair("q", soql);
+        let url = data_url(session, &["query"], &[("q", soql)])?;
+        self.get_json(session, url, options).await
+    }
+
+    /// `queryAll`: like [`Client::query`] but deleted (`IsDeleted = true`) and archived rows are
+    /// included. Its `nextRecordsUrl` says `/query/` yet continues the queryAll: follow it with
+    /// [`Client::query_more`].
+    pub async fn query_all<T: DeserializeOwned>(
+        &self,
+        session: &RestSession,
+        soql: &str,
+        options: QueryOptions,
+    ) -> Result<QueryResult<T>> {
+        let url = data_url(session, &["queryAll"], &[("q", soql)])?;
         self.get_json(session, url, options).await
     }
 
@@ -104,27 +182,22 @@ impl Client {
         Ok(records)
     }
 
+    /// The org's limits (`DailyApiRequests` and the rest).
+    pub async fn limits(&self, session: &RestSession) -> Result<Limits> {
+        let url = data_url(session, &["limits"], &[])?;
+        self.send(session, Call::get(url)).await?.json("limits")
+    }
+
     async fn get_json<T: DeserializeOwned>(
         &self,
         session: &RestSession,
         url: Url,
         options: QueryOptions,
     ) -> Result<T> {
-        let mut request = self
-            .http
-            .get(url)
-            .bearer_auth(&session.access_token)
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut call = Call::get(url);
         if let Some(size) = options.batch_size {
-            request = request.header("Sforce-Query-Options", format!("batchSize={size}"));
+            call = call.header("sforce-query-options", &format!("batchSize={size}"))?;
         }
-        let response = request.send().await.map_err(Error::from_transport)?;
-        self.record_limit_info(response.headers());
-        let status = response.status();
-        let body = response.bytes().await.map_err(Error::from_transport)?;
-        if !status.is_success() {
-            return Err(api_error(status.as_u16(), &body));
-        }
-        serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))
+        self.send(session, call).await?.json("query result")
     }
 }

@@ -1,0 +1,173 @@
+//! sObject Collections: up to 200 records created, updated or deleted in one call, with a
+//! result per record in request order (reference §4.2).
+
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::client::Call;
+use crate::rest::{check_object_name, data_url};
+use crate::rows::{check_id_for, record_body, SaveResult};
+use crate::{Client, Error, RecordId, RestSession, Result};
+
+/// Most records in one collections call.
+pub const MAX_COLLECTION_RECORDS: usize = 200;
+
+/// A record for a collections create: its object and fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecord {
+    object: String,
+    fields: Map<String, Value>,
+}
+
+impl NewRecord {
+    pub fn new(object: &str, fields: &impl Serialize) -> Result<Self> {
+        check_object_name(object)?;
+        Ok(NewRecord {
+            object: object.to_string(),
+            fields: record_body(fields)?,
+        })
+    }
+}
+
+/// A record for a collections update: object, id and the fields to change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordUpdate {
+    object: String,
+    id: RecordId,
+    fields: Map<String, Value>,
+}
+
+impl RecordUpdate {
+    pub fn new(object: &str, id: &RecordId, fields: &impl Serialize) -> Result<Self> {
+        check_object_name(object)?;
+        check_id_for(object, id)?;
+        let fields = record_body(fields)?;
+        if fields.keys().any(|k| k.eq_ignore_ascii_case("Id")) {
+            return Err(Error::InvalidInput(
+                "the id goes in RecordUpdate's id, not in its fields".into(),
+            ));
+        }
+        Ok(RecordUpdate {
+            object: object.to_string(),
+            id: id.clone(),
+            fields,
+        })
+    }
+}
+
+fn check_count(count: usize) -> Result<()> {
+    if count > MAX_COLLECTION_RECORDS {
+        return Err(Error::InvalidInput(format!(
+            "a collections call takes at most {MAX_COLLECTION_RECORDS} records, not {count}"
+        )));
+    }
+    Ok(())
+}
+
+fn with_attributes(object: &str, id: Option<&RecordId>, fields: &Map<String, Value>) -> Value {
+    let mut record = Map::new();
+    record.insert("attributes".into(), serde_json::json!({ "type": object }));
+    if let Some(id) = id {
+        record.insert("Id".into(), Value::String(id.to_string()));
+    }
+    record.extend(fields.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Value::Object(record)
+}
+
+impl Client {
+    /// `POST /composite/sobjects`: create up to 200 records (mixed objects allowed). One
+    /// result per record, in order; with `all_or_none` either all are saved or none (the
+    /// innocent ones then carry `ALL_OR_NONE_OPERATION_ROLLED_BACK`). Sent once.
+    pub async fn create_records(
+        &self,
+        session: &RestSession,
+        records: &[NewRecord],
+        all_or_none: bool,
+    ) -> Result<Vec<SaveResult>> {
+        check_count(records.len())?;
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = serde_json::json!({
+            "allOrNone": all_or_none,
+            "records": records
+                .iter()
+                .map(|r| with_attributes(&r.object, None, &r.fields))
+                .collect::<Vec<_>>(),
+        });
+        self.collection_call(session, Method::POST, &[], Some(&body), records.len())
+            .await
+    }
+
+    /// `PATCH /composite/sobjects`: update up to 200 records. Sent once.
+    pub async fn update_records(
+        &self,
+        session: &RestSession,
+        records: &[RecordUpdate],
+        all_or_none: bool,
+    ) -> Result<Vec<SaveResult>> {
+        check_count(records.len())?;
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = serde_json::json!({
+            "allOrNone": all_or_none,
+            "records": records
+                .iter()
+                .map(|r| with_attributes(&r.object, Some(&r.id), &r.fields))
+                .collect::<Vec<_>>(),
+        });
+        self.collection_call(session, Method::PATCH, &[], Some(&body), records.len())
+            .await
+    }
+
+    /// `DELETE /composite/sobjects?ids=…&allOrNone=…`: delete up to 200 records. Sent once.
+    pub async fn delete_records(
+        &self,
+        session: &RestSession,
+        ids: &[RecordId],
+        all_or_none: bool,
+    ) -> Result<Vec<SaveResult>> {
+        check_count(ids.len())?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let joined = ids
+            .iter()
+            .map(RecordId::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        let all_or_none = all_or_none.to_string();
+        self.collection_call(
+            session,
+            Method::DELETE,
+            &[("ids", &joined), ("allOrNone", &all_or_none)],
+            None,
+            ids.len(),
+        )
+        .await
+    }
+
+    async fn collection_call(
+        &self,
+        session: &RestSession,
+        method: Method,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        expected: usize,
+    ) -> Result<Vec<SaveResult>> {
+        let url = data_url(session, &["composite", "sobjects"], query)?;
+        let results: Vec<SaveResult> = self
+            .send(session, Call::write(method, url, body)?)
+            .await?
+            .json("collection results")?;
+        if results.len() != expected {
+            return Err(Error::Decode(format!(
+                "{} results for {expected} records",
+                results.len()
+            )));
+        }
+        Ok(results)
+    }
+}
