@@ -41,6 +41,10 @@ pub enum Error {
     /// Salesforce could not be reached (connection refused, reset, TLS failure, …).
     #[error("Salesforce is unreachable: {0}")]
     Unreachable(String),
+    /// The connection broke after the request went out (reset, truncated answer). For a
+    /// write, whether it landed is unknown.
+    #[error("the connection to Salesforce broke: {0}")]
+    ConnectionLost(String),
     /// Salesforce did not answer within the call's timeout. For a write, whether it landed is
     /// unknown: find out before sending it again.
     #[error("Salesforce did not answer in time")]
@@ -201,7 +205,7 @@ impl Error {
     /// What kind of failure this is (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Unreachable(_) => ErrorKind::Transient,
+            Error::Unreachable(_) | Error::ConnectionLost(_) => ErrorKind::Transient,
             Error::Timeout => ErrorKind::Timeout,
             Error::OAuth { body, .. } if body.error == "invalid_grant" => ErrorKind::ReauthRequired,
             Error::OAuth { status, .. } if *status >= 500 => ErrorKind::Transient,
@@ -220,6 +224,18 @@ impl Error {
             Error::InvalidUrl(_) | Error::InvalidId(_) | Error::InvalidInput(_) => {
                 ErrorKind::InvalidInput
             }
+        }
+    }
+
+    /// For a write: it may have been carried out although no success answer arrived (timeout,
+    /// broken connection, 5xx, or a success answer that could not be read). Before sending
+    /// such a write again, find out whether it landed. `false` means it certainly did not
+    /// (refused with a 4xx, refused here, or no connection was made).
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Error::Timeout | Error::ConnectionLost(_) | Error::Decode(_) => true,
+            Error::Api { status, .. } | Error::UnexpectedStatus { status, .. } => *status >= 500,
+            _ => false,
         }
     }
 
@@ -263,7 +279,7 @@ impl Error {
     /// Salesforce could not be reached (connection, timeout, or 5xx without a parseable body).
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Error::Unreachable(_) | Error::Timeout => true,
+            Error::Unreachable(_) | Error::ConnectionLost(_) | Error::Timeout => true,
             Error::UnexpectedStatus { status, .. } => *status >= 500,
             _ => false,
         }
@@ -274,14 +290,16 @@ impl Error {
         if err.is_timeout() {
             return Error::Timeout;
         }
-        let kind = if err.is_connect() {
-            "connection failed"
-        } else if err.is_decode() || err.is_body() {
+        if err.is_connect() {
+            // No connection, so the request was not sent.
+            return Error::Unreachable("connection failed".into());
+        }
+        let kind = if err.is_decode() || err.is_body() {
             "reading the response failed"
         } else {
             "request failed"
         };
-        Error::Unreachable(kind.to_string())
+        Error::ConnectionLost(kind.to_string())
     }
 }
 

@@ -192,6 +192,26 @@ impl Client {
         Ok(token)
     }
 
+    /// The client-credentials grant (integration-user mode, reference §1.7): a token for the
+    /// app's "Run As" user, with no refresh token. `my_domain_url` must be the org's My Domain
+    /// host; Salesforce refuses this grant on login.salesforce.com / test.salesforce.com
+    /// (`invalid_grant`, "request not supported on this domain").
+    pub async fn client_credentials(
+        &self,
+        my_domain_url: &str,
+        app: &OAuthApp,
+    ) -> Result<TokenResponse> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", &app.client_id),
+            ("client_secret", &app.client_secret),
+            ("format", "json"),
+        ];
+        let token = self.token_request(my_domain_url, &form).await?;
+        token.verify_signature(app)?;
+        Ok(token)
+    }
+
     /// Revoke a refresh token (and its access tokens) or an access token.
     pub async fn revoke_token(&self, login_url: &str, token: &str) -> Result<()> {
         let url = join(&parse_base_url(login_url)?, "/services/oauth2/revoke")?;

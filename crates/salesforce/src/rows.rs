@@ -38,7 +38,12 @@ impl SaveResult {
                 .all(|e| e.error_code == "ALL_OR_NONE_OPERATION_ROLLED_BACK")
     }
 
-    /// The failure as an error value, classified like a REST error (no HTTP status).
+    /// What kind of failure this item is (`None` when it succeeded).
+    pub fn kind(&self) -> Option<crate::ErrorKind> {
+        (!self.success).then(|| crate::error::classify(None, &self.errors))
+    }
+
+    /// The failure as an error value (with status 400: items carry no status of their own).
     pub fn error(&self) -> Option<Error> {
         (!self.success).then(|| Error::Api {
             status: 400,

@@ -68,6 +68,15 @@ async fn token(State(seen): State<Shared>, Form(form): Form<HashMap<String, Stri
         {
             json(StatusCode::OK, token_body(SIGNATURE, false))
         }
+        (Some("client_credentials"), _)
+            if form.get("client_secret").map(String::as_str) == Some(SECRET) =>
+        {
+            json(StatusCode::OK, token_body(SIGNATURE, false))
+        }
+        (Some("client_credentials"), _) => json(
+            StatusCode::BAD_REQUEST,
+            r#"{"error":"invalid_client","error_description":"invalid client credentials"}"#.into(),
+        ),
         (Some("refresh_token"), _) => json(
             StatusCode::BAD_REQUEST,
             r#"{"error":"invalid_grant","error_description":"expired access/refresh token"}"#
@@ -290,6 +299,31 @@ async fn refresh_returns_a_new_access_token_without_refresh_token() {
         .await
         .unwrap_err();
     assert!(err.is_invalid_grant());
+}
+
+#[tokio::test]
+async fn client_credentials_sends_id_and_secret_and_gets_no_refresh_token() {
+    let (base, seen) = server().await;
+    let token = client().client_credentials(&base, &app()).await.unwrap();
+    assert!(token.refresh_token.is_none());
+    assert_eq!(
+        token.identity_ids().unwrap().user_id.as_str(),
+        "0057F000000abcdQAA"
+    );
+    let form = seen.lock().unwrap().token_forms[0].clone();
+    assert_eq!(form["grant_type"], "client_credentials");
+    assert_eq!(form["client_id"], "companion-demo");
+    assert_eq!(form["client_secret"], SECRET);
+
+    let err = client()
+        .client_credentials(&base, &OAuthApp::new("companion-demo", "wrong"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::OAuth { body, .. } if body.error == "invalid_client"),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("wrong"));
 }
 
 #[tokio::test]

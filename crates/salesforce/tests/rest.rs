@@ -178,6 +178,7 @@ async fn handle(
         // --- describe ---
         ("GET", "/sobjects/Opportunity/describe") => reply(200, OPPORTUNITY_DESCRIBE),
         ("GET", "/sobjects/Lead/describe") => reply(200, LEAD_DESCRIBE),
+        ("GET", "/sobjects/Task/describe") => reply(200, TASK_DESCRIBE),
         ("GET", "/query") if uri.query().unwrap_or("").contains("OpportunityStage") => {
             reply(200, OPPORTUNITY_STAGES)
         }
@@ -285,6 +286,29 @@ const LEAD_DESCRIBE: &str = r#"{"name":"Lead","label":"Lead","keyPrefix":"00Q","
     {"active":true,"defaultValue":false,"label":"Closed - Converted","validFor":null,"value":"Closed - Converted"},
     {"active":true,"defaultValue":false,"label":"Closed - Not Converted","validFor":null,"value":"Closed - Not Converted"}]}]}"#;
 
+const TASK_DESCRIBE: &str = r#"{"name":"Task","label":"Task","keyPrefix":"00T","createable":true,"updateable":true,"deletable":true,"queryable":true,
+ "fields":[
+  {"name":"Subject","label":"Subject","type":"combobox","length":255,"nillable":true,"createable":true,"updateable":true,"defaultedOnCreate":false,
+   "picklistValues":[{"active":true,"defaultValue":false,"label":"Call","validFor":null,"value":"Call"}]},
+  {"name":"Status","label":"Status","type":"picklist","length":255,"nillable":false,"createable":true,"updateable":true,"defaultedOnCreate":true,
+   "picklistValues":[
+    {"active":true,"defaultValue":true,"label":"Not Started","validFor":null,"value":"Not Started"},
+    {"active":true,"defaultValue":false,"label":"In Progress","validFor":null,"value":"In Progress"},
+    {"active":true,"defaultValue":false,"label":"Completed","validFor":null,"value":"Completed"},
+    {"active":true,"defaultValue":false,"label":"Waiting on someone else","validFor":null,"value":"Waiting on someone else"},
+    {"active":true,"defaultValue":false,"label":"Deferred","validFor":null,"value":"Deferred"}]},
+  {"name":"Priority","label":"Priority","type":"picklist","length":40,"nillable":false,"createable":true,"updateable":true,"defaultedOnCreate":true,
+   "picklistValues":[
+    {"active":true,"defaultValue":false,"label":"High","validFor":null,"value":"High"},
+    {"active":true,"defaultValue":true,"label":"Normal","validFor":null,"value":"Normal"},
+    {"active":true,"defaultValue":false,"label":"Low","validFor":null,"value":"Low"}]},
+  {"name":"TaskSubtype","label":"Task Subtype","type":"picklist","length":40,"nillable":true,"createable":true,"updateable":false,"defaultedOnCreate":false,"restrictedPicklist":true,
+   "picklistValues":[
+    {"active":true,"defaultValue":false,"label":"Task","validFor":null,"value":"Task"},
+    {"active":true,"defaultValue":false,"label":"Email","validFor":null,"value":"Email"},
+    {"active":true,"defaultValue":false,"label":"Call","validFor":null,"value":"Call"}]},
+  {"name":"ActivityDate","label":"Due Date Only","type":"date","length":0,"nillable":true,"createable":true,"updateable":true,"defaultedOnCreate":false,"picklistValues":[]}]}"#;
+
 const OPPORTUNITY_STAGES: &str = r#"{"totalSize":2,"done":true,"records":[
  {"attributes":{"type":"OpportunityStage","url":"/services/data/v58.0/sobjects/OpportunityStage/01J000000000001AAA"},
   "MasterLabel":"Prospecting","DefaultProbability":10.0,"IsClosed":false,"IsWon":false,"ForecastCategoryName":"Pipeline"},
@@ -363,6 +387,10 @@ async fn a_missing_required_field_is_a_validation_error_naming_the_field() {
     assert_eq!(err.kind(), ErrorKind::Validation);
     assert_eq!(err.fields(), vec!["Company"]);
     assert_eq!(err.api_errors()[0].error_code, "REQUIRED_FIELD_MISSING");
+    assert!(
+        !err.outcome_unknown(),
+        "a 400 certainly did not save anything"
+    );
 }
 
 #[tokio::test]
@@ -586,6 +614,32 @@ async fn describe_gives_types_required_fields_and_picklists() {
         "Open - Not Contacted"
     );
     assert!(lead.field("LastName").unwrap().is_required_on_create());
+
+    let task = client.describe(&session, "Task").await.unwrap();
+    assert_eq!(
+        task.field("Subject").unwrap().field_type,
+        FieldType::Combobox
+    );
+    assert_eq!(
+        task.field("Status").unwrap().default_value().unwrap().value,
+        "Not Started"
+    );
+    assert_eq!(
+        task.field("Priority")
+            .unwrap()
+            .default_value()
+            .unwrap()
+            .value,
+        "Normal"
+    );
+    let subtype = task.field("TaskSubtype").unwrap();
+    assert!(subtype.restricted_picklist);
+    assert!(subtype.createable && !subtype.updateable, "create-only");
+    assert!(subtype.active_values().any(|v| v.value == "Call"));
+    assert_eq!(
+        task.field("ActivityDate").unwrap().field_type,
+        FieldType::Date
+    );
 }
 
 #[tokio::test]
@@ -865,6 +919,10 @@ async fn a_write_hit_by_a_503_is_not_sent_again() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(
+        err.outcome_unknown(),
+        "a 503 may come from behind a proxy after the save"
+    );
     assert_eq!(seen(&state).len(), 1);
 
     // Nor a 500 on an update, nor a composite request with a write in it.
@@ -967,5 +1025,24 @@ async fn a_slow_read_times_out_and_is_classified() {
     let started = std::time::Instant::now();
     let err = client.limits(&session).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.outcome_unknown());
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_transient_and_certainly_not_sent() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let session = RestSession::new(&closed, "at-1").unwrap();
+    let err = client()
+        .create_record(
+            &session,
+            "Lead",
+            &json!({"LastName": "Smith", "Company": "Acme"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(!err.outcome_unknown(), "{err:?}");
 }
