@@ -69,8 +69,9 @@ pub fn run() -> Result<(), String> {
                 "cargo",
                 &[
                     "test",
-                    "--package",
-                    "companion-core",
+                    "--workspace",
+                    "--features",
+                    APP_FEATURES,
                     "--test",
                     "keyring",
                     "--",
@@ -84,26 +85,16 @@ pub fn run() -> Result<(), String> {
         process::run(in_dir(&mut command("npm", &["run", "test:e2e"]), &ui))
     })?;
     steps.run("real app (tauri-driver, WebKitWebDriver, Xvfb)", || {
-        process::run(in_dir(
-            &mut command(
-                "cargo",
-                &[
-                    "build",
-                    "--package",
-                    "companion-app",
-                    "--features",
-                    "custom-protocol",
-                ],
-            ),
-            &root,
-        ))?;
+        // `cargo test` above built the app (src-tauri's own tests need the binary) with the
+        // same features, so nothing is compiled twice.
         let app = crate::target_dir().join("debug/companion-app");
         let mut cargo = command(
             "cargo",
             &[
                 "test",
-                "--package",
-                "companion",
+                "--workspace",
+                "--features",
+                APP_FEATURES,
                 "--test",
                 "app_e2e",
                 "--",
