@@ -124,3 +124,182 @@ async fn sign_in_identity_paged_query_refresh_and_revoke() {
         .is_err());
     sim.shutdown().await;
 }
+
+/// Rows, describe, stages, change logs, queryAll and limits against the simulated org: the two
+/// were written apart from the same reference, so agreement here is a fidelity check.
+#[tokio::test]
+async fn rows_describe_change_logs_and_limits() {
+    use salesforce::{ErrorKind, UpdateOptions};
+    use serde_json::json;
+
+    let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), sfsim::SimConfig::default())
+        .await
+        .unwrap();
+    let base = sim.base_url();
+    let client = Client::new(ClientOptions::default()).unwrap();
+    let app = OAuthApp::new(sfsim::DEMO_CLIENT_ID, sfsim::DEMO_CLIENT_SECRET);
+    let (code, verifier) = authorize(&base, "admin@demo.example").await;
+    let token = client
+        .exchange_code(&base, &app, &code, &verifier, REDIRECT_URI)
+        .await
+        .unwrap();
+    let session = RestSession::new(&token.instance_url, token.access_token.clone()).unwrap();
+
+    // Create; Status is defaulted on create.
+    let created = client
+        .create_record(
+            &session,
+            "Lead",
+            &json!({"LastName": "Fidelity", "Company": "Acme"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.id.key_prefix(), "00Q");
+    assert!(created
+        .location
+        .as_deref()
+        .unwrap()
+        .ends_with(&format!("/sobjects/Lead/{}", created.id)));
+    let lead: Value = client
+        .get_record(
+            &session,
+            "Lead",
+            &created.id,
+            &["Id", "Company", "Status", "SystemModstamp"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(lead["Company"], "Acme");
+    assert_eq!(lead["Status"], "Open - Not Contacted");
+
+    let err = client
+        .create_record(&session, "Lead", &json!({"LastName": "NoCompany"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err:?}");
+    assert!(err.fields().contains(&"Company"), "{err:?}");
+
+    // Update, then an update conditional on a time before the record's last change.
+    client
+        .update_record(
+            &session,
+            "Lead",
+            &created.id,
+            &json!({"Company": "Acme Two"}),
+            UpdateOptions::default(),
+        )
+        .await
+        .unwrap();
+    let lead: Value = client
+        .get_record(
+            &session,
+            "Lead",
+            &created.id,
+            &["Company", "SystemModstamp"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(lead["Company"], "Acme Two");
+    let modstamp =
+        salesforce::soql::parse_datetime(lead["SystemModstamp"].as_str().unwrap()).unwrap();
+    let err = client
+        .update_record(
+            &session,
+            "Lead",
+            &created.id,
+            &json!({"Company": "Stale"}),
+            UpdateOptions {
+                if_unmodified_since: Some(modstamp - time::Duration::hours(1)),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err:?}");
+
+    // Describe and the stage table.
+    let opportunity = client.describe(&session, "Opportunity").await.unwrap();
+    let stage = opportunity.field("StageName").unwrap();
+    assert!(stage.active_values().any(|v| v.value == "Prospecting"));
+    let lead_describe = client.describe(&session, "Lead").await.unwrap();
+    assert_eq!(
+        lead_describe
+            .field("Status")
+            .unwrap()
+            .default_value()
+            .map(|v| v.value.as_str()),
+        Some("Open - Not Contacted")
+    );
+    // Delete: gone for reads, in the delete log and in queryAll.
+    client
+        .delete_record(&session, "Lead", &created.id)
+        .await
+        .unwrap();
+    let err = client
+        .get_record::<Value>(&session, "Lead", &created.id, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+    let deleted = client
+        .deleted_records(
+            &session,
+            "Lead",
+            modstamp - time::Duration::hours(1),
+            modstamp + time::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert!(
+        deleted.deleted_records.iter().any(|d| d.id == created.id),
+        "{deleted:?}"
+    );
+    let all: salesforce::QueryResult<Value> = client
+        .query_all(
+            &session,
+            &format!(
+                "SELECT Id, IsDeleted FROM Lead WHERE Id = {}",
+                salesforce::soql::string_literal(created.id.as_str())
+            ),
+            QueryOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.records.len(), 1);
+    assert_eq!(all.records[0]["IsDeleted"], true);
+
+    let limits = client.limits(&session).await.unwrap();
+    assert!(limits.daily_api_requests.max > 0);
+    assert!(limits.daily_api_requests.remaining < limits.daily_api_requests.max);
+    sim.shutdown().await;
+}
+
+/// The stage table the app shows probabilities from (describe carries none).
+#[tokio::test]
+#[ignore = "sfsim does not serve OpportunityStage yet (INVALID_TYPE)"]
+async fn opportunity_stages_from_sfsim() {
+    let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), sfsim::SimConfig::default())
+        .await
+        .unwrap();
+    let base = sim.base_url();
+    let client = Client::new(ClientOptions::default()).unwrap();
+    let app = OAuthApp::new(sfsim::DEMO_CLIENT_ID, sfsim::DEMO_CLIENT_SECRET);
+    let (code, verifier) = authorize(&base, "rep@demo.example").await;
+    let token = client
+        .exchange_code(&base, &app, &code, &verifier, REDIRECT_URI)
+        .await
+        .unwrap();
+    let session = RestSession::new(&token.instance_url, token.access_token.clone()).unwrap();
+    let stages = client.opportunity_stages(&session).await.unwrap();
+    let won = stages
+        .iter()
+        .find(|s| s.master_label == "Closed Won")
+        .unwrap();
+    assert_eq!(won.default_probability, Some(100.0));
+    assert!(won.is_closed && won.is_won);
+    let prospecting = stages
+        .iter()
+        .find(|s| s.master_label == "Prospecting")
+        .unwrap();
+    assert_eq!(prospecting.default_probability, Some(10.0));
+    assert!(!prospecting.is_closed);
+    sim.shutdown().await;
+}
