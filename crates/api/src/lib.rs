@@ -168,6 +168,8 @@ pub mod code {
     pub const NOT_FOUND: &str = "not_found";
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
+    /// The request body is over the gateway's size limit (HTTP 413).
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const INTERNAL: &str = "internal";
 }
 

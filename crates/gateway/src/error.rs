@@ -32,6 +32,12 @@ pub enum GatewayError {
     Salesforce(#[from] salesforce::Error),
     #[error("not found")]
     NotFound,
+    /// This session sent too many requests (429 `rate_limited`).
+    #[error("too many requests: wait {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The request body is over the gateway's limit (413).
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -50,6 +56,10 @@ impl GatewayError {
             GatewayError::Unauthenticated => (StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED),
             GatewayError::ReauthRequired(_) => (StatusCode::UNAUTHORIZED, code::REAUTH_REQUIRED),
             GatewayError::NotFound => (StatusCode::NOT_FOUND, code::NOT_FOUND),
+            GatewayError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED),
+            GatewayError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE)
+            }
             GatewayError::Salesforce(e)
                 if e.api_error_codes().contains(&"REQUEST_LIMIT_EXCEEDED") =>
             {
@@ -88,7 +98,11 @@ impl IntoResponse for GatewayError {
             }
             _ => self.to_string(),
         };
-        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS).then_some(60);
+        let retry_after = match &self {
+            GatewayError::RateLimited { retry_after } => Some(*retry_after),
+            // Salesforce's daily limit is rolling; a minute is a polite first wait.
+            _ => (status == StatusCode::TOO_MANY_REQUESTS).then_some(60),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_string(),

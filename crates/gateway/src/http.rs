@@ -16,6 +16,7 @@ use companion_api::{
 use crate::config::GatewayConfig;
 use crate::crypto::{new_session_token, session_token_hash};
 use crate::cursor::CursorSigner;
+use crate::rate_limit::SessionLimiter;
 use crate::redirect::redirect_uri_allowed;
 use crate::store::{NewSignIn, Store};
 use crate::upstream::Upstream;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub upstream: Upstream,
     pub signer: CursorSigner,
     pub sync_page_size: usize,
+    pub session_limiter: SessionLimiter,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -70,8 +72,13 @@ async fn auth_config(State(state): State<Arc<AppState>>) -> Json<AuthConfig> {
 
 /// A JSON body, with a malformed one answered in the error shape.
 fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, GatewayError> {
-    body.map(|Json(v)| v)
-        .map_err(|e| GatewayError::BadRequest(format!("invalid request body: {}", e.body_text())))
+    body.map(|Json(v)| v).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            GatewayError::PayloadTooLarge
+        } else {
+            GatewayError::BadRequest(format!("invalid request body: {}", e.body_text()))
+        }
+    })
 }
 
 /// PKCE verifier per RFC 7636 §4.1: 43–128 unreserved characters.
@@ -198,7 +205,10 @@ impl FromRequestParts<Arc<AppState>> for SignedIn {
             .session_user(token_hash.clone(), now_unix())
             .await?
         {
-            Some(user) => Ok(SignedIn { user, token_hash }),
+            Some(user) => {
+                state.session_limiter.check(&token_hash)?;
+                Ok(SignedIn { user, token_hash })
+            }
             None => Err(GatewayError::ReauthRequired(
                 "the session is unknown or expired: sign in again".into(),
             )),

@@ -18,6 +18,7 @@ mod cursor;
 mod error;
 mod http;
 mod private_files;
+mod rate_limit;
 mod redirect;
 mod store;
 mod sync;
@@ -35,6 +36,7 @@ pub use config::{
     LOOPBACK_REDIRECT_URI,
 };
 pub use error::GatewayError;
+pub use rate_limit::SessionRate;
 pub use store::{DATABASE_FILE, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
 pub use sync::PAGE_SIZE;
 
@@ -55,6 +57,8 @@ pub struct Tuning {
     pub sync_page_size: usize,
     /// Timeout of every outbound Salesforce request (default [`UPSTREAM_TIMEOUT`]).
     pub upstream_timeout: Duration,
+    /// Requests one session may make (default 20/s, bursts of 100).
+    pub session_rate: SessionRate,
 }
 
 impl Default for Tuning {
@@ -62,6 +66,7 @@ impl Default for Tuning {
         Tuning {
             sync_page_size: PAGE_SIZE,
             upstream_timeout: UPSTREAM_TIMEOUT,
+            session_rate: SessionRate::default(),
         }
     }
 }
@@ -98,6 +103,7 @@ pub async fn start_with(config: GatewayConfig, tuning: Tuning) -> Result<Gateway
     let state = Arc::new(http::AppState {
         signer: cursor::CursorSigner::new(&config.token_key),
         sync_page_size: tuning.sync_page_size,
+        session_limiter: rate_limit::SessionLimiter::new(tuning.session_rate)?,
         upstream: upstream::Upstream::new(client, app, store.clone()),
         store,
         config,

@@ -135,3 +135,58 @@ async fn the_store_holds_no_token_in_clear() {
     assert!(!contains(b"5Aep861"), "a refresh token in clear");
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_413_in_the_error_shape() {
+    let env = Env::default().await;
+    let huge = serde_json::json!({"code": "x".repeat(200 * 1024)});
+    let response = env
+        .http
+        .post(env.url("/v1/auth/exchange"))
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, 413);
+    assert_eq!(body.error.code, code::PAYLOAD_TOO_LARGE);
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_over_its_rate_gets_429_with_retry_after_and_others_carry_on() {
+    let tuning = companion_gateway::Tuning {
+        session_rate: companion_gateway::SessionRate {
+            per_second: 1,
+            burst: 5,
+        },
+        ..Default::default()
+    };
+    let env = Env::start(sfsim::SimConfig::default(), tuning).await;
+    let busy = env.sign_in(REP).await.session_token;
+    let calm = env.sign_in("rep2@demo.example").await.session_token;
+    let me = |session: String| {
+        let request = env.http.get(env.url("/v1/me")).bearer_auth(session);
+        async move { request.send().await.unwrap() }
+    };
+    for _ in 0..5 {
+        assert_eq!(me(busy.clone()).await.status(), 200, "the burst passes");
+    }
+    let refused = me(busy.clone()).await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let (_, body) = error_of(refused).await;
+    assert_eq!(body.error.code, code::RATE_LIMITED);
+    assert_eq!(body.error.retry_after, Some(retry_after));
+    assert_eq!(
+        me(calm).await.status(),
+        200,
+        "another rep is not slowed down"
+    );
+    env.shutdown().await;
+}
