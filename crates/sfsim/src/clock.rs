@@ -26,6 +26,11 @@ impl Clock {
             .fetch_add(by.whole_milliseconds() as i64, Ordering::Relaxed);
     }
 
+    /// Back to the system clock (`/__sim/reset`).
+    pub fn reset(&self) {
+        self.offset_ms.store(0, Ordering::Relaxed);
+    }
+
     /// Epoch milliseconds, as the token endpoint's `issued_at` wants them.
     pub fn now_epoch_ms(&self) -> i128 {
         self.now().unix_timestamp_nanos() / 1_000_000

@@ -7,14 +7,20 @@
 //! purpose: a mistake made in both would cancel out.
 
 mod clock;
+mod control;
+mod dml;
 mod error;
 mod http;
+mod id_token;
 pub mod ids;
+mod limits;
 mod locators;
 mod oauth;
+mod outbound;
 mod query;
 pub mod schema;
 mod seed;
+mod serve;
 pub mod soql;
 mod state;
 mod store;
@@ -25,6 +31,8 @@ use serde_json::{Map, Value};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub use error::SimError;
+pub use outbound::OutboundRule;
+pub use seed::SeedCounts;
 use state::AppState;
 
 /// Password of every demo user.
@@ -41,6 +49,21 @@ pub struct SimConfig {
     pub session_timeout: Duration,
     /// The connected app's refresh-token rotation policy: a new refresh token on every refresh.
     pub refresh_token_rotation: bool,
+    /// Records the org starts with (`--accounts N --contacts N --opportunities N --tasks N`).
+    pub seed: SeedCounts,
+    /// REST calls allowed in any rolling 24 hours (Developer Edition: 15,000; reference §4.4).
+    pub daily_api_limit: u64,
+    /// Serve the `/__sim` control API (`--control`). Off by default: it is not Salesforce.
+    pub control: bool,
+    /// Username of the connected app's "Run As" user for the client-credentials grant; `None`
+    /// gives `no client credentials user enabled`.
+    pub client_credentials_user: Option<String>,
+    /// Outbound-message rules (`--outbound-message OBJECT:FIELD,FIELD:URL`).
+    pub outbound_messages: Vec<OutboundRule>,
+    /// Multiplies outbound retry intervals and timeouts (`0.001` turns 15 s into 15 ms).
+    pub outbound_time_scale: f64,
+    /// Request bodies longer than this get `413`.
+    pub max_body_bytes: usize,
 }
 
 impl Default for SimConfig {
@@ -48,8 +71,22 @@ impl Default for SimConfig {
         Self {
             session_timeout: Duration::from_secs(7200),
             refresh_token_rotation: false,
+            seed: SeedCounts::default(),
+            daily_api_limit: state::DAILY_API_LIMIT,
+            control: false,
+            client_credentials_user: None,
+            outbound_messages: Vec::new(),
+            outbound_time_scale: 1.0,
+            // Salesforce's limit for a REST body is unconfirmed here; 50 MB is generous for JSON.
+            max_body_bytes: 50 * 1024 * 1024,
         }
     }
+}
+
+/// The records the org starts with; also what `POST /__sim/reset` goes back to (seeded stamps
+/// are relative to the moment of seeding).
+fn initial_store(config: &SimConfig) -> store::Store {
+    seed::org(time::OffsetDateTime::now_utc(), config.seed)
 }
 
 /// A running simulated org.
@@ -80,17 +117,11 @@ pub async fn start(listen: SocketAddr, config: SimConfig) -> Result<Sim, SimErro
         }
     };
     let base_url = format!("http://{host}:{}", local.port());
-    let state = Arc::new(AppState::new(base_url, config, seed::demo_org()));
+    let store = initial_store(&config);
+    let state = Arc::new(AppState::new(base_url, config, store));
     let router = http::router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(error) = serve.await {
-            tracing::error!(%error, "sfsim server stopped with an error");
-        }
-    });
+    let server = tokio::spawn(serve::serve(listener, router, stopped));
     tracing::info!(base_url = %state.base_url, "sfsim started");
     Ok(Sim {
         state,
@@ -143,7 +174,9 @@ impl Sim {
             return Err(SimError::NotAnObject);
         };
         let now = clock::format_datetime(self.state.clock.now());
-        self.state.org().store.update(object, id, &fields, &now)
+        self.state.org().store.update(object, id, &fields, &now)?;
+        outbound::record_saved(&self.state, object.name, id);
+        Ok(())
     }
 
     /// REST API calls counted so far (the `N` of `Sforce-Limit-Info: api-usage=N/15000`).
@@ -153,6 +186,7 @@ impl Sim {
 
     /// Stops serving; open connections get a moment to finish.
     pub async fn shutdown(self) {
+        self.state.outbound.cancel_all();
         let _ = self.stop.send(());
         let mut server = self.server;
         if tokio::time::timeout(Duration::from_secs(5), &mut server)

@@ -5,7 +5,12 @@ use std::{
     sync::Arc,
 };
 
+use time::{Duration, OffsetDateTime};
+
 use crate::{ids::IdGenerator, query::Row};
+
+/// A cursor not read for this long is gone (`INVALID_QUERY_LOCATOR`), as in a real org.
+const IDLE_EXPIRY: Duration = Duration::minutes(15);
 
 /// How many cursors stay open before the oldest is dropped (real orgs cap open cursors per user;
 /// the exact number is not modelled).
@@ -15,6 +20,8 @@ pub struct Cursor {
     pub user_id: String,
     pub rows: Arc<Vec<Row>>,
     pub batch_size: usize,
+    /// When the cursor was opened or last read (simulated clock).
+    pub last_used: OffsetDateTime,
 }
 
 pub struct Locators {
@@ -47,7 +54,15 @@ impl Locators {
         id
     }
 
-    pub fn get(&self, id: &str) -> Option<&Cursor> {
-        self.open.get(id)
+    /// The cursor if it has not expired; reading it keeps it alive.
+    pub fn get(&mut self, id: &str, now: OffsetDateTime) -> Option<&Cursor> {
+        if now - self.open.get(id)?.last_used > IDLE_EXPIRY {
+            self.open.remove(id);
+            self.order.retain(|open| open != id);
+            return None;
+        }
+        let cursor = self.open.get_mut(id)?;
+        cursor.last_used = now;
+        Some(cursor)
     }
 }

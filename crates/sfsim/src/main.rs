@@ -20,6 +20,37 @@ struct Args {
     /// Turn on the connected app's refresh-token rotation policy.
     #[arg(long)]
     refresh_token_rotation: bool,
+    /// REST calls allowed in any rolling 24 hours; more get `403 REQUEST_LIMIT_EXCEEDED`.
+    #[arg(long, default_value_t = 15_000)]
+    daily_api_limit: u64,
+    /// Accounts to seed (deterministic).
+    #[arg(long, default_value_t = sfsim::SeedCounts::default().accounts)]
+    accounts: usize,
+    /// Contacts to seed (deterministic).
+    #[arg(long, default_value_t = sfsim::SeedCounts::default().contacts)]
+    contacts: usize,
+    /// Opportunities to seed (deterministic).
+    #[arg(long, default_value_t = sfsim::SeedCounts::default().opportunities)]
+    opportunities: usize,
+    /// Tasks to seed (deterministic).
+    #[arg(long, default_value_t = sfsim::SeedCounts::default().tasks)]
+    tasks: usize,
+    /// Serve the `/__sim` control API (stats, sessions/expire, faults, clock/advance, reset).
+    #[arg(long)]
+    control: bool,
+    /// Username of the connected app's "Run As" user; enables the client-credentials grant.
+    #[arg(long, value_name = "USERNAME")]
+    client_credentials_user: Option<String>,
+    /// Outbound-message rule `OBJECT:FIELD,FIELD:URL` (repeatable), e.g.
+    /// `Opportunity:Name,StageName:http://127.0.0.1:9000/om`.
+    #[arg(long = "outbound-message", value_name = "OBJECT:FIELDS:URL")]
+    outbound_messages: Vec<sfsim::OutboundRule>,
+    /// Multiplies outbound retry intervals (15 s doubling up to 2 h) and timeouts.
+    #[arg(long, default_value_t = 1.0)]
+    outbound_time_scale: f64,
+    /// Request bodies longer than this many bytes get `413`.
+    #[arg(long, default_value_t = SimConfig::default().max_body_bytes)]
+    max_body_bytes: usize,
 }
 
 #[tokio::main]
@@ -36,6 +67,18 @@ async fn main() -> ExitCode {
     let config = SimConfig {
         session_timeout: Duration::from_secs(args.session_timeout_secs),
         refresh_token_rotation: args.refresh_token_rotation,
+        daily_api_limit: args.daily_api_limit,
+        seed: sfsim::SeedCounts {
+            accounts: args.accounts,
+            contacts: args.contacts,
+            opportunities: args.opportunities,
+            tasks: args.tasks,
+        },
+        control: args.control,
+        client_credentials_user: args.client_credentials_user,
+        outbound_messages: args.outbound_messages,
+        outbound_time_scale: args.outbound_time_scale,
+        max_body_bytes: args.max_body_bytes,
     };
     let sim = match sfsim::start(args.listen, config).await {
         Ok(sim) => sim,

@@ -40,6 +40,16 @@ pub const AUTHENTICATION_FAILURE: OAuthError =
     OAuthError::new("invalid_grant", "authentication failure");
 pub const NO_CLIENT_CREDENTIALS_USER: OAuthError =
     OAuthError::new("invalid_grant", "no client credentials user enabled");
+/// The client-credentials grant sent to the login host instead of the My Domain host (§1.7).
+pub const NOT_ON_THIS_DOMAIN: OAuthError =
+    OAuthError::new("invalid_grant", "request not supported on this domain");
+/// A deactivated user signing in: the code is from the reference's list, the text unconfirmed.
+pub const INACTIVE_USER: OAuthError = OAuthError::new("inactive_user", "user is inactive");
+/// The user pressed Deny on the login page (text as clients report it; unconfirmed here).
+pub const ACCESS_DENIED: OAuthError =
+    OAuthError::new("access_denied", "end-user denied authorization");
+/// Something on the server side failed (e.g. no id_token key): the reference's generic error.
+pub const UNKNOWN_ERROR: OAuthError = OAuthError::new("unknown_error", "retry your request");
 /// Unknown, used or expired code. The exact description is unconfirmed; this is the one
 /// most often reported by clients that replay a code.
 pub const EXPIRED_CODE: OAuthError = OAuthError::new("invalid_grant", "expired authorization code");
@@ -177,6 +187,8 @@ pub struct CodeGrant {
     pub pkce: Option<Pkce>,
     pub user_id: String,
     pub scopes: Vec<String>,
+    /// OpenID `nonce` from the authorize request, echoed in the id_token.
+    pub nonce: Option<String>,
 }
 
 struct IssuedCode {
@@ -215,6 +227,7 @@ pub struct Granted {
     pub family: Option<u64>,
     /// A refresh token to return (auth code with refresh scope, or a rotated refresh).
     pub refresh_token: Option<String>,
+    pub nonce: Option<String>,
 }
 
 /// A valid access token's session.
@@ -336,6 +349,7 @@ impl TokenStore {
             scopes,
             family: Some(family_id),
             refresh_token,
+            nonce: None,
         })
     }
 

@@ -52,17 +52,39 @@ impl Serialize for Row {
     }
 }
 
+/// How a query runs: the API version for `attributes.url`, whether the recycle bin is included
+/// (`queryAll`) and "now" for relative date literals.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub api_version: &'a str,
+    pub include_deleted: bool,
+    pub now: time::OffsetDateTime,
+}
+
+/// Real orgs refuse an OFFSET above 2000.
+const MAX_OFFSET: u64 = 2000;
+
 pub fn run(
     store: &Store,
     user: &OrgUser,
     source: &str,
-    api_version: &str,
+    options: &Options,
 ) -> Result<QueryOutput, QueryError> {
+    let api_version = options.api_version;
     let query = soql::parse(source).map_err(|e| QueryError {
         error_code: "MALFORMED_QUERY",
         message: soql::error_message(source, e.pos, &e.detail),
     })?;
-    let checker = Checker { source };
+    let checker = Checker {
+        source,
+        today: options.now.date(),
+    };
+    if query.offset.is_some_and(|o| o > MAX_OFFSET) {
+        return Err(QueryError {
+            error_code: "NUMBER_OUTSIDE_VALID_RANGE",
+            message: format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
+        });
+    }
     let object = schema::object(&query.from.text).ok_or_else(|| {
         checker.error(
             "INVALID_TYPE",
@@ -104,8 +126,12 @@ pub fn run(
         .map(|item| Ok((checker.resolve(object, &item.field)?, item)))
         .collect::<Result<_, QueryError>>()?;
 
-    let mut matches: Vec<&Record> = store
-        .all(object)
+    let candidates: Box<dyn Iterator<Item = &Record>> = if options.include_deleted {
+        Box::new(store.all_with_deleted(object))
+    } else {
+        Box::new(store.all(object))
+    };
+    let mut matches: Vec<&Record> = candidates
         .filter(|record| store.can_read(object, record, user))
         .filter(|record| filter.as_ref().is_none_or(|f| f.matches(store, record)))
         .collect();
@@ -227,6 +253,13 @@ enum Filter {
         path: Resolved,
         pattern: Vec<LikePart>,
     },
+    /// A comparison with a relative date literal: the literal is the span `[start, end)`.
+    Span {
+        path: Resolved,
+        op: CompareOp,
+        start: Typed,
+        end: Typed,
+    },
 }
 
 impl Filter {
@@ -266,6 +299,26 @@ impl Filter {
                     _ => false,
                 });
                 found != *negated
+            }
+            Filter::Span {
+                path,
+                op,
+                start,
+                end,
+            } => {
+                let Some(actual) = path.typed(store, record) else {
+                    return matches!(op, CompareOp::Ne);
+                };
+                let before = compare_typed(&actual, start).is_lt();
+                let inside = !before && compare_typed(&actual, end).is_lt();
+                match op {
+                    CompareOp::Eq => inside,
+                    CompareOp::Ne => !inside,
+                    CompareOp::Lt => before,
+                    CompareOp::Le => before || inside,
+                    CompareOp::Gt => !before && !inside,
+                    CompareOp::Ge => !before,
+                }
             }
             Filter::Like { path, pattern } => match path.typed(store, record) {
                 Some(Typed::Text(text)) => like_matches(pattern, &text.chars().collect::<Vec<_>>()),
@@ -331,6 +384,8 @@ fn like_matches(pattern: &[LikePart], text: &[char]) -> bool {
 /// Resolves names and builds messages in Salesforce's layout.
 struct Checker<'a> {
     source: &'a str,
+    /// The day relative date literals count from (UTC).
+    today: time::Date,
 }
 
 impl Checker<'_> {
@@ -398,6 +453,15 @@ impl Checker<'_> {
             Condition::Not(inner) => Filter::Not(Box::new(self.filter(object, inner)?)),
             Condition::Compare { field, op, value } => {
                 let path = self.resolve(object, field)?;
+                if let LiteralValue::Relative(relative) = value.value {
+                    let (start, end) = self.span(&path, field, relative)?;
+                    return Ok(Filter::Span {
+                        path,
+                        op: *op,
+                        start,
+                        end,
+                    });
+                }
                 let value = self.literal(&path, field, value)?;
                 Filter::Compare {
                     path,
@@ -411,6 +475,31 @@ impl Checker<'_> {
                 negated,
             } => {
                 let path = self.resolve(object, field)?;
+                if values
+                    .iter()
+                    .any(|v| matches!(v.value, LiteralValue::Relative(_)))
+                {
+                    // `IN (TODAY, YESTERDAY)`: any of the spans.
+                    let terms = values
+                        .iter()
+                        .map(|v| {
+                            self.filter(
+                                object,
+                                &Condition::Compare {
+                                    field: field.clone(),
+                                    op: CompareOp::Eq,
+                                    value: v.clone(),
+                                },
+                            )
+                        })
+                        .collect::<Result<_, _>>()?;
+                    let any = Filter::Or(terms);
+                    return Ok(if *negated {
+                        Filter::Not(Box::new(any))
+                    } else {
+                        any
+                    });
+                }
                 let values = values
                     .iter()
                     .map(|v| self.literal(&path, field, v))
@@ -473,6 +562,27 @@ impl Checker<'_> {
             _ => return Err(self.type_mismatch(path, field)),
         };
         Ok(Some(typed))
+    }
+
+    /// A relative date literal as the bounds of its span, in the field's own type.
+    fn span(
+        &self,
+        path: &Resolved,
+        field: &FieldPath,
+        relative: RelativeDate,
+    ) -> Result<(Typed, Typed), QueryError> {
+        let (start, end) = relative.span(self.today);
+        match path.field.kind {
+            FieldKind::Date => Ok((
+                Typed::Stamp(start.to_string()),
+                Typed::Stamp(end.to_string()),
+            )),
+            FieldKind::DateTime => Ok((
+                Typed::Stamp(format_datetime(start.midnight().assume_utc())),
+                Typed::Stamp(format_datetime(end.midnight().assume_utc())),
+            )),
+            _ => Err(self.type_mismatch(path, field)),
+        }
     }
 
     fn type_mismatch(&self, path: &Resolved, field: &FieldPath) -> QueryError {
@@ -549,6 +659,30 @@ fn add_column(columns: &mut Vec<Column>, path: &Resolved) -> bool {
     true
 }
 
+/// One record with the given fields, as `GET /sobjects/{type}/{id}` renders it.
+pub fn record_row(
+    object: &ObjectDef,
+    record: &Record,
+    fields: &[&'static FieldDef],
+    api_version: &str,
+) -> Row {
+    let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
+    let mut cells = vec![(
+        "attributes",
+        Cell::Value(json!({
+            "type": object.name,
+            "url": format!("/services/data/v{api_version}/sobjects/{}/{id}", object.name),
+        })),
+    )];
+    cells.extend(fields.iter().map(|field| {
+        (
+            field.name,
+            Cell::Value(record.get(field.name).cloned().unwrap_or(Value::Null)),
+        )
+    }));
+    Row(cells)
+}
+
 fn render(
     store: &Store,
     object: &ObjectDef,
@@ -616,7 +750,13 @@ mod tests {
     #[test]
     fn mutated_queries_never_panic() {
         use rand::{Rng, SeedableRng};
-        let store = crate::seed::demo_org();
+        let now = time::OffsetDateTime::now_utc();
+        let store = crate::seed::demo_org(now);
+        let options = Options {
+            api_version: "58.0",
+            include_deleted: false,
+            now,
+        };
         let admin = store
             .user_by_username("admin@demo.example")
             .expect("admin exists")
@@ -641,13 +781,14 @@ mod tests {
                 }
             }
             let source: String = chars.into_iter().collect();
-            if let Err(error) = run(&store, &admin, &source, "58.0") {
+            if let Err(error) = run(&store, &admin, &source, &options) {
                 assert!(
                     [
                         "MALFORMED_QUERY",
                         "INVALID_FIELD",
                         "INVALID_TYPE",
-                        "INVALID_QUERY_FILTER_OPERATOR"
+                        "INVALID_QUERY_FILTER_OPERATOR",
+                        "NUMBER_OUTSIDE_VALID_RANGE"
                     ]
                     .contains(&error.error_code),
                     "{source}"

@@ -1,14 +1,14 @@
 //! Everything one running org holds, shared by the HTTP handlers and the [`crate::Sim`] handle.
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Mutex, MutexGuard,
-};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::{
     clock::Clock,
+    control::Control,
+    limits::ApiUsage,
     locators::Locators,
     oauth::{ConnectedApp, TokenStore},
+    outbound::Outbound,
     store::Store,
     SimConfig,
 };
@@ -21,7 +21,13 @@ pub struct AppState {
     pub config: SimConfig,
     pub app: ConnectedApp,
     pub clock: Clock,
-    api_calls: AtomicU64,
+    pub api_usage: ApiUsage,
+    /// When the org came up: the "last modified" of its schema (describe's conditional requests).
+    pub started_at: time::OffsetDateTime,
+    /// The `/__sim` control API's counters and faults.
+    pub control: Control,
+    /// Outbound-message rules and deliveries.
+    pub outbound: Outbound,
     org: Mutex<Org>,
 }
 
@@ -37,9 +43,12 @@ impl AppState {
         Self {
             base_url,
             app: ConnectedApp::demo(config.refresh_token_rotation),
-            config,
             clock: Clock::default(),
-            api_calls: AtomicU64::new(0),
+            api_usage: ApiUsage::new(config.daily_api_limit),
+            started_at: time::OffsetDateTime::now_utc(),
+            control: Control::default(),
+            outbound: Outbound::new(&config.outbound_messages, config.outbound_time_scale),
+            config,
             org: Mutex::new(Org {
                 store,
                 tokens: TokenStore::default(),
@@ -56,13 +65,27 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts one REST call against the daily limit and returns the new total.
-    pub fn count_api_call(&self) -> u64 {
-        self.api_calls.fetch_add(1, Ordering::Relaxed) + 1
+    /// Counts one REST call against the rolling daily limit; `None` when it is used up.
+    pub fn count_api_call(&self) -> Option<u64> {
+        self.api_usage.try_count(self.clock.now()).ok()
     }
 
+    /// REST calls counted in the last 24 hours (the `N` of `api-usage=N/M`).
     pub fn api_calls(&self) -> u64 {
-        self.api_calls.load(Ordering::Relaxed)
+        self.api_usage.used(self.clock.now())
+    }
+
+    /// `POST /__sim/reset`: the clock back to real time, the org re-seeded as at start, no tokens,
+    /// cursors, counters, faults or deliveries under way.
+    pub fn reset(&self) {
+        self.outbound.cancel_all();
+        self.control.reset();
+        self.clock.reset();
+        let store = crate::initial_store(&self.config);
+        let mut org = self.org();
+        org.store = store;
+        org.tokens = TokenStore::default();
+        org.locators = Locators::default();
     }
 
     pub fn org_id15(&self, org: &Org) -> String {

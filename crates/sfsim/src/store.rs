@@ -1,5 +1,7 @@
 //! The org's records, kept as JSON maps under their API field names, and the org's users.
-//! Writes (issue 3: create, delete, recycle bin) go through here so derived fields stay right.
+//! Every write goes through here so derived fields (`Name`, `IsClosed`, …) and stamps stay right;
+//! deleted records stay in their table with `IsDeleted = true` (the recycle bin) and in a log that
+//! `sobjects/{type}/deleted/` reads.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -7,8 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::{
     error::SimError,
-    ids,
-    schema::{self, ObjectDef, Sharing},
+    ids::{self, IdGenerator},
+    schema::{self, ObjectDef, Sharing, OPPORTUNITY_STAGES},
 };
 
 pub type Record = Map<String, Value>;
@@ -23,12 +25,24 @@ pub struct OrgUser {
     pub is_admin: bool,
 }
 
+/// One entry of the deleted-records log.
+#[derive(Debug, Clone)]
+pub struct Deletion {
+    pub object: &'static str,
+    pub id: String,
+    /// Salesforce datetime text.
+    pub deleted_date: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Store {
     pub org_id: String,
     pub users: Vec<OrgUser>,
-    /// Object name → records keyed by the 15-char id (byte order = id order).
+    /// Object name → records keyed by the 15-char id (byte order = id order), deleted ones included.
     tables: HashMap<&'static str, BTreeMap<String, Record>>,
+    /// Object name → ids for records created through the API.
+    id_generators: HashMap<&'static str, IdGenerator>,
+    deletions: Vec<Deletion>,
 }
 
 impl Store {
@@ -40,6 +54,17 @@ impl Store {
                 .iter()
                 .map(|o| (o.name, BTreeMap::new()))
                 .collect(),
+            // Above every seeded record number, so API-created ids sort after seeded ones.
+            id_generators: schema::OBJECTS
+                .iter()
+                .map(|o| {
+                    (
+                        o.name,
+                        IdGenerator::new(o.key_prefix, "8d", 62u64.pow(7) * 41),
+                    )
+                })
+                .collect(),
+            deletions: Vec::new(),
         }
     }
 
@@ -54,9 +79,17 @@ impl Store {
         self.users.iter().find(|u| u.id.starts_with(id15))
     }
 
+    /// A fresh 18-char id for a new record of `object`.
+    pub fn next_id(&mut self, object: &ObjectDef) -> String {
+        self.id_generators
+            .entry(object.name)
+            .or_insert_with(|| IdGenerator::new(object.key_prefix, "8d", 62u64.pow(7) * 41))
+            .next_id()
+    }
+
     /// Adds a record (its `Id` must be set), deriving read-only fields.
     pub fn insert(&mut self, object: &ObjectDef, mut record: Record) {
-        derive_fields(object, &mut record);
+        derive_fields(self, object, &mut record);
         let id = record
             .get("Id")
             .and_then(Value::as_str)
@@ -66,12 +99,23 @@ impl Store {
         self.table_mut(object).insert(id, record);
     }
 
-    pub fn get(&self, object: &ObjectDef, id: &str) -> Option<&Record> {
+    /// A record by 15- or 18-char id, deleted or not.
+    pub fn get_any(&self, object: &ObjectDef, id: &str) -> Option<&Record> {
         self.tables.get(object.name)?.get(ids::to_15(id)?)
     }
 
-    /// All records of an object, in id order.
+    /// A live (not deleted) record.
+    pub fn get(&self, object: &ObjectDef, id: &str) -> Option<&Record> {
+        self.get_any(object, id).filter(|r| !is_deleted(r))
+    }
+
+    /// All live records of an object, in id order.
     pub fn all(&self, object: &ObjectDef) -> impl Iterator<Item = &Record> {
+        self.all_with_deleted(object).filter(|r| !is_deleted(r))
+    }
+
+    /// All records including those in the recycle bin (what `queryAll` sees).
+    pub fn all_with_deleted(&self, object: &ObjectDef) -> impl Iterator<Item = &Record> {
         self.tables
             .get(object.name)
             .into_iter()
@@ -82,14 +126,17 @@ impl Store {
     pub fn can_read(&self, object: &ObjectDef, record: &Record, user: &OrgUser) -> bool {
         match object.sharing {
             Sharing::PublicRead => true,
-            Sharing::Private => {
-                user.is_admin || record.get("OwnerId").and_then(Value::as_str) == Some(&user.id)
-            }
+            Sharing::Private => user.is_admin || owns(record, user),
         }
     }
 
-    /// A user's edit: sets the given fields, stamps `LastModifiedDate`/`SystemModstamp` with `now`
-    /// and re-derives read-only fields.
+    /// Whether `user` may change or delete `record`.
+    pub fn can_edit(&self, record: &Record, user: &OrgUser) -> bool {
+        user.is_admin || owns(record, user)
+    }
+
+    /// A user's edit without validation (the [`crate::Sim::update_record`] back door): sets the
+    /// given fields, stamps `LastModifiedDate`/`SystemModstamp` with `now` and re-derives fields.
     pub fn update(
         &mut self,
         object: &ObjectDef,
@@ -97,7 +144,7 @@ impl Store {
         fields: &Map<String, Value>,
         now: &str,
     ) -> Result<(), SimError> {
-        let mut changes = Vec::with_capacity(fields.len());
+        let mut changes = Map::new();
         for (name, value) in fields {
             let field = object
                 .field(name)
@@ -108,18 +155,97 @@ impl Store {
                     field.name.into(),
                 ));
             }
-            changes.push((field.name, value.clone()));
+            changes.insert(field.name.into(), value.clone());
         }
-        let record = ids::to_15(id)
-            .and_then(|id15| self.table_mut(object).get_mut(id15))
-            .ok_or_else(|| SimError::RecordNotFound(object.name.into(), id.into()))?;
+        if self.get(object, id).is_none() {
+            return Err(SimError::RecordNotFound(object.name.into(), id.into()));
+        }
+        self.apply_update(object, id, changes, now);
+        Ok(())
+    }
+
+    /// Writes already-validated changes (canonical field names) and stamps the record.
+    pub fn apply_update(&mut self, object: &ObjectDef, id: &str, changes: Record, now: &str) {
+        let Some(mut record) =
+            ids::to_15(id).and_then(|id15| self.tables.get_mut(object.name)?.remove(id15))
+        else {
+            return;
+        };
+        // A new stage brings its default probability unless the same edit sets one.
+        if object.name == "Opportunity"
+            && changes.contains_key("StageName")
+            && !changes.contains_key("Probability")
+        {
+            if let Some(stage) = changes.get("StageName").and_then(Value::as_str) {
+                if let Some(s) = OPPORTUNITY_STAGES.iter().find(|s| s.0 == stage) {
+                    record.insert("Probability".into(), s.1.into());
+                }
+            }
+        }
         for (name, value) in changes {
-            record.insert(name.into(), value);
+            record.insert(name, value);
         }
         record.insert("LastModifiedDate".into(), now.into());
         record.insert("SystemModstamp".into(), now.into());
-        derive_fields(object, record);
-        Ok(())
+        self.insert(object, record);
+    }
+
+    /// Moves a record to the recycle bin and logs the deletion.
+    pub fn delete(&mut self, object: &'static ObjectDef, id: &str, now: &str) {
+        let Some(record) = ids::to_15(id).and_then(|id15| {
+            self.tables
+                .get_mut(object.name)
+                .and_then(|t| t.get_mut(id15))
+        }) else {
+            return;
+        };
+        record.insert("IsDeleted".into(), true.into());
+        record.insert("SystemModstamp".into(), now.into());
+        let id18 = record
+            .get("Id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        self.deletions.push(Deletion {
+            object: object.name,
+            id: id18,
+            deleted_date: now.to_owned(),
+        });
+    }
+
+    /// The deletion log of one object.
+    pub fn deletions<'a>(&'a self, object: &'a ObjectDef) -> impl Iterator<Item = &'a Deletion> {
+        self.deletions
+            .iter()
+            .filter(move |d| d.object == object.name)
+    }
+
+    /// Undo support for `allOrNone`: puts back a record exactly as it was (or removes it when
+    /// `previous` is `None`), dropping any deletion logged for it since.
+    #[allow(dead_code)] // composite allOrNone (next step)
+    pub fn restore(&mut self, object: &'static ObjectDef, id: &str, previous: Option<Record>) {
+        let Some(id15) = ids::to_15(id).map(str::to_owned) else {
+            return;
+        };
+        let was_deleted = previous.as_ref().is_some_and(is_deleted);
+        if !was_deleted {
+            if let Some(at) = self
+                .deletions
+                .iter()
+                .rposition(|d| d.object == object.name && d.id.starts_with(&id15))
+            {
+                self.deletions.remove(at);
+            }
+        }
+        let table = self.table_mut(object);
+        match previous {
+            Some(record) => {
+                table.insert(id15, record);
+            }
+            None => {
+                table.remove(&id15);
+            }
+        }
     }
 
     fn table_mut(&mut self, object: &ObjectDef) -> &mut BTreeMap<String, Record> {
@@ -127,46 +253,51 @@ impl Store {
     }
 }
 
-/// Opportunity stages of a fresh org: (StageName, default Probability, IsClosed, IsWon, ForecastCategoryName).
-pub const OPPORTUNITY_STAGES: &[(&str, f64, bool, bool, &str)] = &[
-    ("Prospecting", 10.0, false, false, "Pipeline"),
-    ("Qualification", 10.0, false, false, "Pipeline"),
-    ("Needs Analysis", 20.0, false, false, "Pipeline"),
-    ("Value Proposition", 50.0, false, false, "Pipeline"),
-    ("Id. Decision Makers", 60.0, false, false, "Pipeline"),
-    ("Perception Analysis", 70.0, false, false, "Pipeline"),
-    ("Proposal/Price Quote", 75.0, false, false, "Pipeline"),
-    ("Negotiation/Review", 90.0, false, false, "Pipeline"),
-    ("Closed Won", 100.0, true, true, "Closed"),
-    ("Closed Lost", 0.0, true, false, "Omitted"),
-];
+fn owns(record: &Record, user: &OrgUser) -> bool {
+    record.get("OwnerId").and_then(Value::as_str) == Some(&user.id)
+}
 
-/// Fields a real org computes: `Name` of people, and an opportunity's stage-driven flags.
-fn derive_fields(object: &ObjectDef, record: &mut Record) {
+pub fn is_deleted(record: &Record) -> bool {
+    record.get("IsDeleted") == Some(&Value::Bool(true))
+}
+
+/// Fields a real org computes: `Name` of people, an opportunity's stage-driven flags, a task's
+/// `IsClosed` and `AccountId`.
+fn derive_fields(store: &Store, object: &ObjectDef, record: &mut Record) {
     // Every declared field is present (null when unset), as the API renders them.
     for field in object.fields {
-        record.entry(field.name).or_insert(Value::Null);
+        let unset = record.get(field.name).is_none_or(Value::is_null);
+        if unset {
+            // Checkboxes are never null: unset means false.
+            let value = if field.ty == schema::FieldType::Boolean {
+                Value::Bool(false)
+            } else {
+                Value::Null
+            };
+            record.insert(field.name.into(), value);
+        }
     }
+    let text = |record: &Record, name: &str| -> String {
+        record
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     match object.name {
-        "Contact" | "User" => {
-            let first = record
-                .get("FirstName")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let last = record.get("LastName").and_then(Value::as_str).unwrap_or("");
-            let name = [first, last]
-                .iter()
-                .filter(|part| !part.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" ");
+        "Contact" | "User" | "Lead" => {
+            let (first, last) = (text(record, "FirstName"), text(record, "LastName"));
+            let name = if first.is_empty() {
+                last
+            } else if last.is_empty() {
+                first
+            } else {
+                format!("{first} {last}")
+            };
             record.insert("Name".into(), name.into());
         }
         "Opportunity" => {
-            let stage = record
-                .get("StageName")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let stage = text(record, "StageName");
             let (closed, won, forecast) = OPPORTUNITY_STAGES
                 .iter()
                 .find(|s| s.0 == stage)
@@ -185,9 +316,27 @@ fn derive_fields(object: &ObjectDef, record: &mut Record) {
             };
             record.insert("ExpectedRevenue".into(), expected);
         }
+        "Task" => {
+            let closed = text(record, "Status") == "Completed";
+            record.insert("IsClosed".into(), closed.into());
+            // AccountId follows WhatId (an account, or an opportunity's account), else the contact's.
+            let what = text(record, "WhatId");
+            let who = text(record, "WhoId");
+            let account = if what.starts_with("001") {
+                Some(Value::from(what))
+            } else if what.starts_with("006") {
+                store
+                    .get_any(&schema::OPPORTUNITY, &what)
+                    .and_then(|o| o.get("AccountId").cloned())
+            } else if who.starts_with("003") {
+                store
+                    .get_any(&schema::CONTACT, &who)
+                    .and_then(|c| c.get("AccountId").cloned())
+            } else {
+                None
+            };
+            record.insert("AccountId".into(), account.unwrap_or(Value::Null));
+        }
         _ => {}
-    }
-    if record.get("IsDeleted") == Some(&Value::Null) {
-        record.insert("IsDeleted".into(), false.into());
     }
 }

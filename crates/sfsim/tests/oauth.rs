@@ -685,3 +685,246 @@ async fn password_grant_gives_no_refresh_token() {
     );
     sim.shutdown().await;
 }
+
+fn sorted_keys(body: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = body.as_object().expect("object").keys().cloned().collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// `Host: localhost:PORT` reaches the same socket but names the generic login host.
+fn login_host(sim: &sfsim::Sim) -> String {
+    let port = sim
+        .base_url()
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+    format!("localhost:{port}")
+}
+
+#[tokio::test]
+async fn client_credentials_needs_a_run_as_user_and_the_my_domain_host() {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", DEMO_CLIENT_ID),
+        ("client_secret", DEMO_CLIENT_SECRET),
+    ];
+    let sim = start(SimConfig::default()).await;
+    let (status, body) = error_body(token_request(&sim, &form).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "no client credentials user enabled"})
+    );
+    sim.shutdown().await;
+
+    let sim = start(SimConfig {
+        client_credentials_user: Some("admin@demo.example".into()),
+        ..SimConfig::default()
+    })
+    .await;
+    let on_login_host = browser()
+        .post(format!("{}/services/oauth2/token", sim.base_url()))
+        .header("Host", login_host(&sim))
+        .form(&form)
+        .send()
+        .await
+        .expect("answers");
+    let (status, body) = error_body(on_login_host).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "invalid_grant", "error_description": "request not supported on this domain"})
+    );
+
+    // HTTP Basic client authentication, on the My Domain host.
+    let response = browser()
+        .post(format!("{}/services/oauth2/token", sim.base_url()))
+        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        sorted_keys(&body),
+        [
+            "access_token",
+            "id",
+            "instance_url",
+            "issued_at",
+            "scope",
+            "signature",
+            "token_type"
+        ]
+    );
+    let admin = sim.user_id("admin@demo.example").expect("admin");
+    assert_eq!(
+        body["id"],
+        json!(format!("{}/id/{}/{admin}", sim.base_url(), sim.org_id()))
+    );
+    assert_eq!(body["scope"], "api");
+    let token = body["access_token"].as_str().expect("token");
+    assert_eq!(rest_status(&sim, token).await, StatusCode::OK);
+
+    let mut wrong_secret = form.to_vec();
+    wrong_secret[2] = ("client_secret", "nope");
+    let (_, body) = error_body(token_request(&sim, &wrong_secret).await).await;
+    assert_eq!(
+        body,
+        json!({"error": "invalid_client", "error_description": "invalid client credentials"})
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn openid_scope_adds_an_rs256_id_token_verifiable_with_the_published_keys() {
+    use rsa::{pkcs1v15::Signature, pkcs1v15::VerifyingKey, signature::Verifier, BigUint};
+    use sha2::Digest;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let sim = start(SimConfig::default()).await;
+    let mut params = authorize_params("s", "openid api");
+    params.push(("nonce".into(), "n-0S6_WzA2Mj".into()));
+    let code = code_for(&sim, "rep@demo.example", &params).await;
+    let response = token_request(&sim, &exchange_form(&code, Some(VERIFIER))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("JSON");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "no refresh scope asked"
+    );
+    let id_token = body["id_token"].as_str().expect("an id_token");
+    let parts: Vec<&str> = id_token.split('.').collect();
+    assert_eq!(parts.len(), 3, "header.claims.signature");
+    let header: Value =
+        serde_json::from_slice(&b64.decode(parts[0]).expect("base64url")).expect("JSON header");
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["typ"], "JWT");
+    let claims: Value =
+        serde_json::from_slice(&b64.decode(parts[1]).expect("base64url")).expect("JSON claims");
+    assert_eq!(claims["sub"], body["id"]);
+    assert_eq!(claims["aud"], DEMO_CLIENT_ID);
+    assert_eq!(claims["iss"], json!(sim.base_url()));
+    assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+    let iat = claims["iat"].as_i64().expect("iat");
+    assert!(claims["exp"].as_i64().expect("exp") > iat);
+    let issued_at_ms: i64 = body["issued_at"]
+        .as_str()
+        .expect("ms")
+        .parse()
+        .expect("digits");
+    assert!((issued_at_ms / 1000 - iat).abs() <= 1);
+    // at_hash: base64url of the left half of SHA-256(access_token) (OpenID Connect Core 3.1.3.6).
+    let digest = Sha256::digest(body["access_token"].as_str().expect("token").as_bytes());
+    assert_eq!(claims["at_hash"], json!(b64.encode(&digest[..16])));
+
+    let keys: Value = browser()
+        .get(format!("{}/id/keys", sim.base_url()))
+        .send()
+        .await
+        .expect("JWKS answers")
+        .json()
+        .await
+        .expect("JSON");
+    let key = keys["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's key is published");
+    assert_eq!(key["kty"], "RSA");
+    let n = BigUint::from_bytes_be(&b64.decode(key["n"].as_str().expect("n")).expect("n"));
+    let e = BigUint::from_bytes_be(&b64.decode(key["e"].as_str().expect("e")).expect("e"));
+    let public = rsa::RsaPublicKey::new(n, e).expect("a valid RSA key");
+    let verifier = VerifyingKey::<Sha256>::new(public);
+    let signature =
+        Signature::try_from(b64.decode(parts[2]).expect("sig").as_slice()).expect("signature");
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    verifier
+        .verify(signed.as_bytes(), &signature)
+        .expect("the signature verifies");
+    let mut tampered = signed.clone();
+    tampered.push('x');
+    assert!(verifier.verify(tampered.as_bytes(), &signature).is_err());
+
+    // Without openid there is no id_token.
+    let code = code_for(&sim, "rep@demo.example", &authorize_params("s", "api")).await;
+    let body: Value = token_request(&sim, &exchange_form(&code, Some(VERIFIER)))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert!(body.get("id_token").is_none());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn deny_goes_back_to_the_redirect_uri_with_access_denied_and_state() {
+    let sim = start(SimConfig::default()).await;
+    let mut form = authorize_params("st-9", "api");
+    form.push(("deny".into(), "1".into()));
+    let response = browser()
+        .post(format!("{}/services/oauth2/authorize", sim.base_url()))
+        .form(&form)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let (url, pairs) = location_params(&response);
+    assert!(url.as_str().starts_with(REDIRECT));
+    assert_eq!(
+        pairs,
+        [
+            ("error".to_owned(), "access_denied".to_owned()),
+            (
+                "error_description".to_owned(),
+                "end-user denied authorization".to_owned()
+            ),
+            ("state".to_owned(), "st-9".to_owned()),
+        ]
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_deactivated_user_gets_inactive_user() {
+    let sim = start(SimConfig::default()).await;
+    let rep = sim.user_id("rep@demo.example").expect("rep");
+    sim.update_record("User", &rep, json!({"IsActive": false}))
+        .expect("deactivated");
+    let (status, body) = error_body(
+        token_request(
+            &sim,
+            &[
+                ("grant_type", "password"),
+                ("client_id", DEMO_CLIENT_ID),
+                ("client_secret", DEMO_CLIENT_SECRET),
+                ("username", "rep@demo.example"),
+                ("password", DEMO_PASSWORD),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "inactive_user", "error_description": "user is inactive"})
+    );
+    // The browser flow says so through the redirect URI.
+    let response = post_login(
+        &sim,
+        &authorize_params("st", "api"),
+        "rep@demo.example",
+        DEMO_PASSWORD,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let (_, pairs) = location_params(&response);
+    assert_eq!(get(&pairs, "error"), Some("inactive_user"));
+    assert_eq!(get(&pairs, "state"), Some("st"));
+    sim.shutdown().await;
+}

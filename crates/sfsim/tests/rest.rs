@@ -483,8 +483,13 @@ async fn an_edit_moves_the_record_past_the_sync_watermark() {
     let sim = start(SimConfig::default()).await;
     let rep = sim.user_id("rep@demo.example").expect("rep");
     let token = access_token(&sim, "rep@demo.example").await;
-    let contact = sim
-        .records("Contact")
+    let contacts = sim.records("Contact");
+    let watermark = contacts
+        .iter()
+        .map(|c| text(c, "SystemModstamp"))
+        .max()
+        .expect("contacts exist");
+    let contact = contacts
         .into_iter()
         .find(|c| c["OwnerId"] == json!(rep))
         .expect("a rep contact");
@@ -498,7 +503,10 @@ async fn an_edit_moves_the_record_past_the_sync_watermark() {
     let body = query_json(
         &sim,
         &token,
-        "SELECT Id, Name, Title, SystemModstamp FROM Contact WHERE SystemModstamp > 2024-06-01T00:00:00Z",
+        &format!(
+            "SELECT Id, Name, Title, SystemModstamp FROM Contact WHERE SystemModstamp > {}Z",
+            &watermark[..19]
+        ),
     )
     .await;
     assert_eq!(body["totalSize"], 1);

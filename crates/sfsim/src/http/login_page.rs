@@ -10,7 +10,7 @@ pub const BAD_CREDENTIALS: &str = "Please check your username and password. If y
 pub fn login_form(params: &[(String, String)], username: &str, error: Option<&str>) -> String {
     let hidden: String = params
         .iter()
-        .filter(|(name, _)| name != "username" && name != "password")
+        .filter(|(name, _)| !["username", "password", "deny"].contains(&name.as_str()))
         .map(|(name, value)| {
             format!(
                 "    <input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
@@ -51,6 +51,7 @@ pub fn login_form(params: &[(String, String)], username: &str, error: Option<&st
     <label for="password">Password</label>
     <input type="password" id="password" name="password" autocomplete="current-password">
 {hidden}    <button type="submit" id="Login" name="Login">Log In</button>
+    <button type="submit" id="Deny" name="deny" value="1" formnovalidate>Deny</button>
   </form>
 </body>
 </html>

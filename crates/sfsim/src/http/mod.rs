@@ -1,15 +1,20 @@
 //! HTTP routes: OAuth endpoints at the login host, REST under `/services/data`.
 //! Issue 3 adds sobjects, composite, limits and the `/__sim` control API as further routers here.
 
+mod control;
 mod identity;
 mod login_page;
 mod oauth;
+mod outbound;
 mod response;
 mod rest;
+mod sobjects;
+mod sync_resources;
 
 use std::sync::Arc;
 
 use axum::{
+    extract::DefaultBodyLimit,
     middleware,
     routing::{get, post},
     Router,
@@ -32,26 +37,45 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/services/oauth2/userinfo",
             get(identity::userinfo).post(identity::userinfo),
         )
+        .route("/id/keys", get(oauth::jwks))
         .route("/id/{org_id}/{user_id}", get(identity::identity));
 
     let rest = Router::new()
         .route("/services/data", get(rest::versions))
         .route("/services/data/", get(rest::versions))
-        .route("/services/data/{version}/query", get(rest::query))
-        .route("/services/data/{version}/query/", get(rest::query))
-        .route(
-            "/services/data/{version}/query/{locator}",
-            get(rest::query_more),
-        )
+        .merge(rest::versioned_routes(state.clone()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             rest::limit_info,
         ));
 
-    oauth
-        .merge(rest)
+    let mut app = oauth.merge(rest);
+    if state.config.control {
+        app = app.merge(control::router());
+    }
+    let mut app = app
+        // Route layers see the matched route: count it, and feed outbound messages.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::count_endpoint,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            outbound::notify_saved_records,
+        ))
         .fallback(rest::fallback)
-        .layer(middleware::from_fn(log_request))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::limit_body,
+        ));
+    if state.config.control {
+        app = app.layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::apply_faults,
+        ));
+    }
+    app.layer(middleware::from_fn(log_request))
         .with_state(state)
 }
 

@@ -14,6 +14,7 @@ use url::{form_urlencoded, Url};
 
 use super::{login_page, response};
 use crate::{
+    id_token,
     oauth::{self, CodeGrant, OAuthError, Pkce, PkceMethod},
     state::AppState,
 };
@@ -39,6 +40,7 @@ struct AuthorizeRequest {
     state: Option<String>,
     scopes: Vec<String>,
     pkce: Option<Pkce>,
+    nonce: Option<String>,
 }
 
 /// Why an authorize request cannot go on.
@@ -77,6 +79,18 @@ fn callback_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
+/// `<redirect_uri>?error=…&error_description=…[&state=…]`.
+fn error_callback(redirect_uri: &str, client_state: Option<&str>, error: OAuthError) -> String {
+    let mut pairs = vec![
+        ("error", error.error),
+        ("error_description", error.description),
+    ];
+    if let Some(s) = client_state {
+        pairs.push(("state", s));
+    }
+    callback_url(redirect_uri, &pairs)
+}
+
 fn check_authorize(
     state: &AppState,
     params: &Params,
@@ -90,14 +104,7 @@ fn check_authorize(
     }
     let client_state = param(params, "state").map(str::to_owned);
     let refuse = |error: OAuthError| {
-        let mut pairs = vec![
-            ("error", error.error),
-            ("error_description", error.description),
-        ];
-        if let Some(s) = &client_state {
-            pairs.push(("state", s));
-        }
-        AuthorizeRefusal::Redirect(callback_url(redirect_uri, &pairs))
+        AuthorizeRefusal::Redirect(error_callback(redirect_uri, client_state.as_deref(), error))
     };
     if param(params, "response_type") != Some("code") {
         return Err(refuse(oauth::UNSUPPORTED_RESPONSE_TYPE));
@@ -130,11 +137,16 @@ fn check_authorize(
         }
         None => None,
     };
+    if scopes.iter().any(|s| s == "openid") {
+        // The id_token key takes seconds to make in a debug build: start on it now.
+        id_token::warm_up();
+    }
     Ok(AuthorizeRequest {
         redirect_uri: redirect_uri.to_owned(),
         state: client_state,
         scopes,
         pkce,
+        nonce: param(params, "nonce").map(str::to_owned),
     })
 }
 
@@ -161,6 +173,14 @@ pub async fn authorize_login(State(state): State<Arc<AppState>>, body: Bytes) ->
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(),
     };
+    if param(&params, "deny").is_some() {
+        tracing::info!("authorize: the user denied access");
+        return found(&error_callback(
+            &request.redirect_uri,
+            request.state.as_deref(),
+            oauth::ACCESS_DENIED,
+        ));
+    }
     let username = param(&params, "username").unwrap_or_default();
     let password = param(&params, "password").unwrap_or_default();
     let now = state.clock.now();
@@ -171,6 +191,14 @@ pub async fn authorize_login(State(state): State<Arc<AppState>>, body: Bytes) ->
             .user_by_username(username)
             .filter(|u| u.password == password)
             .map(|u| u.id.clone());
+        if user.as_deref().is_some_and(|id| !user_is_active(&org, id)) {
+            drop(org);
+            return found(&error_callback(
+                &request.redirect_uri,
+                request.state.as_deref(),
+                oauth::INACTIVE_USER,
+            ));
+        }
         let Some(user_id) = user else {
             drop(org);
             tracing::info!("authorize: wrong username or password");
@@ -186,6 +214,7 @@ pub async fn authorize_login(State(state): State<Arc<AppState>>, body: Bytes) ->
                 pkce: request.pkce,
                 user_id,
                 scopes: request.scopes,
+                nonce: request.nonce,
             },
             now,
         )
@@ -206,6 +235,8 @@ struct TokenResponse {
     refresh_token: Option<String>,
     signature: String,
     scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
     instance_url: String,
     id: String,
     token_type: &'static str,
@@ -257,7 +288,13 @@ pub async fn token(
 ) -> Response {
     let params = parse_params(&body);
     let grant_type = param(&params, "grant_type").unwrap_or_default().to_owned();
-    match issue_tokens(&state, &headers, &params, &grant_type) {
+    state.control.count_token_request(&grant_type);
+    let issued = issue_tokens(&state, &headers, &params, &grant_type);
+    let issued = match issued {
+        Ok(issued) => add_id_token(&state, issued).await,
+        Err(error) => Err(error),
+    };
+    match issued {
         Ok(body) => {
             tracing::info!(%grant_type, "token issued");
             response::json(StatusCode::OK, &body)
@@ -269,12 +306,59 @@ pub async fn token(
     }
 }
 
+/// A token response before the id_token (which needs an await for the key) is added.
+struct Issued {
+    body: TokenResponse,
+    nonce: Option<String>,
+}
+
+/// Adds `id_token` when `openid` was granted (reference §1.4).
+async fn add_id_token(state: &AppState, issued: Issued) -> Result<TokenResponse, OAuthError> {
+    let Issued { mut body, nonce } = issued;
+    if !body.scope.split(' ').any(|s| s == "openid") {
+        return Ok(body);
+    }
+    let key = id_token::key().await.ok_or(oauth::UNKNOWN_ERROR)?;
+    let issued_at_secs = body.issued_at.parse::<i64>().unwrap_or_default() / 1000;
+    body.id_token = Some(key.sign(&id_token::Claims {
+        issuer: &state.base_url,
+        subject: &body.id,
+        client_id: state.app.client_id,
+        access_token: &body.access_token,
+        issued_at_secs,
+        nonce: nonce.as_deref(),
+    }));
+    Ok(body)
+}
+
+/// The request came to the My Domain host. sfsim is its own login host and My Domain host: a
+/// request addressed to the base URL's `host:port` counts as My Domain; any other name for the
+/// same socket (such as `localhost:PORT`) plays the generic login host (`login.salesforce.com`).
+fn on_my_domain(state: &AppState, headers: &HeaderMap) -> bool {
+    let my_domain = state
+        .base_url
+        .split_once("://")
+        .map_or(state.base_url.as_str(), |(_, host)| host);
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|host| host.eq_ignore_ascii_case(my_domain))
+}
+
+fn user_is_active(org: &crate::state::Org, user_id: &str) -> bool {
+    org.store
+        .get(&crate::schema::USER, user_id)
+        .and_then(|user| user.get("IsActive"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(true)
+}
+
 fn issue_tokens(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
     grant_type: &str,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let (client_id, secret) = client_credentials(headers, params);
     if client_id.as_deref() != Some(state.app.client_id) {
         return Err(oauth::INVALID_CLIENT_ID);
@@ -311,6 +395,7 @@ fn issue_tokens(
                 scopes: grant.scopes,
                 family,
                 refresh_token,
+                nonce: grant.nonce,
             }
         }
         "refresh_token" => {
@@ -330,17 +415,42 @@ fn issue_tokens(
                 .user_by_username(param(params, "username").unwrap_or_default())
                 .filter(|u| Some(u.password.as_str()) == param(params, "password"))
                 .ok_or(oauth::AUTHENTICATION_FAILURE)?;
+            let user_id = user.id.clone();
+            if !user_is_active(&org, &user_id) {
+                return Err(oauth::INACTIVE_USER);
+            }
             oauth::Granted {
-                user_id: user.id.clone(),
+                user_id,
                 scopes: vec!["api".into(), "web".into(), "full".into()],
                 family: None,
                 refresh_token: None,
+                nonce: None,
             }
         }
         "client_credentials" => {
             state.app.check_secret(secret.as_deref(), false)?;
-            // The demo app has no "Run As" user.
-            return Err(oauth::NO_CLIENT_CREDENTIALS_USER);
+            if !on_my_domain(state, headers) {
+                return Err(oauth::NOT_ON_THIS_DOMAIN);
+            }
+            // The connected app's "Run As" user (`--client-credentials-user`).
+            let user_id = state
+                .config
+                .client_credentials_user
+                .as_deref()
+                .and_then(|username| org.store.user_by_username(username))
+                .map(|user| user.id.clone())
+                .ok_or(oauth::NO_CLIENT_CREDENTIALS_USER)?;
+            if !user_is_active(&org, &user_id) {
+                return Err(oauth::INACTIVE_USER);
+            }
+            // No refresh token for this grant (reference §1.7).
+            oauth::Granted {
+                user_id,
+                scopes: vec!["api".into()],
+                family: None,
+                refresh_token: None,
+                nonce: None,
+            }
         }
         _ => return Err(oauth::UNSUPPORTED_GRANT),
     };
@@ -357,17 +467,28 @@ fn issue_tokens(
         state.base_url, org.store.org_id, granted.user_id
     );
     let issued_at = state.clock.now_epoch_ms().to_string();
-    // id_token (openid scope) is not issued yet: it needs an RS256-signed JWT (issue 3).
-    Ok(TokenResponse {
-        access_token,
-        refresh_token: granted.refresh_token,
-        signature: state.app.signature(&id, &issued_at),
-        scope: granted.scopes.join(" "),
-        instance_url: state.base_url.clone(),
-        id,
-        token_type: "Bearer",
-        issued_at,
+    Ok(Issued {
+        body: TokenResponse {
+            access_token,
+            refresh_token: granted.refresh_token,
+            signature: state.app.signature(&id, &issued_at),
+            scope: granted.scopes.join(" "),
+            id_token: None,
+            instance_url: state.base_url.clone(),
+            id,
+            token_type: "Bearer",
+            issued_at,
+        },
+        nonce: granted.nonce,
     })
+}
+
+/// `GET /id/keys`: the JSON Web Key Set that verifies id_tokens.
+pub async fn jwks() -> Response {
+    match id_token::key().await {
+        Some(key) => response::json(StatusCode::OK, &key.jwks()),
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// `POST /services/oauth2/revoke` (form `token=`) or `GET ?token=`.

@@ -57,3 +57,25 @@ pub fn html(status: StatusCode, page: String) -> Response {
     )
         .into_response()
 }
+
+/// A refused REST operation as its error array (`fields` only where the error has them).
+pub fn api_error(error: &crate::dml::ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    json(status, &error_items(error))
+}
+
+/// The JSON array of a REST error.
+pub fn error_items(error: &crate::dml::ApiError) -> Vec<RestErrorItem<'_>> {
+    error
+        .errors
+        .iter()
+        .map(|item| RestErrorItem {
+            message: &item.message,
+            error_code: item.code,
+            fields: item
+                .fields
+                .as_ref()
+                .map(|fields| fields.iter().map(String::as_str).collect()),
+        })
+        .collect()
+}

@@ -4,19 +4,24 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Path, Query, Request, State},
+    extract::{Extension, Path, Query, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
-    middleware::Next,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
+    routing::get,
+    Router,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::response::{self, rest_error};
+use super::{
+    response::{self, rest_error},
+    sobjects, sync_resources,
+};
 use crate::{
     locators::Cursor,
     query::{self, Row},
-    state::{AppState, DAILY_API_LIMIT},
+    state::AppState,
     store::OrgUser,
 };
 
@@ -26,7 +31,119 @@ const DEFAULT_BATCH: usize = 2000;
 const MIN_BATCH: usize = 200;
 const MAX_BATCH: usize = 2000;
 
-/// Adds `Sforce-Limit-Info: api-usage=N/15000` to every REST response.
+/// Every versioned REST route (`/services/data/vXX.X/…`), behind [`authenticated`].
+/// Composite requests run their subrequests through this same router.
+pub fn versioned_routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    const V: &str = "/services/data/{version}";
+    let route = |path: &str| format!("{V}{path}");
+    Router::new()
+        .route(&route(""), get(resources))
+        .route(&route("/"), get(resources))
+        .route(&route("/query"), get(query))
+        .route(&route("/query/"), get(query))
+        .route(&route("/query/{locator}"), get(query_more))
+        .route(&route("/queryAll"), get(query_all))
+        .route(&route("/queryAll/"), get(query_all))
+        .route(&route("/queryAll/{locator}"), get(query_more))
+        .route(&route("/limits"), get(limits))
+        .route(&route("/limits/"), get(limits))
+        .route(&route("/sobjects"), get(sobjects::describe_global))
+        .route(&route("/sobjects/"), get(sobjects::describe_global))
+        .route(
+            &route("/sobjects/{object}"),
+            get(sobjects::basic_info).post(sobjects::create),
+        )
+        .route(
+            &route("/sobjects/{object}/"),
+            get(sobjects::basic_info).post(sobjects::create),
+        )
+        .route(
+            &route("/sobjects/{object}/describe"),
+            get(sobjects::describe),
+        )
+        .route(
+            &route("/sobjects/{object}/updated"),
+            get(sync_resources::updated),
+        )
+        .route(
+            &route("/sobjects/{object}/updated/"),
+            get(sync_resources::updated),
+        )
+        .route(
+            &route("/sobjects/{object}/deleted"),
+            get(sync_resources::deleted),
+        )
+        .route(
+            &route("/sobjects/{object}/deleted/"),
+            get(sync_resources::deleted),
+        )
+        .route(
+            &route("/sobjects/{object}/describe/"),
+            get(sobjects::describe),
+        )
+        .route(
+            &route("/sobjects/{object}/{id}"),
+            get(sobjects::read)
+                .patch(sobjects::update)
+                .delete(sobjects::delete)
+                .post(sobjects::create_by_id_path),
+        )
+        .route(
+            &route("/sobjects/{object}/{field}/{value}"),
+            get(sobjects::read_by_external_id).patch(sobjects::upsert),
+        )
+        .layer(middleware::from_fn_with_state(state, authenticated))
+}
+
+/// `GET /services/data/vXX.X/`: the resources of a version.
+async fn resources(Extension(ApiVersion(version)): Extension<ApiVersion>) -> Response {
+    let base = format!("/services/data/v{version}");
+    let names = [
+        "sobjects",
+        "query",
+        "queryAll",
+        "limits",
+        "composite",
+        "search",
+        "tooling",
+        "recent",
+    ];
+    let body: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .map(|name| ((*name).to_owned(), format!("{base}/{name}").into()))
+        .collect();
+    response::json(StatusCode::OK, &body)
+}
+
+/// `GET /services/data/vXX.X/limits` (reference §4.4): the daily API allocation is live; the
+/// other entries are a Developer Edition's usual values.
+async fn limits(State(state): State<Arc<AppState>>) -> Response {
+    let max = state.api_usage.limit();
+    let remaining = max.saturating_sub(state.api_calls());
+    let fixed = |max: u64| json!({"Max": max, "Remaining": max});
+    response::json(
+        StatusCode::OK,
+        &json!({
+            "ConcurrentAsyncGetReportInstances": fixed(200),
+            "ConcurrentSyncReportRuns": fixed(20),
+            "DailyApiRequests": {"Max": max, "Remaining": remaining},
+            "DailyAsyncApexExecutions": fixed(250_000),
+            "DailyBulkApiBatches": fixed(15_000),
+            "DailyBulkV2QueryFileStorageMB": fixed(976_562),
+            "DailyBulkV2QueryJobs": fixed(10_000),
+            "DailyGenericStreamingApiEvents": fixed(10_000),
+            "DailyStreamingApiEvents": fixed(10_000),
+            "DataStorageMB": fixed(5),
+            "FileStorageMB": fixed(20),
+            "HourlyODataCallout": fixed(20_000),
+            "HourlyTimeBasedWorkflow": fixed(50),
+            "MassEmail": fixed(10),
+            "SingleEmail": fixed(15),
+        }),
+    )
+}
+
+/// Adds `Sforce-Limit-Info: api-usage=N/M` to every REST response.
 pub async fn limit_info(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -41,32 +158,91 @@ pub async fn limit_info(
 
 fn limit_header(state: &AppState) -> HeaderValue {
     HeaderValue::from_str(&format!(
-        "api-usage={}/{DAILY_API_LIMIT}",
-        state.api_calls()
+        "api-usage={}/{}",
+        state.api_calls(),
+        state.api_usage.limit()
     ))
     .expect("digits and ASCII make a valid header value")
 }
 
-/// Why a REST call is not authenticated.
+/// Why a REST call is refused before it reaches its handler.
 #[derive(Debug, Clone, Copy)]
 pub enum Unauthorized {
     SessionInvalid,
     NotForRestApi,
+    /// The rolling daily allocation is used up (reference §4.4).
+    LimitExceeded,
 }
 
 impl IntoResponse for Unauthorized {
     fn into_response(self) -> Response {
-        let message = match self {
-            Unauthorized::SessionInvalid => "Session expired or invalid",
-            Unauthorized::NotForRestApi => "This session is not valid for use with the REST API",
+        let (status, code, message) = match self {
+            Unauthorized::SessionInvalid => (
+                StatusCode::UNAUTHORIZED,
+                "INVALID_SESSION_ID",
+                "Session expired or invalid",
+            ),
+            Unauthorized::NotForRestApi => (
+                StatusCode::UNAUTHORIZED,
+                "INVALID_SESSION_ID",
+                "This session is not valid for use with the REST API",
+            ),
+            Unauthorized::LimitExceeded => (
+                StatusCode::FORBIDDEN,
+                "REQUEST_LIMIT_EXCEEDED",
+                "TotalRequests Limit exceeded.",
+            ),
         };
-        rest_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", message)
+        rest_error(status, code, message)
+    }
+}
+
+/// The signed-in user of a REST request, put there by [`authenticated`].
+#[derive(Clone)]
+pub struct Caller(pub OrgUser);
+
+/// The API version of a REST request (`58.0`), put there by [`authenticated`].
+#[derive(Clone)]
+pub struct ApiVersion(pub String);
+
+/// Marks a composite subrequest: authenticated like any request, but not counted again.
+#[derive(Clone, Copy)]
+pub struct Subrequest;
+
+/// Middleware of every versioned REST route: checks the version and the bearer token, counts the
+/// call against the daily limit (once per composite request), and hands the user to the handler.
+pub async fn authenticated(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let version = request
+        .uri()
+        .path()
+        .strip_prefix("/services/data/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(api_version);
+    let Some(version) = version else {
+        return not_found_response();
+    };
+    let count = request.extensions().get::<Subrequest>().is_none();
+    match authenticate_inner(&state, request.headers(), count) {
+        Ok(user) => {
+            request.extensions_mut().insert(Caller(user));
+            request.extensions_mut().insert(ApiVersion(version));
+            next.run(request).await
+        }
+        Err(refused) => refused.into_response(),
     }
 }
 
 /// The user behind `Authorization: Bearer <token>` (or the legacy `OAuth <token>`), counting the
-/// call against the daily limit; otherwise the 401 a real org gives.
-pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<OrgUser, Unauthorized> {
+/// call against the daily limit when `count`; otherwise the 401 or 403 a real org gives.
+fn authenticate_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    count: bool,
+) -> Result<OrgUser, Unauthorized> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -94,12 +270,14 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<OrgUser, Un
     if !scopes.iter().any(|s| s == "api" || s == "full") {
         return Err(Unauthorized::NotForRestApi);
     }
-    state.count_api_call();
+    if count && state.count_api_call().is_none() {
+        return Err(Unauthorized::LimitExceeded);
+    }
     Ok(user)
 }
 
 /// `v58.0` → `58.0` when this org serves that version.
-fn api_version(segment: &str) -> Option<String> {
+pub fn api_version(segment: &str) -> Option<String> {
     let number: u32 = segment
         .strip_prefix('v')?
         .strip_suffix(".0")?
@@ -108,7 +286,7 @@ fn api_version(segment: &str) -> Option<String> {
     VERSIONS.contains(&number).then(|| format!("{number}.0"))
 }
 
-fn not_found_response() -> Response {
+pub fn not_found_response() -> Response {
     rest_error(
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
@@ -198,17 +376,33 @@ fn page(version: &str, locator: &str, rows: &[Row], offset: usize, batch: usize)
 /// `GET /services/data/vXX.X/query?q=…`.
 pub async fn query(
     State(state): State<Arc<AppState>>,
-    Path(version): Path<String>,
+    Extension(Caller(user)): Extension<Caller>,
+    Extension(ApiVersion(version)): Extension<ApiVersion>,
     Query(params): Query<QueryParams>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(version) = api_version(&version) else {
-        return not_found_response();
-    };
-    let user = match authenticate(&state, &headers) {
-        Ok(user) => user,
-        Err(unauthorized) => return unauthorized.into_response(),
-    };
+    run_query(&state, &user, &version, params, &headers, false)
+}
+
+/// `GET /services/data/vXX.X/queryAll?q=…`: deleted records too (reference §2.2).
+pub async fn query_all(
+    State(state): State<Arc<AppState>>,
+    Extension(Caller(user)): Extension<Caller>,
+    Extension(ApiVersion(version)): Extension<ApiVersion>,
+    Query(params): Query<QueryParams>,
+    headers: HeaderMap,
+) -> Response {
+    run_query(&state, &user, &version, params, &headers, true)
+}
+
+fn run_query(
+    state: &AppState,
+    user: &OrgUser,
+    version: &str,
+    params: QueryParams,
+    headers: &HeaderMap,
+    include_deleted: bool,
+) -> Response {
     let Some(soql) = params.q.filter(|q| !q.trim().is_empty()) else {
         // Wording unconfirmed.
         return rest_error(
@@ -217,8 +411,14 @@ pub async fn query(
             "A query string has to be specified",
         );
     };
+    let now = state.clock.now();
+    let options = query::Options {
+        api_version: version,
+        include_deleted,
+        now,
+    };
     let mut org = state.org();
-    let output = match query::run(&org.store, &user, &soql, &version) {
+    let output = match query::run(&org.store, user, &soql, &options) {
         Ok(output) => output,
         Err(error) => return rest_error(StatusCode::BAD_REQUEST, error.error_code, &error.message),
     };
@@ -232,37 +432,33 @@ pub async fn query(
         };
         return response::json(StatusCode::OK, &body);
     }
-    let batch = batch_size(&headers);
+    let batch = batch_size(headers);
     if output.rows.len() <= batch {
-        return page(&version, "", &output.rows, 0, batch);
+        return page(version, "", &output.rows, 0, batch);
     }
     let rows = Arc::new(output.rows);
     let locator = org.locators.open(Cursor {
         user_id: user.id.clone(),
         rows: rows.clone(),
         batch_size: batch,
+        last_used: now,
     });
     drop(org);
-    page(&version, &locator, &rows, 0, batch)
+    page(version, &locator, &rows, 0, batch)
 }
 
-/// `GET /services/data/vXX.X/query/<locator>-<offset>`: the next page.
+/// `GET /services/data/vXX.X/query/<locator>-<offset>`: the next page (queryAll's too).
 pub async fn query_more(
     State(state): State<Arc<AppState>>,
-    Path((version, locator)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(Caller(user)): Extension<Caller>,
+    Extension(ApiVersion(version)): Extension<ApiVersion>,
+    Path((_, locator)): Path<(String, String)>,
 ) -> Response {
-    let Some(version) = api_version(&version) else {
-        return not_found_response();
-    };
-    let user = match authenticate(&state, &headers) {
-        Ok(user) => user,
-        Err(unauthorized) => return unauthorized.into_response(),
-    };
+    let now = state.clock.now();
     let cursor = locator.split_once('-').and_then(|(id, offset)| {
         let offset: usize = offset.parse().ok()?;
-        let org = state.org();
-        let cursor = org.locators.get(id)?;
+        let mut org = state.org();
+        let cursor = org.locators.get(id, now)?;
         (cursor.user_id == user.id && offset < cursor.rows.len()).then(|| {
             (
                 id.to_owned(),

@@ -279,6 +279,19 @@ impl Parser {
             TokenKind::Ident(word) if word.eq_ignore_ascii_case("false") => {
                 LiteralValue::Bool(false)
             }
+            TokenKind::Ident(word) if RelativeDate::fixed(&word).is_some() => {
+                LiteralValue::Relative(RelativeDate::fixed(&word).expect("checked"))
+            }
+            TokenKind::Ident(word) if RelativeDate::with_n(&word).is_some() => {
+                let make = RelativeDate::with_n(&word).expect("checked");
+                self.advance();
+                self.expect(TokenKind::Colon)?;
+                let n = self.unsigned()?;
+                return Ok(Literal {
+                    value: LiteralValue::Relative(make(n as u32)),
+                    pos: token.pos,
+                });
+            }
             _ => return Err(self.unexpected()),
         };
         self.advance();
@@ -384,6 +397,61 @@ mod tests {
         );
         assert!(
             matches!(&terms[3], Condition::In { negated: true, values, .. } if values.len() == 2)
+        );
+    }
+
+    #[test]
+    fn relative_date_literals() {
+        let query = parse(
+            "SELECT Id FROM Task WHERE ActivityDate = TODAY OR ActivityDate > last_n_days:7 OR CreatedDate < THIS_WEEK",
+        )
+        .expect("valid SOQL");
+        let Some(Condition::Or(terms)) = query.filter else {
+            panic!("expected OR")
+        };
+        let values: Vec<_> = terms
+            .iter()
+            .map(|t| match t {
+                Condition::Compare { value, .. } => value.value.clone(),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            values,
+            [
+                LiteralValue::Relative(RelativeDate::Today),
+                LiteralValue::Relative(RelativeDate::LastNDays(7)),
+                LiteralValue::Relative(RelativeDate::ThisWeek),
+            ]
+        );
+        assert!(parse("SELECT Id FROM Task WHERE ActivityDate = LAST_N_DAYS").is_err());
+        assert!(parse("SELECT Id FROM Task WHERE ActivityDate = LAST_N_DAYS:x").is_err());
+    }
+
+    #[test]
+    fn relative_spans() {
+        use time::macros::date;
+        // 2026-11-22 is a Sunday.
+        let today = date!(2026 - 11 - 25);
+        assert_eq!(
+            RelativeDate::Today.span(today),
+            (today, date!(2026 - 11 - 26))
+        );
+        assert_eq!(
+            RelativeDate::ThisWeek.span(today),
+            (date!(2026 - 11 - 22), date!(2026 - 11 - 29))
+        );
+        assert_eq!(
+            RelativeDate::LastNDays(2).span(today),
+            (date!(2026 - 11 - 23), date!(2026 - 11 - 26))
+        );
+        assert_eq!(
+            RelativeDate::NextNDays(2).span(today),
+            (date!(2026 - 11 - 26), date!(2026 - 11 - 28))
+        );
+        assert_eq!(
+            RelativeDate::NextMonth.span(today),
+            (date!(2026 - 12 - 01), date!(2027 - 01 - 01))
         );
     }
 
