@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::client::Call;
-use crate::rest::{check_object_name, data_url};
+use crate::rest::{check_field_name, check_object_name, data_url};
 use crate::rows::{check_id_for, record_body, SaveResult};
 use crate::{Client, Error, RecordId, RestSession, Result};
 
@@ -122,6 +122,57 @@ impl Client {
             .await
     }
 
+    /// `PATCH /composite/sobjects/{object}/{external_id_field}` (v46+): create or update up to
+    /// 200 records of one object by an external id each record carries. Each result says
+    /// `created`. Matching by a key the caller wrote makes a repeated call harmless (no
+    /// duplicate record). Sent once.
+    pub async fn upsert_records(
+        &self,
+        session: &RestSession,
+        object: &str,
+        external_id_field: &str,
+        records: &[NewRecord],
+        all_or_none: bool,
+    ) -> Result<Vec<SaveResult>> {
+        check_object_name(object)?;
+        check_field_name(external_id_field)?;
+        check_count(records.len())?;
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        for record in records {
+            if record.object != object {
+                return Err(Error::InvalidInput(format!(
+                    "an upsert takes {object} records only, not {}",
+                    record.object
+                )));
+            }
+            if !record.fields.contains_key(external_id_field) {
+                return Err(Error::InvalidInput(format!(
+                    "every record of the upsert needs {external_id_field}"
+                )));
+            }
+        }
+        let body = serde_json::json!({
+            "allOrNone": all_or_none,
+            "records": records
+                .iter()
+                .map(|r| with_attributes(&r.object, None, &r.fields))
+                .collect::<Vec<_>>(),
+        });
+        let url = data_url(
+            session,
+            &["composite", "sobjects", object, external_id_field],
+            &[],
+        )?;
+        self.collection_results(
+            session,
+            Call::write(Method::PATCH, url, Some(&body))?,
+            records.len(),
+        )
+        .await
+    }
+
     /// `DELETE /composite/sobjects?ids=…&allOrNone=…`: delete up to 200 records. Sent once.
     pub async fn delete_records(
         &self,
@@ -158,10 +209,18 @@ impl Client {
         expected: usize,
     ) -> Result<Vec<SaveResult>> {
         let url = data_url(session, &["composite", "sobjects"], query)?;
-        let results: Vec<SaveResult> = self
-            .send(session, Call::write(method, url, body)?)
-            .await?
-            .json("collection results")?;
+        self.collection_results(session, Call::write(method, url, body)?, expected)
+            .await
+    }
+
+    async fn collection_results(
+        &self,
+        session: &RestSession,
+        call: Call,
+        expected: usize,
+    ) -> Result<Vec<SaveResult>> {
+        let results: Vec<SaveResult> =
+            self.send(session, call).await?.json("collection results")?;
         if results.len() != expected {
             return Err(Error::Decode(format!(
                 "{} results for {expected} records",

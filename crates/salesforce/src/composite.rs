@@ -13,7 +13,7 @@ use crate::client::{Call, Idempotence};
 use crate::error::{api_error, ApiErrorItem};
 use crate::replication::{change_log_path, ChangeLog};
 use crate::rest::{check_field_name, check_object_name, data_path, data_url};
-use crate::rows::{check_id_for, record_body};
+use crate::rows::{check_id_for, http_date, record_body, UpdateOptions};
 use crate::{Client, Error, RecordId, RestSession, Result};
 
 /// Most subrequests in one composite request.
@@ -81,6 +81,8 @@ struct Subrequest {
     reference_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_headers: Option<HashMap<&'static str, String>>,
     #[serde(skip)]
     read: bool,
     #[serde(skip)]
@@ -153,6 +155,7 @@ impl CompositeRequest {
             url,
             reference_id: reference_id.to_string(),
             body: None,
+            http_headers: None,
             read: true,
             query,
         })
@@ -185,26 +188,23 @@ impl CompositeRequest {
         self.read(reference_id, next_records_url.to_string(), true)
     }
 
-    /// One record, with only `fields` when given.
+    /// One record (known id, or `@{ref.id}` of a record created earlier in the request), with
+    /// only `fields` when given: e.g. a create followed by a read of what Salesforce made of it.
     pub fn get(
         &mut self,
         reference_id: &str,
         object: &str,
-        id: &RecordId,
+        id: impl Into<IdOrReference>,
         fields: &[&str],
     ) -> Result<&mut Self> {
-        check_object_name(object)?;
-        check_id_for(object, id)?;
         for field in fields {
             check_field_name(field)?;
         }
-        let joined = fields.join(",");
-        let query: &[(&str, &str)] = if fields.is_empty() {
-            &[]
-        } else {
-            &[("fields", joined.as_str())]
-        };
-        let url = data_path(&["sobjects", object, id.as_str()], query)?;
+        let mut url = record_path(object, &id.into())?;
+        if !fields.is_empty() {
+            url.push_str("?fields=");
+            url.push_str(&fields.join(","));
+        }
         self.read(reference_id, url, false)
     }
 
@@ -246,6 +246,7 @@ impl CompositeRequest {
             url: data_path(&["sobjects", object], &[])?,
             reference_id: reference_id.to_string(),
             body: Some(body),
+            http_headers: None,
             read: false,
             query: false,
         })
@@ -259,13 +260,30 @@ impl CompositeRequest {
         id: impl Into<IdOrReference>,
         fields: &impl Serialize,
     ) -> Result<&mut Self> {
+        self.update_with(reference_id, object, id, fields, UpdateOptions::default())
+    }
+
+    /// [`CompositeRequest::update`] with options: `If-Unmodified-Since` goes in the
+    /// subrequest's `httpHeaders`, and a changed record answers `412` in its slot.
+    pub fn update_with(
+        &mut self,
+        reference_id: &str,
+        object: &str,
+        id: impl Into<IdOrReference>,
+        fields: &impl Serialize,
+        options: UpdateOptions,
+    ) -> Result<&mut Self> {
         let url = record_path(object, &id.into())?;
         let body = Value::Object(record_body(fields)?);
+        let http_headers = options
+            .if_unmodified_since
+            .map(|at| HashMap::from([("If-Unmodified-Since", http_date(at))]));
         self.push(Subrequest {
             method: "PATCH",
             url,
             reference_id: reference_id.to_string(),
             body: Some(body),
+            http_headers,
             read: false,
             query: false,
         })
@@ -284,6 +302,7 @@ impl CompositeRequest {
             url,
             reference_id: reference_id.to_string(),
             body: None,
+            http_headers: None,
             read: false,
             query: false,
         })

@@ -73,8 +73,10 @@ pub enum Upserted {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UpdateOptions {
     /// Sent as `If-Unmodified-Since`: if the record changed after this instant Salesforce
-    /// answers `412` ([`Error::PreconditionFailed`]) and changes nothing. HTTP dates have whole
-    /// seconds; the time is truncated.
+    /// answers `412` ([`Error::PreconditionFailed`]) and changes nothing. Pass the
+    /// `SystemModstamp` the user saw. HTTP dates have whole seconds: the time is truncated and
+    /// the server compares at second resolution, so two changes within one second are not
+    /// told apart.
     pub if_unmodified_since: Option<OffsetDateTime>,
 }
 

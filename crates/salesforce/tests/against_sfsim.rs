@@ -202,6 +202,20 @@ async fn rows_describe_change_logs_and_limits() {
     assert_eq!(lead["Company"], "Acme Two");
     let modstamp =
         salesforce::soql::parse_datetime(lead["SystemModstamp"].as_str().unwrap()).unwrap();
+    // Conditional on the SystemModstamp just read (milliseconds and all): nothing changed
+    // since, so it goes through.
+    client
+        .update_record(
+            &session,
+            "Lead",
+            &created.id,
+            &json!({"Title": "Buyer"}),
+            UpdateOptions {
+                if_unmodified_since: Some(modstamp),
+            },
+        )
+        .await
+        .unwrap();
     let err = client
         .update_record(
             &session,

@@ -226,6 +226,11 @@ async fn handle(
             200,
             r#"[{"id":"0067F000003pmdWQAQ","success":true,"errors":[]}]"#,
         ),
+        ("PATCH", "/composite/sobjects/Lead/Companion_Key__c") => reply(
+            200,
+            r#"[{"id":"00QB000000AbCdEMAV","success":true,"errors":[],"created":true},
+                {"id":"00QB000000AbCdFMAV","success":true,"errors":[],"created":false}]"#,
+        ),
         ("DELETE", "/composite/sobjects") => reply(
             200,
             r#"[{"id":"00TB0000003LgMzMAK","success":true,"errors":[]},
@@ -692,7 +697,7 @@ async fn composite_of_reads_is_one_call_with_typed_answers() {
             {"method": "GET", "referenceId": "ContactDeleted",
              "url": "/services/data/v58.0/sobjects/Contact/deleted/?start=2024-04-30T10%3A00%3A00%2B00%3A00&end=2024-05-01T10%3A05%3A00%2B00%3A00"},
             {"method": "GET", "referenceId": "opp",
-             "url": "/services/data/v58.0/sobjects/Opportunity/0067F000003pmdWQAQ?fields=Id%2CStageName"}
+             "url": "/services/data/v58.0/sobjects/Opportunity/0067F000003pmdWQAQ?fields=Id,StageName"}
         ]})
     );
 
@@ -1045,4 +1050,112 @@ async fn a_refused_connection_is_transient_and_certainly_not_sent() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient);
     assert!(!err.outcome_unknown(), "{err:?}");
+}
+
+#[tokio::test]
+async fn collections_upsert_by_a_key_the_caller_wrote() {
+    let (session, state) = server().await;
+    let client = client();
+    let records = vec![
+        NewRecord::new(
+            "Lead",
+            &json!({"Companion_Key__c": "k-1", "LastName": "A", "Company": "X"}),
+        )
+        .unwrap(),
+        NewRecord::new(
+            "Lead",
+            &json!({"Companion_Key__c": "k-2", "LastName": "B", "Company": "Y"}),
+        )
+        .unwrap(),
+    ];
+    let results = client
+        .upsert_records(&session, "Lead", "Companion_Key__c", &records, false)
+        .await
+        .unwrap();
+    assert_eq!(results[0].created, Some(true));
+    assert_eq!(results[1].created, Some(false));
+    let sent = &seen(&state)[0];
+    assert_eq!(sent.method, Method::PATCH);
+    assert_eq!(
+        sent.uri,
+        "/services/data/v58.0/composite/sobjects/Lead/Companion_Key__c"
+    );
+    assert_eq!(
+        sent.json(),
+        json!({"allOrNone": false, "records": [
+            {"attributes": {"type": "Lead"}, "Companion_Key__c": "k-1", "LastName": "A", "Company": "X"},
+            {"attributes": {"type": "Lead"}, "Companion_Key__c": "k-2", "LastName": "B", "Company": "Y"}
+        ]})
+    );
+
+    // A record without the key, or of another object, is refused before sending.
+    let keyless = vec![NewRecord::new("Lead", &json!({"LastName": "C"})).unwrap()];
+    let err = client
+        .upsert_records(&session, "Lead", "Companion_Key__c", &keyless, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(seen(&state).len(), 1);
+}
+
+#[tokio::test]
+async fn composite_update_carries_if_unmodified_since_and_reads_back() {
+    let (session, state) = server().await;
+    let opp = id("0067F000003pmdWQAQ");
+    let mut request = CompositeRequest::new(false);
+    request
+        .update_with(
+            "change",
+            "Opportunity",
+            &opp,
+            &json!({"StageName": "Closed Won"}),
+            UpdateOptions {
+                if_unmodified_since: Some(datetime!(2024-05-01 10:00:00.123 UTC)),
+            },
+        )
+        .unwrap()
+        .get(
+            "after",
+            "Opportunity",
+            &opp,
+            &["Id", "StageName", "SystemModstamp"],
+        )
+        .unwrap();
+    let mut create_then_read = CompositeRequest::new(true);
+    create_then_read
+        .create(
+            "newLead",
+            "Lead",
+            &json!({"LastName": "Smith", "Company": "Acme"}),
+        )
+        .unwrap()
+        .get(
+            "readBack",
+            "Lead",
+            salesforce::IdOrReference::Reference(
+                salesforce::composite::reference("newLead", "id").unwrap(),
+            ),
+            &["Id", "Status"],
+        )
+        .unwrap();
+    // Only the request bodies matter here; the canned answers do not fit them.
+    let client = client();
+    let _ = client.composite(&session, &request).await;
+    let _ = client.composite(&session, &create_then_read).await;
+    let sent = seen(&state);
+    assert_eq!(
+        sent[0].json(),
+        json!({"allOrNone": false, "compositeRequest": [
+            {"method": "PATCH", "url": "/services/data/v58.0/sobjects/Opportunity/0067F000003pmdWQAQ",
+             "referenceId": "change", "body": {"StageName": "Closed Won"},
+             "httpHeaders": {"If-Unmodified-Since": "Wed, 01 May 2024 10:00:00 GMT"}},
+            {"method": "GET", "url": "/services/data/v58.0/sobjects/Opportunity/0067F000003pmdWQAQ?fields=Id,StageName,SystemModstamp",
+             "referenceId": "after"}
+        ]})
+    );
+    assert_eq!(
+        sent[1].json()["compositeRequest"][1],
+        json!({"method": "GET", "url": "/services/data/v58.0/sobjects/Lead/@{newLead.id}?fields=Id,Status",
+               "referenceId": "readBack"})
+    );
 }
