@@ -679,7 +679,7 @@ async fn composite_of_reads_is_one_call_with_typed_answers() {
         .get(
             "opp",
             "Opportunity",
-            &id("0067F000003pmdWQAQ"),
+            id("0067F000003pmdWQAQ"),
             &["Id", "StageName"],
         )
         .unwrap();
