@@ -1,4 +1,5 @@
-//! `sfsim [--listen ADDR] [--session-timeout-secs N] [--refresh-token-rotation]`
+//! `sfsim [--listen ADDR] [--control] [--session-timeout-secs N] [--refresh-token-rotation] …`
+//! (`sfsim --help` lists every flag).
 
 use std::{io::Write, net::SocketAddr, process::ExitCode, time::Duration};
 

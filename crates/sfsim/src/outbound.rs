@@ -30,7 +30,7 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// How long one POST may take before it counts as failed (unconfirmed; scaled like the rest,
 /// but never below [`MIN_TIMEOUT`] so a listener on a busy test machine can answer).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
-const MIN_TIMEOUT: Duration = Duration::from_millis(200);
+const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// API version of the SOAP URLs in the envelope.
 const SOAP_VERSION: &str = "58.0";
 

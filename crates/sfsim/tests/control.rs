@@ -326,3 +326,105 @@ async fn reset_forgets_tokens_faults_counts_and_edits() {
     assert_eq!(stats["token_requests"], json!({}));
     sim.shutdown().await;
 }
+
+/// The case that makes careless clients create duplicates: the create happens, the answer is lost,
+/// the client sends it again.
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_still_happens_and_a_blind_retry_duplicates_it() {
+    let sim = controlled().await;
+    let access = access_token(&sim, "rep@demo.example").await;
+    let create = || {
+        browser()
+            .post(format!(
+                "{}/services/data/v58.0/sobjects/Contact/",
+                sim.base_url()
+            ))
+            .bearer_auth(&access)
+            .json(&json!({"FirstName": "Lost", "LastName": "Answer"}))
+            .send()
+    };
+    let named = |sim: &Sim| {
+        sim.records("Contact")
+            .into_iter()
+            .filter(|r| r["LastName"] == "Answer")
+            .count()
+    };
+    fault(
+        &sim,
+        json!({"drop_connection": "after", "path": "/services/data/v58.0/sobjects"}),
+    )
+    .await;
+    assert!(create().await.is_err(), "the client hears nothing");
+    assert_eq!(named(&sim), 1, "but the record was created");
+    let retry = create().await.expect("answers this time");
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(named(&sim), 2, "a blind retry makes a duplicate");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_binary_takes_the_control_and_oauth_flags_and_refuses_a_bad_outbound_rule() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfsim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--control",
+            "--client-credentials-user",
+            "admin@demo.example",
+            "--outbound-message",
+            "Opportunity:Name,StageName:http://127.0.0.1:9/om",
+            "--outbound-time-scale",
+            "0.001",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sfsim starts");
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line),
+    )
+    .await
+    .expect("a first line in time")
+    .expect("readable");
+    let base = line
+        .trim()
+        .strip_prefix("sfsim listening on ")
+        .expect("the address line")
+        .to_owned();
+    let stats = browser()
+        .get(format!("{base}/__sim/stats"))
+        .send()
+        .await
+        .expect("control API on");
+    assert_eq!(stats.status(), StatusCode::OK);
+    let token = browser()
+        .post(format!("{base}/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .expect("token answers");
+    assert_eq!(token.status(), StatusCode::OK, "the run-as user is set");
+    child.kill().await.expect("stopped");
+
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfsim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--outbound-message",
+            "Widget:Name:http://127.0.0.1:9/om",
+        ])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("unknown object 'Widget'"), "{stderr}");
+}

@@ -66,7 +66,7 @@ async fn receive(
             "busy".into(),
         ),
         Answer::SlowAck => {
-            tokio::time::sleep(Duration::from_millis(700)).await;
+            tokio::time::sleep(Duration::from_millis(2_500)).await;
             (StatusCode::OK, [("content-type", "text/xml")], ACK.into())
         }
     }
@@ -92,7 +92,7 @@ async fn listen(script: Vec<Answer>) -> (Arc<Listener>, String) {
 
 /// Waits (bounded) until the listener has received `n` bodies.
 async fn wait_for(listener: &Listener, n: usize) -> Vec<String> {
-    for _ in 0..200 {
+    for _ in 0..400 {
         let received = listener.received.lock().unwrap().clone();
         if received.len() >= n {
             return received;
@@ -253,7 +253,7 @@ async fn a_listener_too_slow_to_ack_gets_the_same_notification_twice() {
     let (listener, url) = listen(vec![Answer::SlowAck]).await;
     let sim = start(SimConfig {
         outbound_messages: vec![opportunity_rule(&url)],
-        // Attempt timeout: max(60 s × 0.001, 200 ms) = 200 ms, shorter than the slow ack.
+        // Attempt timeout: max(60 s × 0.001, 1 s) = 1 s, shorter than the slow ack.
         outbound_time_scale: 0.001,
         control: true,
         ..SimConfig::default()
@@ -271,7 +271,7 @@ async fn a_listener_too_slow_to_ack_gets_the_same_notification_twice() {
         tag(&received[1], "Id"),
         "at least once: a duplicate, to be removed by Notification Id"
     );
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
     let stats: serde_json::Value = browser()
         .get(format!("{}/__sim/stats", sim.base_url()))
         .send()
@@ -282,5 +282,57 @@ async fn a_listener_too_slow_to_ack_gets_the_same_notification_twice() {
         .expect("JSON");
     assert_eq!(stats["outbound_messages"]["acknowledged"], 1);
     assert!(stats["outbound_messages"]["attempts"].as_u64().expect("n") >= 2);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rest_create_and_update_each_send_a_message() {
+    let (listener, url) = listen(vec![]).await;
+    let sim = start(SimConfig {
+        outbound_messages: vec![format!("Contact:LastName,Title:{url}")
+            .parse()
+            .expect("a valid rule")],
+        outbound_time_scale: 0.001,
+        ..SimConfig::default()
+    })
+    .await;
+    let access = access_token(&sim, "rep@demo.example").await;
+    let created = browser()
+        .post(format!(
+            "{}/services/data/v58.0/sobjects/Contact/",
+            sim.base_url()
+        ))
+        .bearer_auth(&access)
+        .json(&json!({"LastName": "Outbound", "Title": "Buyer"}))
+        .send()
+        .await
+        .expect("create answers");
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let id = created.json::<serde_json::Value>().await.expect("JSON")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let received = wait_for(&listener, 1).await;
+    assert_eq!(tag(&received[0], "sf:Id"), id);
+    assert_eq!(tag(&received[0], "sf:Title"), "Buyer");
+
+    let updated = browser()
+        .patch(format!(
+            "{}/services/data/v58.0/sobjects/Contact/{id}",
+            sim.base_url()
+        ))
+        .bearer_auth(&access)
+        .json(&json!({"Title": "Chief Buyer"}))
+        .send()
+        .await
+        .expect("update answers");
+    assert_eq!(updated.status(), reqwest::StatusCode::NO_CONTENT);
+    let received = wait_for(&listener, 2).await;
+    assert_eq!(tag(&received[1], "sf:Title"), "Chief Buyer");
+    assert_ne!(
+        tag(&received[0], "Id"),
+        tag(&received[1], "Id"),
+        "each change is its own notification"
+    );
     sim.shutdown().await;
 }

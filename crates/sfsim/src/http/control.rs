@@ -135,7 +135,7 @@ fn is_rest_call(path: &str) -> bool {
 }
 
 fn with_limit_info(mut response: Response, state: &AppState) -> Response {
-    let limit = crate::state::DAILY_API_LIMIT;
+    let limit = state.api_usage.limit();
     let used = if state.control.api_limit_exhausted() {
         state.api_calls().max(limit)
     } else {
