@@ -1,0 +1,171 @@
+//! `openapi.json` (the /v1 contract, in the repo) against the running gateway: every status the
+//! gateway answers is documented, and every body it sends fits the documented schema.
+
+mod support;
+
+use companion_api::SyncRequest;
+use serde_json::{json, Value};
+use support::{Env, REP};
+
+fn document() -> Value {
+    let text = include_str!("../openapi.json");
+    serde_json::from_str(text).expect("openapi.json is JSON")
+}
+
+/// Checks one answer: its status is documented for this operation, and its body (if the
+/// documentation gives one) fits the schema.
+async fn check(doc: &Value, method: &str, path: &str, response: reqwest::Response) -> Value {
+    let status = response.status().as_u16().to_string();
+    let body: Value = if response.content_length() == Some(0) {
+        Value::Null
+    } else {
+        response.json().await.unwrap_or(Value::Null)
+    };
+    let operation = &doc["paths"][path][method];
+    assert!(operation.is_object(), "{method} {path} is documented");
+    let mut documented = operation["responses"][&status].clone();
+    assert!(
+        documented.is_object(),
+        "{method} {path} answered {status}, which is not documented: {body}"
+    );
+    if let Some(reference) = documented["$ref"].as_str() {
+        documented = resolve(doc, reference);
+    }
+    let Some(reference) = documented["content"]["application/json"]["schema"]["$ref"].as_str()
+    else {
+        return body;
+    };
+    // The whole document is the root, so the schema's own `$ref`s resolve inside it.
+    let mut schema = doc.clone();
+    schema["$ref"] = json!(reference);
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&body)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status} does not fit {reference}: {errors:?}\n{body}"
+    );
+    body
+}
+
+fn resolve(doc: &Value, reference: &str) -> Value {
+    let pointer = reference.strip_prefix('#').expect("a local reference");
+    doc.pointer(pointer).cloned().expect("the reference exists")
+}
+
+#[tokio::test]
+async fn the_running_gateway_matches_its_openapi_document() {
+    let doc = document();
+    let env = Env::default().await;
+    let http = &env.http;
+
+    check(
+        &doc,
+        "get",
+        "/healthz",
+        http.get(env.url("/healthz")).send().await.unwrap(),
+    )
+    .await;
+    check(
+        &doc,
+        "get",
+        "/v1/auth/config",
+        http.get(env.url("/v1/auth/config")).send().await.unwrap(),
+    )
+    .await;
+
+    // Errors: missing session, malformed body, oversized body, a forged cursor.
+    check(
+        &doc,
+        "get",
+        "/v1/me",
+        http.get(env.url("/v1/me")).send().await.unwrap(),
+    )
+    .await;
+    let malformed = http
+        .post(env.url("/v1/auth/exchange"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    check(&doc, "post", "/v1/auth/exchange", malformed).await;
+    let oversized = http
+        .post(env.url("/v1/auth/exchange"))
+        .json(&json!({"code": "x".repeat(200 * 1024)}))
+        .send()
+        .await
+        .unwrap();
+    check(&doc, "post", "/v1/auth/exchange", oversized).await;
+
+    // A real sign-in through sfsim's form, then every signed-in call.
+    let (code, verifier) = env.authorize(REP).await;
+    let exchange = http
+        .post(env.url("/v1/auth/exchange"))
+        .json(&json!({
+            "code": code, "code_verifier": verifier,
+            "redirect_uri": support::REDIRECT_URI, "login_host": env.sim.base_url()
+        }))
+        .send()
+        .await
+        .unwrap();
+    let signed_in = check(&doc, "post", "/v1/auth/exchange", exchange).await;
+    let session = signed_in["session_token"].as_str().unwrap().to_string();
+
+    let me = http
+        .get(env.url("/v1/me"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    check(&doc, "get", "/v1/me", me).await;
+
+    let mut request = SyncRequest::default();
+    loop {
+        let page = env.sync_raw(&session, &request).await;
+        let page = check(&doc, "post", "/v1/sync", page).await;
+        request.cursors = serde_json::from_value(page["cursors"].clone()).unwrap();
+        if page["more"] == false {
+            break;
+        }
+    }
+    let mut forged = request.clone();
+    for cursor in forged.cursors.values_mut() {
+        cursor.push('x');
+    }
+    check(
+        &doc,
+        "post",
+        "/v1/sync",
+        env.sync_raw(&session, &forged).await,
+    )
+    .await;
+
+    let logout = http
+        .post(env.url("/v1/auth/logout"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    check(&doc, "post", "/v1/auth/logout", logout).await;
+    env.shutdown().await;
+}
+
+#[test]
+fn every_operation_in_the_document_documents_its_errors_in_the_one_shape() {
+    let doc = document();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["$ref"], "#/components/responses/Error",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+    }
+}
