@@ -317,3 +317,130 @@ async fn opportunity_stages_from_sfsim() {
     assert!(!prospecting.is_closed);
     sim.shutdown().await;
 }
+
+/// Integration-user mode: the client-credentials grant gives a signed token for the Run-As user
+/// and no refresh token; without a Run-As user it is `invalid_grant`.
+#[tokio::test]
+async fn client_credentials_against_sfsim() {
+    let config = sfsim::SimConfig {
+        client_credentials_user: Some("admin@demo.example".into()),
+        ..sfsim::SimConfig::default()
+    };
+    let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let client = Client::new(ClientOptions::default()).unwrap();
+    let app = OAuthApp::new(sfsim::DEMO_CLIENT_ID, sfsim::DEMO_CLIENT_SECRET);
+    let token = client
+        .client_credentials(&sim.base_url(), &app)
+        .await
+        .expect("signature verifies");
+    assert!(token.refresh_token.is_none());
+    assert_eq!(
+        Some(token.identity_ids().unwrap().user_id.to_string()),
+        sim.user_id("admin@demo.example")
+    );
+    let session = RestSession::new(&token.instance_url, token.access_token.clone()).unwrap();
+    client.limits(&session).await.unwrap();
+    sim.shutdown().await;
+
+    let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), sfsim::SimConfig::default())
+        .await
+        .unwrap();
+    let err = client
+        .client_credentials(&sim.base_url(), &app)
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_grant(), "{err:?}");
+    sim.shutdown().await;
+}
+
+/// sfsim's fault injection: a read survives two 503s; a write whose answer is lost reports an
+/// unknown outcome (and did land); a write hit by a 503 is not sent again; an exhausted API
+/// allocation is `RateLimited`.
+#[tokio::test]
+async fn faults_retries_and_unknown_outcomes_against_sfsim() {
+    use salesforce::{ErrorKind, RetryPolicy};
+    use serde_json::json;
+    use std::time::Duration;
+
+    let config = sfsim::SimConfig {
+        control: true,
+        ..sfsim::SimConfig::default()
+    };
+    let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let base = sim.base_url();
+    let client = Client::new(ClientOptions {
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+    })
+    .unwrap()
+    .with_retry(RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+    });
+    let app = OAuthApp::new(sfsim::DEMO_CLIENT_ID, sfsim::DEMO_CLIENT_SECRET);
+    let (code, verifier) = authorize(&base, "admin@demo.example").await;
+    let token = client
+        .exchange_code(&base, &app, &code, &verifier, REDIRECT_URI)
+        .await
+        .unwrap();
+    let session = RestSession::new(&token.instance_url, token.access_token.clone()).unwrap();
+    let control = reqwest::Client::new();
+    let fault = |body: Value| {
+        let control = control.clone();
+        let url = format!("{base}/__sim/faults");
+        async move {
+            let answer = control.post(url).json(&body).send().await.unwrap();
+            assert!(
+                answer.status().is_success(),
+                "{}",
+                answer.text().await.unwrap()
+            );
+        }
+    };
+
+    fault(json!({"status": 503, "count": 2})).await;
+    client
+        .limits(&session)
+        .await
+        .expect("third attempt succeeds");
+
+    let leads_before = sim.records("Lead").len();
+    fault(json!({"drop_connection": "after"})).await;
+    let err = client
+        .create_record(
+            &session,
+            "Lead",
+            &json!({"LastName": "Lost", "Company": "Acme"}),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.outcome_unknown(), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(sim.records("Lead").len(), leads_before + 1, "it landed");
+
+    fault(json!({"status": 503})).await;
+    let err = client
+        .create_record(
+            &session,
+            "Lead",
+            &json!({"LastName": "Once", "Company": "Acme"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(
+        sim.records("Lead").len(),
+        leads_before + 1,
+        "not sent again"
+    );
+
+    fault(json!({"api_limit_exhausted": true})).await;
+    let err = client.limits(&session).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err:?}");
+    sim.shutdown().await;
+}
