@@ -69,6 +69,10 @@ pub struct RetryPolicy {
     /// ("full jitter"), so many clients hit by one outage do not come back in step.
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// A read gives up when this much time has passed since its first attempt, whatever is
+    /// left of its attempts ([`Error::Timeout`]). Each attempt also has the client's own
+    /// timeout ([`ClientOptions::timeout`]).
+    pub deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -77,6 +81,7 @@ impl Default for RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(2),
+            deadline: Duration::from_secs(60),
         }
     }
 }
@@ -223,13 +228,21 @@ impl Client {
     /// Send a REST call with the session's token; reads are retried on transient failures
     /// (see [`RetryPolicy`]), writes are sent once. A non-2xx answer becomes an [`Error`].
     pub(crate) async fn send(&self, session: &RestSession, call: Call) -> Result<Reply> {
-        let attempts = match call.idempotence {
-            Idempotence::Read => self.retry.max_attempts.max(1),
-            Idempotence::Write => 1,
-        };
+        match call.idempotence {
+            Idempotence::Write => self.send_once(session, &call).await,
+            Idempotence::Read => {
+                tokio::time::timeout(self.retry.deadline, self.send_with_retries(session, &call))
+                    .await
+                    .unwrap_or(Err(Error::Timeout))
+            }
+        }
+    }
+
+    async fn send_with_retries(&self, session: &RestSession, call: &Call) -> Result<Reply> {
+        let attempts = self.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
-            match self.send_once(session, &call).await {
+            match self.send_once(session, call).await {
                 Err(e) if attempt < attempts && e.kind().is_transient() => {
                     let wait = self.retry.backoff(attempt);
                     tracing::debug!(
@@ -260,9 +273,22 @@ impl Client {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone());
         }
-        let response = request.send().await.map_err(Error::from_transport)?;
+        let started = std::time::Instant::now();
+        let response = request.send().await.map_err(|e| {
+            let error = Error::from_transport(e);
+            // The path only: a query string carries SOQL, which may quote user data.
+            tracing::debug!(method = %call.method, path = call.url.path(), %error, "Salesforce call failed");
+            error
+        })?;
         self.record_limit_info(response.headers());
         let status = response.status().as_u16();
+        tracing::debug!(
+            method = %call.method,
+            path = call.url.path(),
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Salesforce call"
+        );
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(Error::from_transport)?;
         if !(200..300).contains(&status) {

@@ -290,6 +290,10 @@ impl Error {
         if err.is_timeout() {
             return Error::Timeout;
         }
+        if err.is_builder() {
+            // Nothing was sent: e.g. a header value with a line break.
+            return Error::InvalidInput("the request could not be built".into());
+        }
         if err.is_connect() {
             // No connection, so the request was not sent.
             return Error::Unreachable("connection failed".into());

@@ -381,6 +381,7 @@ async fn faults_retries_and_unknown_outcomes_against_sfsim() {
         max_attempts: 3,
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
+        ..RetryPolicy::default()
     });
     let app = OAuthApp::new(sfsim::DEMO_CLIENT_ID, sfsim::DEMO_CLIENT_SECRET);
     let (code, verifier) = authorize(&base, "admin@demo.example").await;

@@ -343,6 +343,7 @@ fn client() -> Client {
         max_attempts: 3,
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
+        ..RetryPolicy::default()
     })
 }
 
@@ -1158,4 +1159,46 @@ async fn composite_update_carries_if_unmodified_since_and_reads_back() {
         json!({"method": "GET", "url": "/services/data/v58.0/sobjects/Lead/@{newLead.id}?fields=Id,Status",
                "referenceId": "readBack"})
     );
+}
+
+#[tokio::test]
+async fn a_read_stops_at_its_deadline_across_retries() {
+    let app = Router::new().fallback(|| async {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        reply(200, "{}")
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let session = RestSession::new(&format!("http://{addr}"), "at-1").unwrap();
+    let client = Client::new(ClientOptions {
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(1),
+    })
+    .unwrap()
+    .with_retry(RetryPolicy {
+        deadline: Duration::from_millis(300),
+        ..RetryPolicy::default()
+    });
+    let started = std::time::Instant::now();
+    let err = client.limits(&session).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_be_a_header_is_refused_without_sending() {
+    let (session, state) = server().await;
+    let broken = RestSession::new(session.instance_url.as_str(), "at-1\r\nX-Evil: 1").unwrap();
+    let err = client()
+        .create_record(
+            &broken,
+            "Lead",
+            &json!({"LastName": "Smith", "Company": "Acme"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
+    assert!(!err.outcome_unknown());
+    assert!(seen(&state).is_empty());
 }
