@@ -37,6 +37,7 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .route("/v1/auth/config", get(auth_config))
         .route("/v1/auth/exchange", post(exchange))
         .route("/v1/auth/logout", post(logout))
@@ -68,6 +69,30 @@ async fn auth_config(State(state): State<Arc<AppState>>) -> Json<AuthConfig> {
         scopes: config.scopes.clone(),
         redirect_uris: config.redirect_uris.clone(),
     })
+}
+
+/// Prometheus text format. The org's API allocation as Salesforce last reported it in
+/// `Sforce-Limit-Info`, so an admin sees the gateway's cost before the org runs out.
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let mut text = String::new();
+    if let Some(limit) = state.upstream.client.last_limit_info() {
+        text.push_str(&format!(
+            "# HELP companion_salesforce_api_usage Daily API requests used (last Sforce-Limit-Info).\n\
+             # TYPE companion_salesforce_api_usage gauge\n\
+             companion_salesforce_api_usage {}\n\
+             # HELP companion_salesforce_api_limit Daily API request allocation (last Sforce-Limit-Info).\n\
+             # TYPE companion_salesforce_api_limit gauge\n\
+             companion_salesforce_api_limit {}\n",
+            limit.used, limit.max
+        ));
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    )
 }
 
 /// A JSON body, with a malformed one answered in the error shape.

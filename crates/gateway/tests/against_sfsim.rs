@@ -434,3 +434,31 @@ async fn logout_of_one_device_ends_the_users_other_sessions() {
     );
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn metrics_show_the_orgs_api_usage_as_salesforce_last_reported_it() {
+    let env = Env::default().await;
+    let metrics = |env: &Env| {
+        let request = env.http.get(env.url("/metrics"));
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(
+        !metrics(&env)
+            .await
+            .contains("companion_salesforce_api_usage"),
+        "nothing is known before the first Salesforce call"
+    );
+    let session = env.sign_in(REP).await.session_token;
+    env.sync_all(&session, SyncRequest::default()).await;
+    let text = metrics(&env).await;
+    let used = env.sim.api_calls();
+    assert!(
+        text.lines()
+            .any(|line| line == format!("companion_salesforce_api_usage {used}")),
+        "usage {used} in:\n{text}"
+    );
+    assert!(text
+        .lines()
+        .any(|line| line == "companion_salesforce_api_limit 15000"));
+    env.shutdown().await;
+}
