@@ -222,7 +222,6 @@ impl Store {
 
     /// Undo support for `allOrNone`: puts back a record exactly as it was (or removes it when
     /// `previous` is `None`), dropping any deletion logged for it since.
-    #[allow(dead_code)] // composite allOrNone (next step)
     pub fn restore(&mut self, object: &'static ObjectDef, id: &str, previous: Option<Record>) {
         let Some(id15) = ids::to_15(id).map(str::to_owned) else {
             return;

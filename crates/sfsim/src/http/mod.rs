@@ -1,6 +1,7 @@
 //! HTTP routes: OAuth endpoints at the login host, REST under `/services/data`.
 //! Issue 3 adds sobjects, composite, limits and the `/__sim` control API as further routers here.
 
+mod composite;
 mod control;
 mod identity;
 mod login_page;

@@ -8,13 +8,14 @@ use axum::{
     http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
     Router,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
+    composite,
     response::{self, rest_error},
     sobjects, sync_resources,
 };
@@ -91,6 +92,18 @@ pub fn versioned_routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route(
             &route("/sobjects/{object}/{field}/{value}"),
             get(sobjects::read_by_external_id).patch(sobjects::upsert),
+        )
+        .route(&route("/composite"), post(composite::composite))
+        .route(&route("/composite/"), post(composite::composite))
+        .route(
+            &route("/composite/sobjects"),
+            post(composite::create_collection)
+                .patch(composite::update_collection)
+                .delete(composite::delete_collection),
+        )
+        .route(
+            &route("/composite/sobjects/{object}"),
+            get(composite::retrieve_collection),
         )
         .layer(middleware::from_fn_with_state(state, authenticated))
 }

@@ -1,0 +1,725 @@
+//! `composite` (up to 25 subrequests with `@{ref.field}` references, `allOrNone`, one API call)
+//! and sObject Collections `composite/sobjects` (up to 200 records, per-item results with
+//! `statusCode`), reference §4.1–4.2.
+
+use std::sync::Arc;
+
+use axum::{
+    body::{to_bytes, Body, Bytes},
+    extract::{Extension, Path, Query, Request, State},
+    http::{header, HeaderMap, Method, StatusCode},
+    response::Response,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tower::ServiceExt;
+
+use super::{
+    response::{self, api_error},
+    rest::{self, ApiVersion, Caller, Subrequest},
+};
+use crate::{
+    clock::format_datetime,
+    dml::{self, ApiError},
+    query,
+    schema::{self, FieldDef, ObjectDef},
+    state::AppState,
+    store::{OrgUser, Record, Store},
+};
+
+const MAX_SUBREQUESTS: usize = 25;
+const MAX_RECORDS: usize = 200;
+/// Subrequest bodies are small JSON documents; this only bounds a runaway one.
+const MAX_SUBRESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Deserialize)]
+struct CompositeRequest {
+    #[serde(rename = "allOrNone", default)]
+    all_or_none: bool,
+    #[serde(rename = "compositeRequest")]
+    requests: Vec<SubrequestSpec>,
+}
+
+#[derive(Deserialize, Clone)]
+struct SubrequestSpec {
+    method: String,
+    url: String,
+    #[serde(rename = "referenceId")]
+    reference_id: String,
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+/// What a subrequest answered.
+struct Outcome {
+    reference_id: String,
+    status: u16,
+    location: Option<String>,
+    body: Value,
+}
+
+impl Outcome {
+    fn to_json(&self) -> Value {
+        let headers = match &self.location {
+            Some(location) => json!({"Location": location}),
+            None => json!({}),
+        };
+        json!({
+            "body": self.body,
+            "httpHeaders": headers,
+            "httpStatusCode": self.status,
+            "referenceId": self.reference_id,
+        })
+    }
+
+    fn halted(reference_id: &str, message: &str) -> Self {
+        Self {
+            reference_id: reference_id.to_owned(),
+            status: 400,
+            location: None,
+            body: json!([{"errorCode": "PROCESSING_HALTED", "message": message}]),
+        }
+    }
+}
+
+/// A change a subrequest made, to be undone when `allOrNone` rolls back.
+struct Undo {
+    object: &'static ObjectDef,
+    id: String,
+    previous: Option<Record>,
+}
+
+const ROLLED_BACK: &str =
+    "The transaction was rolled back since another operation in the same transaction failed.";
+
+fn bad_request(message: impl Into<String>) -> Response {
+    api_error(&ApiError::new(400, "INVALID_INPUT", message))
+}
+
+/// `POST /services/data/vXX.X/composite`.
+pub async fn composite(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request: CompositeRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return api_error(&ApiError::new(
+                400,
+                "JSON_PARSER_ERROR",
+                format!("The composite request is malformed: {error}"),
+            ))
+        }
+    };
+    // Checked before anything runs (reference §4.1); wording of these refusals is unconfirmed.
+    if request.requests.is_empty() || request.requests.len() > MAX_SUBREQUESTS {
+        return bad_request(format!(
+            "compositeRequest must hold between 1 and {MAX_SUBREQUESTS} subrequests"
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for sub in &request.requests {
+        let valid = sub
+            .reference_id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && sub
+                .reference_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return bad_request(format!("Invalid referenceId: '{}'", sub.reference_id));
+        }
+        if !seen.insert(sub.reference_id.clone()) {
+            return bad_request(format!("Duplicate referenceId: '{}'", sub.reference_id));
+        }
+    }
+
+    let router = rest::versioned_routes(state.clone()).with_state(state.clone());
+    let authorization = headers.get(header::AUTHORIZATION).cloned();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut undo: Vec<Undo> = Vec::new();
+    let mut failed_at = None;
+    for (index, sub) in request.requests.iter().enumerate() {
+        let resolved = resolve_references(sub, &outcomes);
+        let (url, body) = match resolved {
+            Ok(resolved) => resolved,
+            Err(reference) => {
+                outcomes.push(Outcome::halted(
+                    &sub.reference_id,
+                    &format!("Invalid reference specified. No value for {reference} found in {}. Provided referenceId ('{}') does not match any previous subrequest's referenceId, or the value is missing.", reference.split('.').next().unwrap_or_default(), reference.split('.').next().unwrap_or_default()),
+                ));
+                if request.all_or_none {
+                    failed_at = Some(index);
+                    break;
+                }
+                continue;
+            }
+        };
+        let Ok(method) = Method::from_bytes(sub.method.to_ascii_uppercase().as_bytes()) else {
+            return bad_request(format!("Invalid method: '{}'", sub.method));
+        };
+        if !url.starts_with("/services/data/v") {
+            return bad_request(format!("Invalid url: '{url}'"));
+        }
+        let before = if request.all_or_none {
+            snapshot(&state, &method, &url)
+        } else {
+            None
+        };
+        let outcome = run_subrequest(
+            &router,
+            &method,
+            &url,
+            body,
+            authorization.clone(),
+            &sub.reference_id,
+        )
+        .await;
+        let failed = outcome.status >= 400;
+        if request.all_or_none && !failed {
+            if let Some(before) = before {
+                undo.push(before);
+            } else if outcome.status == 201 {
+                if let Some((object, id)) = created_record(&outcome) {
+                    undo.push(Undo {
+                        object,
+                        id,
+                        previous: None,
+                    });
+                }
+            }
+        }
+        outcomes.push(outcome);
+        if failed && request.all_or_none {
+            failed_at = Some(index);
+            break;
+        }
+    }
+
+    if let Some(failed) = failed_at {
+        {
+            let mut org = state.org();
+            for change in undo.into_iter().rev() {
+                org.store
+                    .restore(change.object, &change.id, change.previous);
+            }
+        }
+        for (index, outcome) in outcomes.iter_mut().enumerate() {
+            if index != failed {
+                *outcome = Outcome::halted(&outcome.reference_id, ROLLED_BACK);
+            }
+        }
+        for sub in &request.requests[outcomes.len()..] {
+            outcomes.push(Outcome::halted(&sub.reference_id, ROLLED_BACK));
+        }
+    }
+    response::json(
+        StatusCode::OK,
+        &json!({"compositeResponse": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>()}),
+    )
+}
+
+async fn run_subrequest(
+    router: &axum::Router,
+    method: &Method,
+    url: &str,
+    body: Option<Value>,
+    authorization: Option<axum::http::HeaderValue>,
+    reference_id: &str,
+) -> Outcome {
+    let mut builder = Request::builder().method(method.clone()).uri(url);
+    if let Some(authorization) = authorization {
+        builder = builder.header(header::AUTHORIZATION, authorization);
+    }
+    let payload = match body {
+        Some(value) => Body::from(value.to_string()),
+        None => Body::empty(),
+    };
+    let request = builder
+        .header(header::CONTENT_TYPE, "application/json")
+        .extension(Subrequest)
+        .body(payload);
+    let response = match request {
+        Ok(request) => router.clone().oneshot(request).await,
+        Err(_) => {
+            return Outcome {
+                reference_id: reference_id.to_owned(),
+                status: 400,
+                location: None,
+                body: json!([{"errorCode": "INVALID_INPUT", "message": format!("Invalid url: '{url}'")}]),
+            }
+        }
+    };
+    let Ok(response) = response;
+    outcome_of(response, reference_id).await
+}
+
+async fn outcome_of(response: Response, reference_id: &str) -> Outcome {
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = to_bytes(response.into_body(), MAX_SUBRESPONSE_BYTES)
+        .await
+        .unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Outcome {
+        reference_id: reference_id.to_owned(),
+        status,
+        location,
+        body,
+    }
+}
+
+/// The record a PATCH or DELETE of `/sobjects/{type}/{id}` is about to change, as it is now.
+fn snapshot(state: &AppState, method: &Method, url: &str) -> Option<Undo> {
+    if method != Method::PATCH && method != Method::DELETE {
+        return None;
+    }
+    let path = url.split('?').next()?;
+    let mut parts = path.trim_end_matches('/').split('/').skip(4);
+    if parts.next()? != "sobjects" {
+        return None;
+    }
+    let object = schema::object(parts.next()?)?;
+    let id = parts.next()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let org = state.org();
+    let previous = org.store.get_any(object, id)?.clone();
+    Some(Undo {
+        object,
+        id: id.to_owned(),
+        previous: Some(previous),
+    })
+}
+
+fn created_record(outcome: &Outcome) -> Option<(&'static ObjectDef, String)> {
+    let id = outcome.body.get("id")?.as_str()?;
+    Some((schema::object_for_id(id)?, id.to_owned()))
+}
+
+/// Replaces `@{ref.path}` in the URL and (recursively) in body strings; `Err` names the
+/// reference that has no value.
+fn resolve_references(
+    sub: &SubrequestSpec,
+    outcomes: &[Outcome],
+) -> Result<(String, Option<Value>), String> {
+    let url = substitute(&sub.url, outcomes)?;
+    let body = sub
+        .body
+        .as_ref()
+        .map(|body| substitute_value(body, outcomes))
+        .transpose()?;
+    Ok((url, body))
+}
+
+fn substitute_value(value: &Value, outcomes: &[Outcome]) -> Result<Value, String> {
+    Ok(match value {
+        Value::String(text) => {
+            // A string that is exactly one reference takes the referenced value's own type.
+            if let Some(inner) = text.strip_prefix("@{").and_then(|t| t.strip_suffix('}')) {
+                if !inner.contains('}') {
+                    return lookup(inner, outcomes);
+                }
+            }
+            Value::String(substitute(text, outcomes)?)
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| substitute_value(v, outcomes))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), substitute_value(v, outcomes)?)))
+                .collect::<Result<Map<_, _>, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn substitute(text: &str, outcomes: &[Outcome]) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("@{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        match lookup(&after[..end], outcomes)? {
+            Value::String(s) => out.push_str(&s),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `refAccount.id`, `refQuery.records[0].Id`: a value of an earlier successful answer.
+fn lookup(reference: &str, outcomes: &[Outcome]) -> Result<Value, String> {
+    let missing = || reference.to_owned();
+    let (name, path) = reference.split_once('.').unwrap_or((reference, ""));
+    let outcome = outcomes
+        .iter()
+        .find(|o| o.reference_id == name && o.status < 400)
+        .ok_or_else(missing)?;
+    let mut current = &outcome.body;
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let (key, indexes) = match segment.find('[') {
+            Some(at) => (&segment[..at], &segment[at..]),
+            None => (segment, ""),
+        };
+        if !key.is_empty() {
+            current = current.get(key).ok_or_else(missing)?;
+        }
+        for index in indexes.split('[').filter(|s| !s.is_empty()) {
+            let n: usize = index
+                .strip_suffix(']')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(missing)?;
+            current = current.get(n).ok_or_else(missing)?;
+        }
+    }
+    if current.is_null() {
+        return Err(missing());
+    }
+    Ok(current.clone())
+}
+
+// ---------------------------------------------------------------------------------------------
+// sObject Collections
+
+#[derive(Deserialize)]
+struct CollectionRequest {
+    #[serde(rename = "allOrNone", default)]
+    all_or_none: bool,
+    records: Vec<Value>,
+}
+
+/// One item's result: `statusCode` (not `errorCode`) and `fields` always present.
+fn item_error(id: Option<&str>, error: &ApiError) -> Value {
+    let errors: Vec<Value> = error
+        .errors
+        .iter()
+        .map(|e| json!({"statusCode": e.code, "message": e.message, "fields": e.fields.clone().unwrap_or_default()}))
+        .collect();
+    let mut item = json!({"success": false, "errors": errors});
+    // Create failures carry no id (reference §4.2); update/delete ones name the record.
+    if let Some(id) = id {
+        item["id"] = id.into();
+    }
+    item
+}
+
+fn item_ok(id: &str) -> Value {
+    json!({"id": id, "success": true, "errors": []})
+}
+
+const ALL_OR_NONE_ROLLED_BACK: &str =
+    "Record rolled back because not all records were valid and the request was using AllOrNone header";
+
+#[derive(Clone, Copy)]
+enum Write {
+    Create,
+    Update,
+}
+
+fn parse_collection(body: &[u8]) -> Result<CollectionRequest, ApiError> {
+    let request: CollectionRequest = serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(
+            400,
+            "JSON_PARSER_ERROR",
+            format!("The request is malformed: {error}"),
+        )
+    })?;
+    check_count(request.records.len())?;
+    Ok(request)
+}
+
+fn check_count(count: usize) -> Result<(), ApiError> {
+    // Code and wording for too many records are unconfirmed.
+    if count > MAX_RECORDS {
+        return Err(ApiError::new(
+            400,
+            "EXCEEDED_ID_LIMIT",
+            format!("record limit reached. cannot submit more than {MAX_RECORDS} records into this call"),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /composite/sobjects` (create) and `PATCH /composite/sobjects` (update).
+async fn write_collection(state: &AppState, user: &OrgUser, body: &[u8], write: Write) -> Response {
+    let request = match parse_collection(body) {
+        Ok(request) => request,
+        Err(error) => return api_error(&error),
+    };
+    let now = format_datetime(state.clock.now());
+    let mut org = state.org();
+    let store = &mut org.store;
+    let mut results = Vec::with_capacity(request.records.len());
+    let mut undo: Vec<Undo> = Vec::new();
+    let mut any_failed = false;
+    for record in &request.records {
+        let outcome = write_one(store, user, record, write, &now, &mut undo);
+        any_failed |= outcome.is_err();
+        results.push(outcome);
+    }
+    if request.all_or_none && any_failed {
+        for change in undo.into_iter().rev() {
+            store.restore(change.object, &change.id, change.previous);
+        }
+        let rolled_back = ApiError::new(
+            400,
+            "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            ALL_OR_NONE_ROLLED_BACK,
+        );
+        let items: Vec<Value> = results
+            .into_iter()
+            .map(|result| match result {
+                Ok(id) => match write {
+                    Write::Create => item_error(None, &rolled_back),
+                    Write::Update => item_error(Some(&id), &rolled_back),
+                },
+                Err((id, error)) => item_error(id.as_deref(), &error),
+            })
+            .collect();
+        return response::json(StatusCode::OK, &items);
+    }
+    let items: Vec<Value> = results
+        .into_iter()
+        .map(|result| match result {
+            Ok(id) => item_ok(&id),
+            Err((id, error)) => item_error(id.as_deref(), &error),
+        })
+        .collect();
+    response::json(StatusCode::OK, &items)
+}
+
+type ItemResult = Result<String, (Option<String>, ApiError)>;
+
+fn write_one(
+    store: &mut Store,
+    user: &OrgUser,
+    record: &Value,
+    write: Write,
+    now: &str,
+    undo: &mut Vec<Undo>,
+) -> ItemResult {
+    let fields = record.as_object().cloned().unwrap_or_default();
+    let given_id = fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Id"))
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_owned);
+    let type_name = fields
+        .get("attributes")
+        .and_then(|a| a.get("type"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let object = match (&type_name, &given_id) {
+        (Some(name), _) => schema::object(name),
+        (None, Some(id)) if matches!(write, Write::Update) => schema::object_for_id(id),
+        _ => None,
+    };
+    let Some(object) = object else {
+        return Err((
+            given_id,
+            ApiError::new(400, "INVALID_TYPE", "Must send a concrete entity type."),
+        ));
+    };
+    match write {
+        Write::Create => {
+            let id = dml::create(store, object, user, &fields, now).map_err(|e| (None, e))?;
+            undo.push(Undo {
+                object,
+                id: id.clone(),
+                previous: None,
+            });
+            Ok(id)
+        }
+        Write::Update => {
+            let Some(id) = given_id else {
+                return Err((
+                    None,
+                    ApiError::new(
+                        400,
+                        "MISSING_ARGUMENT",
+                        "Id not specified in an update call",
+                    ),
+                ));
+            };
+            let previous = store.get_any(object, &id).cloned();
+            dml::update(store, object, user, &id, &fields, now)
+                .map_err(|e| (Some(id.clone()), e))?;
+            undo.push(Undo {
+                object,
+                id: id.clone(),
+                previous,
+            });
+            // The 18-char form whatever was sent.
+            let id18 = store
+                .get_any(object, &id)
+                .and_then(|r| r.get("Id"))
+                .and_then(Value::as_str)
+                .unwrap_or(&id)
+                .to_owned();
+            Ok(id18)
+        }
+    }
+}
+
+pub async fn create_collection(
+    State(state): State<Arc<AppState>>,
+    Extension(Caller(user)): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    write_collection(&state, &user, &body, Write::Create).await
+}
+
+pub async fn update_collection(
+    State(state): State<Arc<AppState>>,
+    Extension(Caller(user)): Extension<Caller>,
+    body: Bytes,
+) -> Response {
+    write_collection(&state, &user, &body, Write::Update).await
+}
+
+#[derive(Deserialize)]
+pub struct IdsParams {
+    ids: Option<String>,
+    #[serde(rename = "allOrNone")]
+    all_or_none: Option<String>,
+    fields: Option<String>,
+}
+
+fn id_list(params: &IdsParams) -> Result<Vec<String>, ApiError> {
+    let ids: Vec<String> = params
+        .ids
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if ids.is_empty() {
+        return Err(ApiError::new(
+            400,
+            "MISSING_ARGUMENT",
+            "ids parameter is required",
+        ));
+    }
+    check_count(ids.len())?;
+    Ok(ids)
+}
+
+/// `DELETE /composite/sobjects?ids=…&allOrNone=…`.
+pub async fn delete_collection(
+    State(state): State<Arc<AppState>>,
+    Extension(Caller(user)): Extension<Caller>,
+    Query(params): Query<IdsParams>,
+) -> Response {
+    let ids = match id_list(&params) {
+        Ok(ids) => ids,
+        Err(error) => return api_error(&error),
+    };
+    let all_or_none = params
+        .all_or_none
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let now = format_datetime(state.clock.now());
+    let mut org = state.org();
+    let store = &mut org.store;
+    let mut undo = Vec::new();
+    let results: Vec<ItemResult> = ids
+        .iter()
+        .map(|id| {
+            let object = schema::object_for_id(id).ok_or_else(|| {
+                (
+                    Some(id.clone()),
+                    ApiError::new(400, "MALFORMED_ID", format!("malformed id {id}")),
+                )
+            })?;
+            let previous = store.get_any(object, id).cloned();
+            dml::delete(store, object, &user, id, &now).map_err(|e| (Some(id.clone()), e))?;
+            undo.push(Undo {
+                object,
+                id: id.clone(),
+                previous,
+            });
+            Ok(id.clone())
+        })
+        .collect();
+    let any_failed = results.iter().any(Result::is_err);
+    let rolled_back = ApiError::new(
+        400,
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        ALL_OR_NONE_ROLLED_BACK,
+    );
+    if all_or_none && any_failed {
+        for change in undo.into_iter().rev() {
+            store.restore(change.object, &change.id, change.previous);
+        }
+    }
+    let items: Vec<Value> = results
+        .into_iter()
+        .map(|result| match result {
+            Ok(id) if all_or_none && any_failed => item_error(Some(&id), &rolled_back),
+            Ok(id) => item_ok(&id),
+            Err((id, error)) => item_error(id.as_deref(), &error),
+        })
+        .collect();
+    response::json(StatusCode::OK, &items)
+}
+
+/// `GET /composite/sobjects/{type}?ids=…&fields=…`: rows in the order asked, `null` for ids not
+/// found or not visible.
+pub async fn retrieve_collection(
+    State(state): State<Arc<AppState>>,
+    Extension(Caller(user)): Extension<Caller>,
+    Extension(ApiVersion(version)): Extension<ApiVersion>,
+    Path((_, name)): Path<(String, String)>,
+    Query(params): Query<IdsParams>,
+) -> Response {
+    let result = (|| {
+        let object = schema::object(&name).ok_or_else(ApiError::not_found)?;
+        let ids = id_list(&params)?;
+        let fields: Vec<&'static FieldDef> = params
+            .fields
+            .as_deref()
+            .ok_or_else(|| ApiError::new(400, "MISSING_ARGUMENT", "fields parameter is required"))?
+            .split(',')
+            .map(str::trim)
+            .map(|f| {
+                object.field(f).ok_or_else(|| {
+                    ApiError::new(400, "INVALID_FIELD", format!("No such column '{f}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", object.name))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let org = state.org();
+        let rows: Vec<Value> = ids
+            .iter()
+            .map(|id| match dml::readable(&org.store, object, &user, id) {
+                Ok(record) => {
+                    serde_json::to_value(query::record_row(object, record, &fields, &version))
+                        .unwrap_or(Value::Null)
+                }
+                Err(_) => Value::Null,
+            })
+            .collect();
+        Ok(response::json(StatusCode::OK, &rows))
+    })();
+    result.unwrap_or_else(|error: ApiError| api_error(&error))
+}
