@@ -157,7 +157,6 @@ const VALIDATION_CODES: &[&str] = &[
     "DUPLICATE_VALUE",
     "DUPLICATES_DETECTED",
     "CANNOT_UPDATE_CONVERTED_LEAD",
-    "JSON_PARSER_ERROR",
 ];
 
 /// Classify a REST error array (or one collection item's / subrequest's errors). `status` is

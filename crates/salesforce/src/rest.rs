@@ -21,6 +21,11 @@ impl RestSession {
             access_token: access_token.into(),
         })
     }
+
+    /// The session a token response opens (its `instance_url` and access token).
+    pub fn from_token(token: &crate::TokenResponse) -> Result<Self> {
+        Self::new(&token.instance_url, token.access_token.clone())
+    }
 }
 
 impl std::fmt::Debug for RestSession {

@@ -340,7 +340,7 @@ async fn client_credentials_against_sfsim() {
         Some(token.identity_ids().unwrap().user_id.to_string()),
         sim.user_id("admin@demo.example")
     );
-    let session = RestSession::new(&token.instance_url, token.access_token.clone()).unwrap();
+    let session = RestSession::from_token(&token).unwrap();
     client.limits(&session).await.unwrap();
     sim.shutdown().await;
 
