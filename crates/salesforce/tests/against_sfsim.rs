@@ -445,3 +445,202 @@ async fn faults_retries_and_unknown_outcomes_against_sfsim() {
     assert_eq!(err.kind(), ErrorKind::RateLimited, "{err:?}");
     sim.shutdown().await;
 }
+
+/// Composite and sObject Collections against the simulated org: one API call for several
+/// reads, references between subrequests, allOrNone rollback, per-item results.
+#[tokio::test]
+async fn composite_and_collections_against_sfsim() {
+    use salesforce::{
+        composite::reference, CompositeRequest, ErrorKind, IdOrReference, NewRecord, RecordUpdate,
+    };
+    use serde_json::json;
+
+    let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), sfsim::SimConfig::default())
+        .await
+        .unwrap();
+    let base = sim.base_url();
+    let client = Client::new(ClientOptions::default()).unwrap();
+    let app = OAuthApp::new(sfsim::DEMO_CLIENT_ID, sfsim::DEMO_CLIENT_SECRET);
+    let (code, verifier) = authorize(&base, "admin@demo.example").await;
+    let token = client
+        .exchange_code(&base, &app, &code, &verifier, REDIRECT_URI)
+        .await
+        .unwrap();
+    let session = RestSession::from_token(&token).unwrap();
+    let opportunity =
+        RecordId::parse(sim.records("Opportunity")[0]["Id"].as_str().unwrap()).unwrap();
+
+    // Several reads, one API call (what a no-change sync costs).
+    let now = time::OffsetDateTime::now_utc();
+    let mut reads = CompositeRequest::new(false);
+    reads
+        .query(
+            "Contact",
+            "SELECT Id, SystemModstamp FROM Contact ORDER BY SystemModstamp, Id LIMIT 5",
+        )
+        .unwrap()
+        .deleted(
+            "ContactDeleted",
+            "Contact",
+            now - time::Duration::hours(1),
+            now,
+        )
+        .unwrap()
+        .get("opp", "Opportunity", &opportunity, &["Id", "StageName"])
+        .unwrap();
+    let calls_before = sim.api_calls();
+    let answer = client.composite(&session, &reads).await.unwrap();
+    assert_eq!(sim.api_calls(), calls_before + 1, "one API call");
+    let contacts: salesforce::QueryResult<Value> = answer.json("Contact").unwrap();
+    assert_eq!(contacts.records.len(), 5);
+    let deleted: salesforce::DeletedRecords = answer.json("ContactDeleted").unwrap();
+    assert!(deleted.latest_date_covered <= now + time::Duration::minutes(1));
+    let opp: Value = answer.json("opp").unwrap();
+    assert_eq!(opp["Id"], opportunity.as_str());
+
+    // A lead and a call logged on it, the task referring to the new lead; read back.
+    let mut writes = CompositeRequest::new(true);
+    writes
+        .create(
+            "newLead",
+            "Lead",
+            &json!({"LastName": "Composite", "Company": "Acme"}),
+        )
+        .unwrap()
+        .create(
+            "call",
+            "Task",
+            &json!({"Subject": "Call", "TaskSubtype": "Call", "Status": "Completed",
+                    "WhoId": reference("newLead", "id").unwrap()}),
+        )
+        .unwrap()
+        .get(
+            "readBack",
+            "Lead",
+            IdOrReference::Reference(reference("newLead", "id").unwrap()),
+            &["Id", "Status"],
+        )
+        .unwrap();
+    let answer = client.composite(&session, &writes).await.unwrap();
+    let lead: salesforce::SaveResult = answer.json("newLead").unwrap();
+    let lead_id = lead.id.unwrap();
+    let read_back: Value = answer.json("readBack").unwrap();
+    assert_eq!(read_back["Status"], "Open - Not Contacted");
+    let task: salesforce::SaveResult = answer.json("call").unwrap();
+    let task_id = task.id.unwrap();
+
+    // All or none: the invalid lead fails, the valid one is rolled back.
+    let leads_before = sim.records("Lead").len();
+    let mut failing = CompositeRequest::new(true);
+    failing
+        .create(
+            "good",
+            "Lead",
+            &json!({"LastName": "Good", "Company": "Acme"}),
+        )
+        .unwrap()
+        .create("bad", "Lead", &json!({"LastName": "Bad"}))
+        .unwrap();
+    let answer = client.composite(&session, &failing).await.unwrap();
+    assert!(answer.get("good").unwrap().is_processing_halted());
+    let bad = answer.get("bad").unwrap().error().unwrap();
+    assert_eq!(bad.kind(), ErrorKind::Validation);
+    assert_eq!(sim.records("Lead").len(), leads_before);
+
+    // Collections: per-item results, then all-or-none.
+    let records = [
+        NewRecord::new("Lead", &json!({"LastName": "C1", "Company": "Acme"})).unwrap(),
+        NewRecord::new("Lead", &json!({"LastName": "C2"})).unwrap(),
+    ];
+    let results = client
+        .create_records(&session, &records, false)
+        .await
+        .unwrap();
+    assert!(results[0].success);
+    assert_eq!(results[1].kind(), Some(ErrorKind::Validation));
+    assert!(results[1].errors[0].fields.contains(&"Company".to_string()));
+    let rolled = client
+        .create_records(&session, &records, true)
+        .await
+        .unwrap();
+    assert!(rolled[0].is_rolled_back(), "{rolled:?}");
+    assert!(!rolled[1].success && !rolled[1].is_rolled_back());
+
+    let created = results[0].id.clone().unwrap();
+    let updates = [RecordUpdate::new("Lead", &created, &json!({"Title": "Buyer"})).unwrap()];
+    let updated = client
+        .update_records(&session, &updates, false)
+        .await
+        .unwrap();
+    assert!(updated[0].success, "{updated:?}");
+    let removed = client
+        .delete_records(&session, &[created.clone(), task_id, lead_id], false)
+        .await
+        .unwrap();
+    assert!(removed.iter().all(|r| r.success), "{removed:?}");
+    let again = client
+        .delete_records(&session, &[created], false)
+        .await
+        .unwrap();
+    assert_eq!(again[0].kind(), Some(ErrorKind::NotFound), "{again:?}");
+    sim.shutdown().await;
+}
+
+/// A conditional update inside a composite request: `If-Unmodified-Since` travels in the
+/// subrequest's `httpHeaders` (a documented Composite Subrequest property).
+#[tokio::test]
+#[ignore = "sfsim does not apply composite subrequest httpHeaders yet (answers 204)"]
+async fn composite_conditional_update_against_sfsim() {
+    use salesforce::{CompositeRequest, ErrorKind, UpdateOptions};
+    use serde_json::json;
+
+    let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), sfsim::SimConfig::default())
+        .await
+        .unwrap();
+    let base = sim.base_url();
+    let client = Client::new(ClientOptions::default()).unwrap();
+    let app = OAuthApp::new(sfsim::DEMO_CLIENT_ID, sfsim::DEMO_CLIENT_SECRET);
+    let (code, verifier) = authorize(&base, "admin@demo.example").await;
+    let token = client
+        .exchange_code(&base, &app, &code, &verifier, REDIRECT_URI)
+        .await
+        .unwrap();
+    let session = RestSession::from_token(&token).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let lead_id = client
+        .create_record(
+            &session,
+            "Lead",
+            &json!({"LastName": "Guarded", "Company": "Acme"}),
+        )
+        .await
+        .unwrap()
+        .id;
+    // A conditional update that lost the race answers 412 in its slot; the read beside it
+    // still gives the record as it is now.
+    let mut guarded = CompositeRequest::new(false);
+    guarded
+        .update_with(
+            "change",
+            "Lead",
+            &lead_id,
+            &json!({"Company": "Stale"}),
+            UpdateOptions {
+                if_unmodified_since: Some(now - time::Duration::days(1)),
+            },
+        )
+        .unwrap()
+        .get("current", "Lead", &lead_id, &["Company"])
+        .unwrap();
+    let answer = client.composite(&session, &guarded).await.unwrap();
+    let change = answer.get("change").unwrap();
+    assert_eq!(change.http_status_code, 412);
+    assert_eq!(
+        change.error().unwrap().kind(),
+        ErrorKind::PreconditionFailed
+    );
+    let current: Value = answer.json("current").unwrap();
+    assert_eq!(current["Company"], "Acme");
+
+    sim.shutdown().await;
+}
