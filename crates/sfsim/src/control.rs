@@ -7,7 +7,6 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Mutex, MutexGuard,
     },
-    time::Duration,
 };
 
 use serde::{Deserialize, Serialize};
@@ -30,15 +29,6 @@ pub enum Fault {
     Status(u16),
     DropConnection(DropWhen),
     DelayMs(u64),
-}
-
-impl Fault {
-    pub fn delay(self) -> Option<Duration> {
-        match self {
-            Fault::DelayMs(ms) => Some(Duration::from_millis(ms)),
-            _ => None,
-        }
-    }
 }
 
 /// `POST /__sim/faults` body: exactly one kind, an optional `count` (default 1) and an optional

@@ -195,10 +195,8 @@ pub async fn apply_faults(
     };
     tracing::info!(?fault, %path, "simulated fault");
     match fault {
-        Fault::DelayMs(_) => {
-            if let Some(delay) = fault.delay() {
-                tokio::time::sleep(delay).await;
-            }
+        Fault::DelayMs(ms) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             next.run(request).await
         }
         Fault::Status(status) => fault_response(&state, &path, status),
