@@ -142,8 +142,12 @@ impl Control {
     }
 
     pub fn count_token_request(&self, grant_type: &str) {
-        // Whatever a client sends becomes a key, so keep it short.
-        let key: String = grant_type.chars().take(64).collect();
+        // Whatever a client sends becomes a key, so keep it short; no grant_type at all is `(none)`.
+        let key: String = if grant_type.is_empty() {
+            "(none)".to_owned()
+        } else {
+            grant_type.chars().take(64).collect()
+        };
         *lock(&self.stats).token_requests.entry(key).or_default() += 1;
     }
 
