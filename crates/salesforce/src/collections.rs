@@ -2,6 +2,7 @@
 //! result per record in request order (reference §4.2).
 
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -171,6 +172,55 @@ impl Client {
             records.len(),
         )
         .await
+    }
+
+    /// `GET /composite/sobjects/{object}?ids=…&fields=…`: read up to 200 records of one object
+    /// in one call (e.g. the rows a batch of writes just made), in the order asked; `None`
+    /// where an id is not found or not visible. A read: retried on transient failures.
+    /// (Salesforce takes more ids per call; 200 keeps the URL short.)
+    pub async fn retrieve_records<T: DeserializeOwned>(
+        &self,
+        session: &RestSession,
+        object: &str,
+        ids: &[RecordId],
+        fields: &[&str],
+    ) -> Result<Vec<Option<T>>> {
+        check_object_name(object)?;
+        check_count(ids.len())?;
+        if fields.is_empty() {
+            return Err(Error::InvalidInput(
+                "retrieving records needs at least one field".into(),
+            ));
+        }
+        for field in fields {
+            check_field_name(field)?;
+        }
+        for id in ids {
+            check_id_for(object, id)?;
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let joined_ids = ids
+            .iter()
+            .map(RecordId::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        let joined_fields = fields.join(",");
+        let url = data_url(
+            session,
+            &["composite", "sobjects", object],
+            &[("ids", &joined_ids), ("fields", &joined_fields)],
+        )?;
+        let rows: Vec<Option<T>> = self.send(session, Call::get(url)).await?.json("records")?;
+        if rows.len() != ids.len() {
+            return Err(Error::Decode(format!(
+                "{} rows for {} ids",
+                rows.len(),
+                ids.len()
+            )));
+        }
+        Ok(rows)
     }
 
     /// `DELETE /composite/sobjects?ids=…&allOrNone=…`: delete up to 200 records. Sent once.

@@ -567,6 +567,18 @@ async fn composite_and_collections_against_sfsim() {
     assert!(!rolled[1].success && !rolled[1].is_rolled_back());
 
     let created = results[0].id.clone().unwrap();
+    let rows: Vec<Option<Value>> = client
+        .retrieve_records(
+            &session,
+            "Lead",
+            std::slice::from_ref(&created),
+            &["Id", "LastName", "Status"],
+        )
+        .await
+        .unwrap();
+    let row = rows[0].as_ref().unwrap();
+    assert_eq!(row["LastName"], "C1");
+    assert_eq!(row["Status"], "Open - Not Contacted");
     let updates = [RecordUpdate::new("Lead", &created, &json!({"Title": "Buyer"})).unwrap()];
     let updated = client
         .update_records(&session, &updates, false)

@@ -231,6 +231,11 @@ async fn handle(
             r#"[{"id":"00QB000000AbCdEMAV","success":true,"errors":[],"created":true},
                 {"id":"00QB000000AbCdFMAV","success":true,"errors":[],"created":false}]"#,
         ),
+        ("GET", "/composite/sobjects/Contact") => reply(
+            200,
+            r#"[{"attributes":{"type":"Contact","url":"/services/data/v58.0/sobjects/Contact/003R000000ATjnCIAT"},"Id":"003R000000ATjnCIAT","Name":"Tim Barr"},
+                null]"#,
+        ),
         ("DELETE", "/composite/sobjects") => reply(
             200,
             r#"[{"id":"00TB0000003LgMzMAK","success":true,"errors":[]},
@@ -1201,4 +1206,24 @@ async fn a_token_that_cannot_be_a_header_is_refused_without_sending() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err:?}");
     assert!(!err.outcome_unknown());
     assert!(seen(&state).is_empty());
+}
+
+#[tokio::test]
+async fn collections_retrieve_keeps_order_and_marks_missing_rows() {
+    let (session, state) = server().await;
+    let rows: Vec<Option<Value>> = client()
+        .retrieve_records(
+            &session,
+            "Contact",
+            &[id("003R000000ATjnCIAT"), id("003R000000ATjnDIAT")],
+            &["Id", "Name"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows[0].as_ref().unwrap()["Name"], "Tim Barr");
+    assert!(rows[1].is_none());
+    assert_eq!(
+        seen(&state)[0].uri,
+        "/services/data/v58.0/composite/sobjects/Contact?ids=003R000000ATjnCIAT%2C003R000000ATjnDIAT&fields=Id%2CName"
+    );
 }
