@@ -336,3 +336,87 @@ async fn a_rest_create_and_update_each_send_a_message() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn collection_and_composite_writes_send_messages_too() {
+    let (listener, url) = listen(vec![]).await;
+    let sim = start(SimConfig {
+        outbound_messages: vec![format!("Contact:LastName,Title:{url}")
+            .parse()
+            .expect("a valid rule")],
+        outbound_time_scale: 0.001,
+        ..SimConfig::default()
+    })
+    .await;
+    let access = access_token(&sim, "rep@demo.example").await;
+    let post = |path: &str, body: serde_json::Value| {
+        browser()
+            .post(format!("{}/services/data/v58.0/{path}", sim.base_url()))
+            .bearer_auth(&access)
+            .json(&body)
+            .send()
+    };
+    let collection = post(
+        "composite/sobjects",
+        json!({"allOrNone": false, "records": [
+            {"attributes": {"type": "Contact"}, "LastName": "First of two"},
+            {"attributes": {"type": "Contact"}, "LastName": "Second of two"},
+            {"attributes": {"type": "Contact"}, "FirstName": "No last name"},
+        ]}),
+    )
+    .await
+    .expect("collection answers");
+    assert_eq!(collection.status(), reqwest::StatusCode::OK);
+    let items: serde_json::Value = collection.json().await.expect("JSON");
+    let first = items[0]["id"].as_str().expect("created").to_owned();
+    let received = wait_for(&listener, 2).await;
+    let mut names: Vec<&str> = received.iter().map(|b| tag(b, "sf:LastName")).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["First of two", "Second of two"],
+        "the failed item sends nothing"
+    );
+
+    let composite = post(
+        "composite",
+        json!({"compositeRequest": [
+            {"method": "PATCH", "url": format!("/services/data/v58.0/sobjects/Contact/{first}"),
+             "referenceId": "renamed", "body": {"Title": "Patched in a composite"}},
+            {"method": "POST", "url": "/services/data/v58.0/sobjects/Contact",
+             "referenceId": "added", "body": {"LastName": "Made in a composite"}},
+            {"method": "GET", "url": format!("/services/data/v58.0/sobjects/Contact/{first}"),
+             "referenceId": "read"},
+        ]}),
+    )
+    .await
+    .expect("composite answers");
+    assert_eq!(composite.status(), reqwest::StatusCode::OK);
+    let received = wait_for(&listener, 4).await;
+    let later: Vec<(&str, &str)> = received[2..]
+        .iter()
+        .map(|b| {
+            let title = if b.contains("<sf:Title>") {
+                tag(b, "sf:Title")
+            } else {
+                ""
+            };
+            (tag(b, "sf:LastName"), title)
+        })
+        .collect();
+    assert!(
+        later.contains(&("First of two", "Patched in a composite")),
+        "the patch is sent with the new Title: {later:?}"
+    );
+    assert!(
+        later.iter().any(|(name, _)| *name == "Made in a composite"),
+        "{later:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        listener.received.lock().unwrap().len(),
+        4,
+        "the GET sends nothing"
+    );
+    sim.shutdown().await;
+}
