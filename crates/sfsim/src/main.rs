@@ -47,11 +47,19 @@ struct Args {
     #[arg(long = "outbound-message", value_name = "OBJECT:FIELDS:URL")]
     outbound_messages: Vec<sfsim::OutboundRule>,
     /// Multiplies outbound retry intervals (15 s doubling up to 2 h) and timeouts.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = positive_scale)]
     outbound_time_scale: f64,
     /// Request bodies longer than this many bytes get `413`.
     #[arg(long, default_value_t = SimConfig::default().max_body_bytes)]
     max_body_bytes: usize,
+}
+
+/// A time scale must be a positive, finite number.
+fn positive_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale > 0.0 => Ok(scale),
+        _ => Err(format!("expected a positive number, got '{text}'")),
+    }
 }
 
 #[tokio::main]

@@ -427,4 +427,13 @@ async fn the_binary_takes_the_control_and_oauth_flags_and_refuses_a_bad_outbound
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("unknown object 'Widget'"), "{stderr}");
+
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfsim"))
+        .args(["--listen", "127.0.0.1:0", "--outbound-time-scale", "0"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("expected a positive number"), "{stderr}");
 }
