@@ -129,12 +129,16 @@ fn node_is_recent() -> bool {
     (major, minor) >= NODE_MINIMUM
 }
 
-/// `npm ci` in ui/ when node_modules is missing or older than the lock file.
+/// `npm ci` in ui/ when its node_modules is missing or older than the lock file.
 pub fn ui_packages() -> Result<(), String> {
+    npm_packages(&crate::root().join("ui"))
+}
+
+/// `npm ci` in `dir` when its node_modules is missing or older than the lock file.
+pub fn npm_packages(dir: &std::path::Path) -> Result<(), String> {
     node()?;
-    let ui = crate::root().join("ui");
-    let lock = ui.join("package-lock.json");
-    let installed = ui.join("node_modules/.package-lock.json");
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
     let fresh = match (modified(&installed), modified(&lock)) {
         (Some(installed), Some(lock)) => installed >= lock,
         _ => false,
@@ -142,10 +146,10 @@ pub fn ui_packages() -> Result<(), String> {
     if fresh {
         return Ok(());
     }
-    println!("xtask: installing the UI's npm packages");
+    println!("xtask: installing npm packages in {}", dir.display());
     process::run(process::in_dir(
         &mut command("npm", &["ci", "--no-audit", "--no-fund"]),
-        &ui,
+        dir,
     ))
 }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask demo [--no-app]` and `cargo xtask test`: the project's two commands. Each installs
 //! what a fresh Debian/Ubuntu machine with Rust is missing, builds, and runs.
 
+mod bench;
 mod demo;
 mod install;
 mod process;
@@ -13,7 +14,8 @@ const USAGE: &str = "\
 usage:
   cargo xtask demo [--no-app]   install what is missing, build, start sfsim + gateway + the app
                                 (--no-app: only sfsim and the gateway, for a machine without a display)
-  cargo xtask test              install what the tests need and run every test: Rust, UI, real app";
+  cargo xtask test              install what the tests need and run every test: Rust, UI, real app
+  cargo xtask bench sfsim       benchmarks (release build), printing their figures";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         ["demo"] => demo::run(demo::Options { app: true }),
         ["demo", "--no-app"] => demo::run(demo::Options { app: false }),
         ["test"] => test::run(),
+        ["bench", what] => bench::run(what),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())

@@ -81,6 +81,13 @@ pub fn run() -> Result<(), String> {
             process::run(in_dir(&mut with_keyring_session(&keyring)?, &root))
         },
     )?;
+    steps.run("sfsim against an independent client (jsforce)", || {
+        let suite = root.join("crates/sfsim/tests/jsforce");
+        install::npm_packages(&suite)?;
+        let mut npm = command("npm", &["test"]);
+        npm.env("SFSIM_BIN", crate::target_dir().join("debug/sfsim"));
+        process::run(in_dir(&mut npm, &suite))
+    })?;
     steps.run("UI in Chromium (Playwright, mocked IPC)", || {
         process::run(in_dir(&mut command("npm", &["run", "test:e2e"]), &ui))
     })?;

@@ -1,0 +1,28 @@
+//! `cargo xtask bench <what>`: benchmarks, in release builds, printing their figures. Goals are
+//! checked by reading these figures, never by timed tests.
+
+use crate::process::{self, command, in_dir};
+
+pub const WHAT: &str = "sfsim";
+
+pub fn run(what: &str) -> Result<(), String> {
+    let root = crate::root();
+    match what {
+        // Seeding a large org and serving a full page of contacts with their account names.
+        "sfsim" => process::run(in_dir(
+            &mut command(
+                "cargo",
+                &[
+                    "run",
+                    "--release",
+                    "--package",
+                    "sfsim",
+                    "--example",
+                    "bench",
+                ],
+            ),
+            &root,
+        )),
+        other => Err(format!("no benchmark named {other:?}; there is: {WHAT}")),
+    }
+}
