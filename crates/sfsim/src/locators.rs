@@ -7,7 +7,7 @@ use std::{
 
 use time::{Duration, OffsetDateTime};
 
-use crate::{ids::IdGenerator, query::Row};
+use crate::{ids::IdGenerator, query::Plan};
 
 /// A cursor not read for this long is gone (`INVALID_QUERY_LOCATOR`), as in a real org.
 const IDLE_EXPIRY: Duration = Duration::minutes(15);
@@ -18,7 +18,9 @@ const MAX_OPEN: usize = 500;
 
 pub struct Cursor {
     pub user_id: String,
-    pub rows: Arc<Vec<Row>>,
+    /// The matching records' 15-char ids, in order; pages are rendered when fetched.
+    pub ids: Arc<Vec<String>>,
+    pub plan: Arc<Plan>,
     pub batch_size: usize,
     /// When the cursor was opened or last read (simulated clock).
     pub last_used: OffsetDateTime,

@@ -1,7 +1,7 @@
 //! Runs a parsed SOQL query against the store: checks names against the schema (with Salesforce's
 //! error codes and messages), applies sharing, filters, sorts, limits, and renders result rows.
 
-use std::cmp::Ordering;
+use std::{borrow::Cow, cmp::Ordering, sync::Arc};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
@@ -21,11 +21,31 @@ pub struct QueryError {
     pub message: String,
 }
 
-/// Every matching row (paging happens above this layer).
+/// Every matching record, in order, as 15-char ids; rows are rendered a page at a time
+/// ([`render_page`]) so a 100,000-row result costs only what one page shows.
 #[derive(Debug)]
 pub struct QueryOutput {
     pub total_size: usize,
-    pub rows: Vec<Row>,
+    pub ids: Vec<String>,
+    pub plan: Arc<Plan>,
+}
+
+/// What a page of the result renders: the object, the SELECT tree and the API version.
+#[derive(Debug)]
+pub struct Plan {
+    object: &'static ObjectDef,
+    columns: Vec<Column>,
+    api_version: String,
+}
+
+/// Renders the rows of `ids` (a page of a [`QueryOutput`]) from the records as they are now.
+/// A page fetched later shows later edits; a record purged since (an `allOrNone` rollback) is
+/// left out.
+pub fn render_page(store: &Store, plan: &Plan, ids: &[String]) -> Vec<Row> {
+    ids.iter()
+        .filter_map(|id| store.get_any(plan.object, id))
+        .map(|record| render(store, plan.object, record, &plan.columns, &plan.api_version))
+        .collect()
 }
 
 /// One record as the query API renders it: `attributes` first, then the selected fields in order.
@@ -135,6 +155,8 @@ pub fn run(
         .filter(|record| store.can_read(object, record, user))
         .filter(|record| filter.as_ref().is_none_or(|f| f.matches(store, record)))
         .collect();
+    let offset = query.offset.unwrap_or(0) as usize;
+    let limit = query.limit.map_or(usize::MAX, |l| l as usize);
     if !order.is_empty() {
         let mut keyed: Vec<(Vec<Option<Typed>>, &Record)> = matches
             .into_iter()
@@ -146,33 +168,56 @@ pub fn run(
                 (key, record)
             })
             .collect();
-        keyed.sort_by(|(a, _), (b, _)| {
+        // Ties fall back to the id, so equal keys always come out in the same order.
+        let compare = |(a, ra): &(Vec<Option<Typed>>, &Record),
+                       (b, rb): &(Vec<Option<Typed>>, &Record)| {
             order
                 .iter()
                 .zip(a.iter().zip(b))
                 .map(|((_, item), (x, y))| compare_for_order(x.as_ref(), y.as_ref(), item))
                 .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        });
+                .unwrap_or_else(|| record_key(ra).cmp(record_key(rb)))
+        };
+        // With a LIMIT only the first offset+limit rows need a full sort.
+        let wanted = offset.saturating_add(limit);
+        if wanted < keyed.len() {
+            keyed.select_nth_unstable_by(wanted, compare);
+            keyed.truncate(wanted);
+        }
+        keyed.sort_unstable_by(compare);
         matches = keyed.into_iter().map(|(_, record)| record).collect();
     }
-    let offset = query.offset.unwrap_or(0) as usize;
-    let limit = query.limit.map_or(usize::MAX, |l| l as usize);
     let selected = matches.into_iter().skip(offset).take(limit);
 
+    let plan = Arc::new(Plan {
+        object,
+        columns,
+        api_version: api_version.to_owned(),
+    });
     if count_only {
         return Ok(QueryOutput {
             total_size: selected.count(),
-            rows: Vec::new(),
+            ids: Vec::new(),
+            plan,
         });
     }
-    let rows: Vec<Row> = selected
-        .map(|record| render(store, object, record, &columns, api_version))
+    let ids: Vec<String> = selected
+        .map(|record| record_key(record).to_owned())
         .collect();
     Ok(QueryOutput {
-        total_size: rows.len(),
-        rows,
+        total_size: ids.len(),
+        ids,
+        plan,
     })
+}
+
+/// A record's 15-char id: its key in the store.
+fn record_key(record: &Record) -> &str {
+    record
+        .get("Id")
+        .and_then(Value::as_str)
+        .and_then(ids::to_15)
+        .unwrap_or_default()
 }
 
 /// A field path checked against the schema.
@@ -193,36 +238,47 @@ impl Resolved {
         current.get(self.field.name).filter(|v| !v.is_null())
     }
 
-    fn typed(&self, store: &Store, record: &Record) -> Option<Typed> {
+    /// The value for comparisons, borrowed from the record where it can be (no copies while a
+    /// 100,000-row table is filtered and sorted).
+    fn typed<'s>(&self, store: &'s Store, record: &'s Record) -> Option<Typed<'s>> {
         let value = self.value(store, record)?;
         Some(match self.field.kind {
             FieldKind::Id | FieldKind::Reference(_) => {
-                Typed::Id(value.as_str().and_then(ids::to_15)?.to_owned())
+                Typed::Id(Cow::Borrowed(value.as_str().and_then(ids::to_15)?))
             }
-            FieldKind::Text => Typed::Text(value.as_str()?.to_lowercase()),
+            FieldKind::Text => Typed::Text(lowercase(value.as_str()?)),
             FieldKind::Boolean => Typed::Bool(value.as_bool()?),
             FieldKind::Number => Typed::Number(value.as_f64()?),
             // Both render in fixed-width UTC forms, so text order is time order.
-            FieldKind::Date | FieldKind::DateTime => Typed::Stamp(value.as_str()?.to_owned()),
+            FieldKind::Date | FieldKind::DateTime => Typed::Stamp(Cow::Borrowed(value.as_str()?)),
         })
+    }
+}
+
+/// SOQL compares text case-insensitively; most values need no copy for that.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_uppercase) {
+        Cow::Owned(text.to_lowercase())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
 /// A value reduced to what comparisons need (text lower-cased, ids in their 15-char form).
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
-enum Typed {
-    Id(String),
-    Text(String),
+enum Typed<'a> {
+    Id(Cow<'a, str>),
+    Text(Cow<'a, str>),
     Bool(bool),
     Number(f64),
-    Stamp(String),
+    Stamp(Cow<'a, str>),
 }
 
-fn compare_typed(a: &Typed, b: &Typed) -> Ordering {
+fn compare_typed(a: &Typed<'_>, b: &Typed<'_>) -> Ordering {
     a.partial_cmp(b).unwrap_or(Ordering::Equal)
 }
 
-fn compare_for_order(a: Option<&Typed>, b: Option<&Typed>, item: &OrderItem) -> Ordering {
+fn compare_for_order(a: Option<&Typed<'_>>, b: Option<&Typed<'_>>, item: &OrderItem) -> Ordering {
     match (a, b) {
         (None, None) => Ordering::Equal,
         (None, Some(_)) if item.nulls_first() => Ordering::Less,
@@ -242,11 +298,11 @@ enum Filter {
     Compare {
         path: Resolved,
         op: CompareOp,
-        value: Option<Typed>,
+        value: Option<Typed<'static>>,
     },
     In {
         path: Resolved,
-        values: Vec<Option<Typed>>,
+        values: Vec<Option<Typed<'static>>>,
         negated: bool,
     },
     Like {
@@ -257,8 +313,8 @@ enum Filter {
     Span {
         path: Resolved,
         op: CompareOp,
-        start: Typed,
-        end: Typed,
+        start: Typed<'static>,
+        end: Typed<'static>,
     },
 }
 
@@ -540,7 +596,7 @@ impl Checker<'_> {
         path: &Resolved,
         field: &FieldPath,
         literal: &Literal,
-    ) -> Result<Option<Typed>, QueryError> {
+    ) -> Result<Option<Typed<'static>>, QueryError> {
         let typed = match (&literal.value, path.field.kind) {
             (LiteralValue::Null, _) => return Ok(None),
             (LiteralValue::String(text), FieldKind::Id | FieldKind::Reference(_)) => {
@@ -552,13 +608,17 @@ impl Checker<'_> {
                         &format!("invalid ID field: {text}"),
                     )
                 })?;
-                Typed::Id(id15.to_owned())
+                Typed::Id(Cow::Owned(id15.to_owned()))
             }
-            (LiteralValue::String(text), FieldKind::Text) => Typed::Text(text.to_lowercase()),
+            (LiteralValue::String(text), FieldKind::Text) => {
+                Typed::Text(Cow::Owned(text.to_lowercase()))
+            }
             (LiteralValue::Bool(b), FieldKind::Boolean) => Typed::Bool(*b),
             (LiteralValue::Number(n), FieldKind::Number) => Typed::Number(*n),
-            (LiteralValue::Date(d), FieldKind::Date) => Typed::Stamp(d.to_string()),
-            (LiteralValue::DateTime(dt), FieldKind::DateTime) => Typed::Stamp(format_datetime(*dt)),
+            (LiteralValue::Date(d), FieldKind::Date) => Typed::Stamp(Cow::Owned(d.to_string())),
+            (LiteralValue::DateTime(dt), FieldKind::DateTime) => {
+                Typed::Stamp(Cow::Owned(format_datetime(*dt)))
+            }
             _ => return Err(self.type_mismatch(path, field)),
         };
         Ok(Some(typed))
@@ -570,16 +630,16 @@ impl Checker<'_> {
         path: &Resolved,
         field: &FieldPath,
         relative: RelativeDate,
-    ) -> Result<(Typed, Typed), QueryError> {
+    ) -> Result<(Typed<'static>, Typed<'static>), QueryError> {
         let (start, end) = relative.span(self.today);
         match path.field.kind {
             FieldKind::Date => Ok((
-                Typed::Stamp(start.to_string()),
-                Typed::Stamp(end.to_string()),
+                Typed::Stamp(Cow::Owned(start.to_string())),
+                Typed::Stamp(Cow::Owned(end.to_string())),
             )),
             FieldKind::DateTime => Ok((
-                Typed::Stamp(format_datetime(start.midnight().assume_utc())),
-                Typed::Stamp(format_datetime(end.midnight().assume_utc())),
+                Typed::Stamp(Cow::Owned(format_datetime(start.midnight().assume_utc()))),
+                Typed::Stamp(Cow::Owned(format_datetime(end.midnight().assume_utc()))),
             )),
             _ => Err(self.type_mismatch(path, field)),
         }

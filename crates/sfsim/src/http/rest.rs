@@ -21,9 +21,9 @@ use super::{
 };
 use crate::{
     locators::Cursor,
-    query::{self, Row},
+    query::{self, Plan, Row},
     state::AppState,
-    store::OrgUser,
+    store::{OrgUser, Store},
 };
 
 /// API versions this org serves: 20.0 up to Spring '24 (60.0).
@@ -372,16 +372,25 @@ fn batch_size(headers: &HeaderMap) -> usize {
         .map_or(DEFAULT_BATCH, |n| n.clamp(MIN_BATCH, MAX_BATCH))
 }
 
-/// One page of a cursor, with `nextRecordsUrl` while rows remain.
-fn page(version: &str, locator: &str, rows: &[Row], offset: usize, batch: usize) -> Response {
-    let end = rows.len().min(offset + batch);
-    let done = end >= rows.len();
+/// One page of a cursor, rendered now, with `nextRecordsUrl` while rows remain.
+fn page(
+    store: &Store,
+    version: &str,
+    locator: &str,
+    ids: &[String],
+    plan: &Plan,
+    offset: usize,
+    batch: usize,
+) -> Response {
+    let end = ids.len().min(offset + batch);
+    let done = end >= ids.len();
+    let rows = query::render_page(store, plan, &ids[offset.min(end)..end]);
     let body = QueryPage {
-        total_size: rows.len(),
+        total_size: ids.len(),
         done,
         next_records_url: (!done)
             .then(|| format!("/services/data/v{version}/query/{locator}-{end}")),
-        records: &rows[offset.min(end)..end],
+        records: &rows,
     };
     response::json(StatusCode::OK, &body)
 }
@@ -435,7 +444,7 @@ fn run_query(
         Ok(output) => output,
         Err(error) => return rest_error(StatusCode::BAD_REQUEST, error.error_code, &error.message),
     };
-    if output.rows.is_empty() {
+    if output.ids.is_empty() {
         // COUNT() or no rows: only the total.
         let body = QueryPage {
             total_size: output.total_size,
@@ -446,18 +455,19 @@ fn run_query(
         return response::json(StatusCode::OK, &body);
     }
     let batch = batch_size(headers);
-    if output.rows.len() <= batch {
-        return page(version, "", &output.rows, 0, batch);
-    }
-    let rows = Arc::new(output.rows);
-    let locator = org.locators.open(Cursor {
-        user_id: user.id.clone(),
-        rows: rows.clone(),
-        batch_size: batch,
-        last_used: now,
-    });
-    drop(org);
-    page(version, &locator, &rows, 0, batch)
+    let ids = Arc::new(output.ids);
+    let locator = if ids.len() > batch {
+        org.locators.open(Cursor {
+            user_id: user.id.clone(),
+            ids: ids.clone(),
+            plan: output.plan.clone(),
+            batch_size: batch,
+            last_used: now,
+        })
+    } else {
+        String::new()
+    };
+    page(&org.store, version, &locator, &ids, &output.plan, 0, batch)
 }
 
 /// `GET /services/data/vXX.X/query/<locator>-<offset>`: the next page (queryAll's too).
@@ -468,27 +478,33 @@ pub async fn query_more(
     Path((_, locator)): Path<(String, String)>,
 ) -> Response {
     let now = state.clock.now();
+    let mut org = state.org();
     let cursor = locator.split_once('-').and_then(|(id, offset)| {
         let offset: usize = offset.parse().ok()?;
-        let mut org = state.org();
         let cursor = org.locators.get(id, now)?;
-        (cursor.user_id == user.id && offset < cursor.rows.len()).then(|| {
+        (cursor.user_id == user.id && offset < cursor.ids.len()).then(|| {
             (
                 id.to_owned(),
                 offset,
-                cursor.rows.clone(),
+                cursor.ids.clone(),
+                cursor.plan.clone(),
                 cursor.batch_size,
             )
         })
     });
     match cursor {
-        Some((id, offset, rows, batch)) => page(&version, &id, &rows, offset, batch),
+        Some((id, offset, ids, plan, batch)) => {
+            page(&org.store, &version, &id, &ids, &plan, offset, batch)
+        }
         // Wording unconfirmed; the error code is the documented one.
-        None => rest_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_QUERY_LOCATOR",
-            "invalid query locator",
-        ),
+        None => {
+            drop(org);
+            rest_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_QUERY_LOCATOR",
+                "invalid query locator",
+            )
+        }
     }
 }
 
