@@ -14,12 +14,12 @@ const IDLE_EXPIRY: Duration = Duration::minutes(15);
 
 /// How many cursors stay open before the oldest is dropped (real orgs cap open cursors per user;
 /// the exact number is not modelled).
-const MAX_OPEN: usize = 500;
+const MAX_OPEN: usize = 100;
 
 pub struct Cursor {
     pub user_id: String,
     /// The matching records' 15-char ids, in order; pages are rendered when fetched.
-    pub ids: Arc<Vec<String>>,
+    pub ids: Arc<Vec<Arc<str>>>,
     pub plan: Arc<Plan>,
     pub batch_size: usize,
     /// When the cursor was opened or last read (simulated clock).

@@ -11,7 +11,7 @@ use crate::{
     ids,
     schema::{self, FieldDef, FieldKind, ObjectDef},
     soql::{self, ast::*},
-    store::{OrgUser, Record, Store},
+    store::{Entry, OrgUser, Record, Store},
 };
 
 /// A query the org refuses, with its REST `errorCode` and full message.
@@ -26,7 +26,7 @@ pub struct QueryError {
 #[derive(Debug)]
 pub struct QueryOutput {
     pub total_size: usize,
-    pub ids: Vec<String>,
+    pub ids: Vec<Arc<str>>,
     pub plan: Arc<Plan>,
 }
 
@@ -41,7 +41,7 @@ pub struct Plan {
 /// Renders the rows of `ids` (a page of a [`QueryOutput`]) from the records as they are now.
 /// A page fetched later shows later edits; a record purged since (an `allOrNone` rollback) is
 /// left out.
-pub fn render_page(store: &Store, plan: &Plan, ids: &[String]) -> Vec<Row> {
+pub fn render_page(store: &Store, plan: &Plan, ids: &[Arc<str>]) -> Vec<Row> {
     ids.iter()
         .filter_map(|id| store.get_any(plan.object, id))
         .map(|record| render(store, plan.object, record, &plan.columns, &plan.api_version))
@@ -146,46 +146,44 @@ pub fn run(
         .map(|item| Ok((checker.resolve(object, &item.field)?, item)))
         .collect::<Result<_, QueryError>>()?;
 
-    let candidates: Box<dyn Iterator<Item = &Record>> = if options.include_deleted {
-        Box::new(store.all_with_deleted(object))
-    } else {
-        Box::new(store.all(object))
-    };
-    let mut matches: Vec<&Record> = candidates
-        .filter(|record| store.can_read(object, record, user))
-        .filter(|record| filter.as_ref().is_none_or(|f| f.matches(store, record)))
+    let mut matches: Vec<&Entry> = store
+        .entries(object, options.include_deleted)
+        .filter(|entry| store.can_read_entry(object, entry, user))
+        .filter(|entry| filter.as_ref().is_none_or(|f| f.matches(store, entry)))
         .collect();
     let offset = query.offset.unwrap_or(0) as usize;
     let limit = query.limit.map_or(usize::MAX, |l| l as usize);
     if !order.is_empty() {
-        let mut keyed: Vec<(Vec<Option<Typed>>, &Record)> = matches
-            .into_iter()
-            .map(|record| {
-                let key = order
-                    .iter()
-                    .map(|(path, _)| path.typed(store, record))
-                    .collect();
-                (key, record)
-            })
+        // Keys in one flat vector (row i's keys at i*width..), rows sorted as indices into it:
+        // no allocation per row.
+        let width = order.len();
+        let keys: Vec<Option<Typed>> = matches
+            .iter()
+            .flat_map(|entry| order.iter().map(|(path, _)| path.typed(store, entry)))
             .collect();
+        let mut rows: Vec<u32> = (0..matches.len() as u32).collect();
         // Ties fall back to the id, so equal keys always come out in the same order.
-        let compare = |(a, ra): &(Vec<Option<Typed>>, &Record),
-                       (b, rb): &(Vec<Option<Typed>>, &Record)| {
+        let compare = |a: &u32, b: &u32| {
+            let (a, b) = (*a as usize, *b as usize);
             order
                 .iter()
-                .zip(a.iter().zip(b))
+                .zip(
+                    keys[a * width..(a + 1) * width]
+                        .iter()
+                        .zip(&keys[b * width..(b + 1) * width]),
+                )
                 .map(|((_, item), (x, y))| compare_for_order(x.as_ref(), y.as_ref(), item))
                 .find(|o| o.is_ne())
-                .unwrap_or_else(|| record_key(ra).cmp(record_key(rb)))
+                .unwrap_or_else(|| matches[a].id15.cmp(&matches[b].id15))
         };
         // With a LIMIT only the first offset+limit rows need a full sort.
         let wanted = offset.saturating_add(limit);
-        if wanted < keyed.len() {
-            keyed.select_nth_unstable_by(wanted, compare);
-            keyed.truncate(wanted);
+        if wanted < rows.len() {
+            rows.select_nth_unstable_by(wanted, compare);
+            rows.truncate(wanted);
         }
-        keyed.sort_unstable_by(compare);
-        matches = keyed.into_iter().map(|(_, record)| record).collect();
+        rows.sort_unstable_by(compare);
+        matches = rows.into_iter().map(|i| matches[i as usize]).collect();
     }
     let selected = matches.into_iter().skip(offset).take(limit);
 
@@ -201,23 +199,12 @@ pub fn run(
             plan,
         });
     }
-    let ids: Vec<String> = selected
-        .map(|record| record_key(record).to_owned())
-        .collect();
+    let ids: Vec<Arc<str>> = selected.map(|entry| entry.id15.clone()).collect();
     Ok(QueryOutput {
         total_size: ids.len(),
         ids,
         plan,
     })
-}
-
-/// A record's 15-char id: its key in the store.
-fn record_key(record: &Record) -> &str {
-    record
-        .get("Id")
-        .and_then(Value::as_str)
-        .and_then(ids::to_15)
-        .unwrap_or_default()
 }
 
 /// A field path checked against the schema.
@@ -229,8 +216,8 @@ struct Resolved {
 }
 
 impl Resolved {
-    fn value<'a>(&self, store: &'a Store, record: &'a Record) -> Option<&'a Value> {
-        let mut current = record;
+    fn value<'a>(&self, store: &'a Store, entry: &'a Entry) -> Option<&'a Value> {
+        let mut current = &entry.record;
         for (lookup, _, target) in &self.steps {
             let id = current.get(lookup.name)?.as_str()?;
             current = store.get(target, id)?;
@@ -240,8 +227,17 @@ impl Resolved {
 
     /// The value for comparisons, borrowed from the record where it can be (no copies while a
     /// 100,000-row table is filtered and sorted).
-    fn typed<'s>(&self, store: &'s Store, record: &'s Record) -> Option<Typed<'s>> {
-        let value = self.value(store, record)?;
+    fn typed<'s>(&self, store: &'s Store, entry: &'s Entry) -> Option<Typed<'s>> {
+        if self.steps.is_empty() {
+            // The values keyset sync filters and sorts on, without a map lookup.
+            if self.field.kind == FieldKind::Id {
+                return Some(Typed::Id(Cow::Borrowed(&entry.id15)));
+            }
+            if self.field.name == "SystemModstamp" {
+                return Some(Typed::Stamp(Cow::Borrowed(&entry.system_modstamp)));
+            }
+        }
+        let value = self.value(store, entry)?;
         Some(match self.field.kind {
             FieldKind::Id | FieldKind::Reference(_) => {
                 Typed::Id(Cow::Borrowed(value.as_str().and_then(ids::to_15)?))
@@ -319,7 +315,7 @@ enum Filter {
 }
 
 impl Filter {
-    fn matches(&self, store: &Store, record: &Record) -> bool {
+    fn matches(&self, store: &Store, record: &Entry) -> bool {
         match self {
             Filter::And(terms) => terms.iter().all(|t| t.matches(store, record)),
             Filter::Or(terms) => terms.iter().any(|t| t.matches(store, record)),

@@ -377,7 +377,7 @@ fn page(
     store: &Store,
     version: &str,
     locator: &str,
-    ids: &[String],
+    ids: &[Arc<str>],
     plan: &Plan,
     offset: usize,
     batch: usize,
