@@ -7,11 +7,10 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
 
 use crate::{
-    clock::format_datetime,
     ids,
     schema::{self, FieldDef, FieldKind, ObjectDef},
     soql::{self, ast::*},
-    store::{Entry, OrgUser, Record, Store},
+    store::{stamp_millis, Entry, OrgUser, Record, Store},
 };
 
 /// A query the org refuses, with its REST `errorCode` and full message.
@@ -234,7 +233,7 @@ impl Resolved {
                 return Some(Typed::Id(Cow::Borrowed(&entry.id15)));
             }
             if self.field.name == "SystemModstamp" {
-                return Some(Typed::Stamp(Cow::Borrowed(&entry.system_modstamp)));
+                return Some(Typed::Instant(entry.system_modstamp_ms));
             }
         }
         let value = self.value(store, entry)?;
@@ -246,7 +245,8 @@ impl Resolved {
             FieldKind::Boolean => Typed::Bool(value.as_bool()?),
             FieldKind::Number => Typed::Number(value.as_f64()?),
             // Both render in fixed-width UTC forms, so text order is time order.
-            FieldKind::Date | FieldKind::DateTime => Typed::Stamp(Cow::Borrowed(value.as_str()?)),
+            FieldKind::Date => Typed::Stamp(Cow::Borrowed(value.as_str()?)),
+            FieldKind::DateTime => Typed::Instant(stamp_millis(value.as_str()?)?),
         })
     }
 }
@@ -267,7 +267,15 @@ enum Typed<'a> {
     Text(Cow<'a, str>),
     Bool(bool),
     Number(f64),
+    /// A date as `YYYY-MM-DD` (text order is date order).
     Stamp(Cow<'a, str>),
+    /// A datetime as epoch milliseconds (the API's precision).
+    Instant(i64),
+}
+
+/// Epoch milliseconds, cut the way the API renders datetimes (to the millisecond).
+fn instant_millis(at: time::OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos().div_euclid(1_000_000)) as i64
 }
 
 fn compare_typed(a: &Typed<'_>, b: &Typed<'_>) -> Ordering {
@@ -613,7 +621,7 @@ impl Checker<'_> {
             (LiteralValue::Number(n), FieldKind::Number) => Typed::Number(*n),
             (LiteralValue::Date(d), FieldKind::Date) => Typed::Stamp(Cow::Owned(d.to_string())),
             (LiteralValue::DateTime(dt), FieldKind::DateTime) => {
-                Typed::Stamp(Cow::Owned(format_datetime(*dt)))
+                Typed::Instant(instant_millis(*dt))
             }
             _ => return Err(self.type_mismatch(path, field)),
         };
@@ -634,8 +642,8 @@ impl Checker<'_> {
                 Typed::Stamp(Cow::Owned(end.to_string())),
             )),
             FieldKind::DateTime => Ok((
-                Typed::Stamp(Cow::Owned(format_datetime(start.midnight().assume_utc()))),
-                Typed::Stamp(Cow::Owned(format_datetime(end.midnight().assume_utc()))),
+                Typed::Instant(instant_millis(start.midnight().assume_utc())),
+                Typed::Instant(instant_millis(end.midnight().assume_utc())),
             )),
             _ => Err(self.type_mismatch(path, field)),
         }
@@ -786,6 +794,20 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_read_back_as_the_instant_they_render() {
+        let at = time::macros::datetime!(2024-05-01 10:00:00.250 UTC);
+        assert_eq!(
+            crate::store::stamp_millis(&crate::clock::format_datetime(at)),
+            Some(instant_millis(at))
+        );
+        assert_eq!(
+            crate::store::stamp_millis("1970-01-01T00:00:01.005+0000"),
+            Some(1_005)
+        );
+        assert_eq!(crate::store::stamp_millis("2024-05-01"), None);
+    }
 
     #[test]
     fn like_handles_wildcards_and_escapes() {

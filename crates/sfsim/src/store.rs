@@ -42,7 +42,8 @@ pub struct Entry {
     pub id15: std::sync::Arc<str>,
     pub deleted: bool,
     pub owner_id: Option<String>,
-    pub system_modstamp: String,
+    /// `SystemModstamp` as epoch milliseconds: sorting 100,000 of these touches no other memory.
+    pub system_modstamp_ms: i64,
     pub record: Record,
 }
 
@@ -52,7 +53,10 @@ impl Entry {
         Self {
             deleted: is_deleted(&record),
             owner_id: text("OwnerId"),
-            system_modstamp: text("SystemModstamp").unwrap_or_default(),
+            system_modstamp_ms: text("SystemModstamp")
+                .as_deref()
+                .and_then(stamp_millis)
+                .unwrap_or(i64::MIN),
             id15: id15.into(),
             record,
         }
@@ -252,7 +256,7 @@ impl Store {
         entry.record.insert("IsDeleted".into(), true.into());
         entry.record.insert("SystemModstamp".into(), now.into());
         entry.deleted = true;
-        entry.system_modstamp = now.to_owned();
+        entry.system_modstamp_ms = stamp_millis(now).unwrap_or(i64::MIN);
         let id18 = entry
             .record
             .get("Id")
@@ -303,6 +307,24 @@ impl Store {
     fn table_mut(&mut self, object: &ObjectDef) -> &mut BTreeMap<String, Entry> {
         self.tables.entry(object.name).or_default()
     }
+}
+
+/// `2024-05-01T10:00:00.000+0000` (the API's own datetime form) as epoch milliseconds.
+pub fn stamp_millis(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() != 28 || &b[23..] != b"+0000" || b[10] != b'T' {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<i64> {
+        std::str::from_utf8(&b[from..to]).ok()?.parse::<i64>().ok()
+    };
+    let month = time::Month::try_from(u8::try_from(number(5, 7)?).ok()?).ok()?;
+    let day = u8::try_from(number(8, 10)?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::try_from(number(0, 4)?).ok()?, month, day).ok()?;
+    let days = i64::from(date.to_julian_day()) - 2_440_588; // 1970-01-01
+    let seconds = days * 86_400 + number(11, 13)? * 3_600 + number(14, 16)? * 60 + number(17, 19)?;
+    Some(seconds * 1_000 + number(20, 23)?)
 }
 
 fn owns(record: &Record, user: &OrgUser) -> bool {
