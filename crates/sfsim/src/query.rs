@@ -145,35 +145,60 @@ pub fn run(
         .map(|item| Ok((checker.resolve(object, &item.field)?, item)))
         .collect::<Result<_, QueryError>>()?;
 
-    let mut matches: Vec<&Entry> = store
-        .entries(object, options.include_deleted)
-        .filter(|entry| store.can_read_entry(object, entry, user))
-        .filter(|entry| filter.as_ref().is_none_or(|f| f.matches(store, entry)))
-        .collect();
     let offset = query.offset.unwrap_or(0) as usize;
     let limit = query.limit.map_or(usize::MAX, |l| l as usize);
+    let visible = store
+        .entries(object, options.include_deleted)
+        .filter(|entry| store.can_read_entry(object, entry, user))
+        .filter(|entry| filter.as_ref().is_none_or(|f| f.matches(store, entry)));
+    // Unordered with a LIMIT: stop scanning once enough rows matched.
+    let mut matches: Vec<&Entry> = if order.is_empty() && !count_only {
+        visible.take(offset.saturating_add(limit)).collect()
+    } else {
+        visible.collect()
+    };
     if !order.is_empty() {
         // Keys in one flat vector (row i's keys at i*width..), rows sorted as indices into it:
-        // no allocation per row.
+        // no allocation per row. `matches` is in id order, so an `Id` key (and the final
+        // tie-break) compares row indices instead of the ids themselves.
         let width = order.len();
+        let is_own_id = |path: &Resolved| path.steps.is_empty() && path.field.kind == FieldKind::Id;
         let keys: Vec<Option<Typed>> = matches
             .iter()
-            .flat_map(|entry| order.iter().map(|(path, _)| path.typed(store, entry)))
+            .flat_map(|entry| {
+                order.iter().map(|(path, _)| {
+                    if is_own_id(path) {
+                        None
+                    } else {
+                        path.typed(store, entry)
+                    }
+                })
+            })
             .collect();
         let mut rows: Vec<u32> = (0..matches.len() as u32).collect();
-        // Ties fall back to the id, so equal keys always come out in the same order.
         let compare = |a: &u32, b: &u32| {
-            let (a, b) = (*a as usize, *b as usize);
+            let (i, j) = (*a as usize, *b as usize);
             order
                 .iter()
                 .zip(
-                    keys[a * width..(a + 1) * width]
+                    keys[i * width..(i + 1) * width]
                         .iter()
-                        .zip(&keys[b * width..(b + 1) * width]),
+                        .zip(&keys[j * width..(j + 1) * width]),
                 )
-                .map(|((_, item), (x, y))| compare_for_order(x.as_ref(), y.as_ref(), item))
+                .map(|((path, item), (x, y))| {
+                    if is_own_id(path) {
+                        let by_id = a.cmp(b);
+                        if item.descending {
+                            by_id.reverse()
+                        } else {
+                            by_id
+                        }
+                    } else {
+                        compare_for_order(x.as_ref(), y.as_ref(), item)
+                    }
+                })
                 .find(|o| o.is_ne())
-                .unwrap_or_else(|| matches[a].id15.cmp(&matches[b].id15))
+                .unwrap_or_else(|| a.cmp(b))
         };
         // With a LIMIT only the first offset+limit rows need a full sort.
         let wanted = offset.saturating_add(limit);

@@ -136,7 +136,13 @@ impl Store {
 
     /// A record with its copied-out values, deleted or not.
     pub fn entry(&self, object: &ObjectDef, id: &str) -> Option<&Entry> {
-        self.tables.get(object.name)?.get(ids::to_15(id)?)
+        // Ids from outside are checked (checksum included) before they get here; lookups
+        // follow stored ids, so the 15-char head is the key.
+        let id15 = match id.len() {
+            15 | 18 => id.get(..15)?,
+            _ => return None,
+        };
+        self.tables.get(object.name)?.get(id15)
     }
 
     /// The records of an object in id order, with the recycle bin when `include_deleted`.
