@@ -609,7 +609,49 @@ pub static USER: ObjectDef = ObjectDef {
     ],
 };
 
-pub static OBJECTS: &[&ObjectDef] = &[&ACCOUNT, &CONTACT, &LEAD, &OPPORTUNITY, &TASK, &USER];
+/// The meaning of each `StageName` value: default probability, closed/won flags, forecast
+/// category (describe carries none of this; clients read it from here).
+pub static OPPORTUNITY_STAGE: ObjectDef = ObjectDef {
+    name: "OpportunityStage",
+    label: "Opportunity Stage",
+    label_plural: "Opportunity Stages",
+    key_prefix: "01J",
+    sharing: Sharing::PublicRead,
+    createable: false,
+    fields: &[
+        id().label_as("Opportunity Stage ID"),
+        string("MasterLabel", 255)
+            .label_as("Master Label")
+            .read_only(),
+        string("ApiName", 255).label_as("Api Name").read_only(),
+        boolean("IsActive").label_as("Active").read_only(),
+        number("SortOrder", FieldType::Int).read_only(),
+        boolean("IsClosed").label_as("Closed").read_only(),
+        boolean("IsWon").label_as("Won").read_only(),
+        picklist(
+            "ForecastCategoryName",
+            &["Omitted", "Pipeline", "Best Case", "Commit", "Closed"],
+        )
+        .label_as("Forecast Category")
+        .read_only(),
+        number("DefaultProbability", FieldType::Percent)
+            .label_as("Probability (%)")
+            .read_only(),
+        CREATED_DATE,
+        LAST_MODIFIED_DATE,
+        SYSTEM_MODSTAMP,
+    ],
+};
+
+pub static OBJECTS: &[&ObjectDef] = &[
+    &ACCOUNT,
+    &CONTACT,
+    &LEAD,
+    &OPPORTUNITY,
+    &TASK,
+    &USER,
+    &OPPORTUNITY_STAGE,
+];
 
 /// Object names are case-insensitive in SOQL and URLs.
 pub fn object(name: &str) -> Option<&'static ObjectDef> {

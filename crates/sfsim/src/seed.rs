@@ -677,7 +677,23 @@ pub fn org(now: OffsetDateTime, counts: SeedCounts) -> Store {
         &stamps,
         counts.tasks,
     );
+    seed_opportunity_stages(&mut store, &stamps);
     store
+}
+
+/// The stage table of a fresh org (reference §8).
+fn seed_opportunity_stages(store: &mut Store, stamps: &Stamps) {
+    let mut ids = IdGenerator::new("01J", "8d", 62u64.pow(7) * 23 + 777);
+    let created = format_datetime(stamps.import - Duration::days(120));
+    for (i, &(stage, probability, closed, won, forecast)) in OPPORTUNITY_STAGES.iter().enumerate() {
+        let record = record_from(json!({
+            "Id": ids.next_id(), "MasterLabel": stage, "ApiName": stage, "IsActive": true,
+            "SortOrder": i + 1, "IsClosed": closed, "IsWon": won,
+            "ForecastCategoryName": forecast, "DefaultProbability": probability,
+            "CreatedDate": created, "LastModifiedDate": created, "SystemModstamp": created,
+        }));
+        store.insert(&schema::OPPORTUNITY_STAGE, record);
+    }
 }
 
 fn seed_users(store: &mut Store, stamps: &Stamps) -> Vec<String> {

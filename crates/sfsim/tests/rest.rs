@@ -557,3 +557,46 @@ async fn the_binary_prints_its_address_first_and_serves() {
     assert_eq!(response.status(), StatusCode::OK);
     child.kill().await.expect("stops");
 }
+
+#[tokio::test]
+async fn opportunity_stages_carry_the_default_probabilities() {
+    let sim = start(SimConfig::default()).await;
+    let token = access_token(&sim, "rep@demo.example").await;
+    let body = query_json(
+        &sim,
+        &token,
+        "SELECT MasterLabel, DefaultProbability, IsClosed, IsWon, ForecastCategoryName FROM OpportunityStage ORDER BY SortOrder",
+    )
+    .await;
+    let rows: Vec<Value> = body["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| {
+            json!([
+                r["MasterLabel"],
+                r["DefaultProbability"],
+                r["IsClosed"],
+                r["IsWon"],
+                r["ForecastCategoryName"]
+            ])
+        })
+        .collect();
+    // The stage table of reference §8, typed out.
+    assert_eq!(
+        rows,
+        [
+            json!(["Prospecting", 10.0, false, false, "Pipeline"]),
+            json!(["Qualification", 10.0, false, false, "Pipeline"]),
+            json!(["Needs Analysis", 20.0, false, false, "Pipeline"]),
+            json!(["Value Proposition", 50.0, false, false, "Pipeline"]),
+            json!(["Id. Decision Makers", 60.0, false, false, "Pipeline"]),
+            json!(["Perception Analysis", 70.0, false, false, "Pipeline"]),
+            json!(["Proposal/Price Quote", 75.0, false, false, "Pipeline"]),
+            json!(["Negotiation/Review", 90.0, false, false, "Pipeline"]),
+            json!(["Closed Won", 100.0, true, true, "Closed"]),
+            json!(["Closed Lost", 0.0, true, false, "Omitted"]),
+        ]
+    );
+    sim.shutdown().await;
+}
