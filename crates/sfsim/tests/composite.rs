@@ -315,3 +315,52 @@ async fn collections_report_per_item_with_status_code() {
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn composite_subrequest_headers_make_updates_conditional() {
+    let sim = start(SimConfig::default()).await;
+    let token = access_token(&sim, "rep@demo.example").await;
+    let id = body(
+        call(
+            &sim,
+            &token,
+            Method::POST,
+            "/sobjects/Contact",
+            Some(json!({"LastName": "Guarded"})),
+        )
+        .await,
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let response = call(
+        &sim,
+        &token,
+        Method::POST,
+        "/composite",
+        Some(json!({"compositeRequest": [
+            {"method": "PATCH", "url": format!("/services/data/v58.0/sobjects/Contact/{id}"), "referenceId": "stale",
+             "httpHeaders": {"If-Unmodified-Since": "Tue, 10 Aug 2015 00:00:00 GMT"}, "body": {"Title": "Stale"}},
+            {"method": "PATCH", "url": format!("/services/data/v58.0/sobjects/Contact/{id}"), "referenceId": "fresh",
+             "httpHeaders": {"If-Unmodified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}, "body": {"Title": "Fresh"}}
+        ]})),
+    )
+    .await;
+    let items = body(response).await["compositeResponse"].clone();
+    assert_eq!(items[0]["httpStatusCode"], 412);
+    assert_eq!(items[1]["httpStatusCode"], 204);
+    let read = body(
+        call(
+            &sim,
+            &token,
+            Method::GET,
+            &format!("/sobjects/Contact/{id}?fields=Title"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(read["Title"], "Fresh");
+    sim.shutdown().await;
+}

@@ -48,6 +48,9 @@ struct SubrequestSpec {
     reference_id: String,
     #[serde(default)]
     body: Option<Value>,
+    /// Request headers of the subrequest (e.g. `If-Unmodified-Since`).
+    #[serde(rename = "httpHeaders", default)]
+    http_headers: Map<String, Value>,
 }
 
 /// What a subrequest answered.
@@ -175,6 +178,7 @@ pub async fn composite(
             &url,
             body,
             authorization.clone(),
+            &sub.http_headers,
             &sub.reference_id,
         )
         .await;
@@ -228,9 +232,18 @@ async fn run_subrequest(
     url: &str,
     body: Option<Value>,
     authorization: Option<axum::http::HeaderValue>,
+    http_headers: &Map<String, Value>,
     reference_id: &str,
 ) -> Outcome {
     let mut builder = Request::builder().method(method.clone()).uri(url);
+    // The subrequest runs as the composite's caller whatever its own headers say.
+    for (name, value) in http_headers {
+        if let Some(value) = value.as_str() {
+            if !name.eq_ignore_ascii_case("authorization") {
+                builder = builder.header(name.as_str(), value);
+            }
+        }
+    }
     if let Some(authorization) = authorization {
         builder = builder.header(header::AUTHORIZATION, authorization);
     }
