@@ -47,6 +47,11 @@ impl ApiUsage {
         Self::prune(&mut self.lock(), minute)
     }
 
+    /// Forgets every counted call (`POST /__sim/reset`).
+    pub fn reset(&self) {
+        self.lock().clear();
+    }
+
     /// Forgets calls older than the window and returns the sum of the rest.
     fn prune(minutes: &mut VecDeque<(i64, u64)>, minute: i64) -> u64 {
         while minutes

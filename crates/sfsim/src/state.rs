@@ -81,6 +81,7 @@ impl AppState {
         self.outbound.cancel_all();
         self.control.reset();
         self.clock.reset();
+        self.api_usage.reset();
         let store = crate::initial_store(&self.config);
         let mut org = self.org();
         org.store = store;
