@@ -288,7 +288,6 @@ async fn rows_describe_change_logs_and_limits() {
 
 /// The stage table the app shows probabilities from (describe carries none).
 #[tokio::test]
-#[ignore = "sfsim does not serve OpportunityStage yet (INVALID_TYPE)"]
 async fn opportunity_stages_from_sfsim() {
     let sim = sfsim::start("127.0.0.1:0".parse().unwrap(), sfsim::SimConfig::default())
         .await
@@ -601,7 +600,6 @@ async fn composite_and_collections_against_sfsim() {
 /// A conditional update inside a composite request: `If-Unmodified-Since` travels in the
 /// subrequest's `httpHeaders` (a documented Composite Subrequest property).
 #[tokio::test]
-#[ignore = "sfsim does not apply composite subrequest httpHeaders yet (answers 204)"]
 async fn composite_conditional_update_against_sfsim() {
     use salesforce::{CompositeRequest, ErrorKind, UpdateOptions};
     use serde_json::json;
