@@ -37,35 +37,121 @@ pub struct Plan {
     api_version: String,
 }
 
-/// Renders the rows of `ids` (a page of a [`QueryOutput`]) from the records as they are now.
-/// A page fetched later shows later edits; a record purged since (an `allOrNone` rollback) is
-/// left out.
-pub fn render_page(store: &Store, plan: &Plan, ids: &[Arc<str>]) -> Vec<Row> {
+/// The rows of `ids` (a page of a [`QueryOutput`]) over the records as they are now, serialised
+/// straight from the store (no intermediate JSON values). A page fetched later shows later
+/// edits; a record purged since (an `allOrNone` rollback) is left out.
+pub fn render_page<'a>(store: &'a Store, plan: &'a Plan, ids: &[Arc<str>]) -> Vec<RowView<'a>> {
     ids.iter()
         .filter_map(|id| store.get_any(plan.object, id))
-        .map(|record| render(store, plan.object, record, &plan.columns, &plan.api_version))
+        .map(|record| RowView {
+            store,
+            object: plan.object,
+            record,
+            columns: &plan.columns,
+            api_version: &plan.api_version,
+        })
         .collect()
 }
 
-/// One record as the query API renders it: `attributes` first, then the selected fields in order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row(Vec<(&'static str, Cell)>);
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Value(Value),
-    /// A parent record reached through a relationship (`"Account": {...}`).
-    Parent(Row),
+/// A query result row, borrowed from the store and rendered as it is serialised: `attributes`
+/// first, then the selected fields in order, parents as nested rows (or `null`).
+#[derive(Debug, Clone, Copy)]
+pub struct RowView<'a> {
+    store: &'a Store,
+    object: &'a ObjectDef,
+    record: &'a Record,
+    columns: &'a [Column],
+    api_version: &'a str,
 }
+
+impl Serialize for RowView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.columns.len() + 1))?;
+        map.serialize_entry(
+            "attributes",
+            &Attributes {
+                object: self.object.name,
+                id: self
+                    .record
+                    .get("Id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+                api_version: self.api_version,
+            },
+        )?;
+        for column in self.columns {
+            match column {
+                Column::Field(name) => {
+                    map.serialize_entry(name, self.record.get(*name).unwrap_or(&Value::Null))?
+                }
+                Column::Parent {
+                    relationship,
+                    lookup,
+                    object,
+                    columns,
+                } => {
+                    let parent = self
+                        .record
+                        .get(*lookup)
+                        .and_then(Value::as_str)
+                        .and_then(|parent_id| self.store.get(object, parent_id))
+                        .map(|record| RowView {
+                            store: self.store,
+                            object,
+                            record,
+                            columns,
+                            api_version: self.api_version,
+                        });
+                    map.serialize_entry(relationship, &parent)?;
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// A row's `attributes`: `{"type": …, "url": "/services/data/vXX.X/sobjects/{type}/{id}"}`.
+struct Attributes<'a> {
+    object: &'a str,
+    id: &'a str,
+    api_version: &'a str,
+}
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("type", self.object)?;
+        map.serialize_entry("url", &AttributesUrl(self))?;
+        map.end()
+    }
+}
+
+struct AttributesUrl<'a>(&'a Attributes<'a>);
+
+impl Serialize for AttributesUrl<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Attributes {
+            object,
+            id,
+            api_version,
+        } = self.0;
+        // Written into the output as it is formatted: no String per row.
+        serializer.collect_str(&format_args!(
+            "/services/data/v{api_version}/sobjects/{object}/{id}"
+        ))
+    }
+}
+
+/// One record as `GET /sobjects/{type}/{id}` renders it: `attributes` first, then the given
+/// fields in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row(Vec<(&'static str, Value)>);
 
 impl Serialize for Row {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, cell) in &self.0 {
-            match cell {
-                Cell::Value(value) => map.serialize_entry(key, value)?,
-                Cell::Parent(row) => map.serialize_entry(key, row)?,
-            }
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
         }
         map.end()
     }
@@ -155,9 +241,15 @@ pub fn run(
     let mut matches: Vec<&Entry> = if order.is_empty() && !count_only {
         visible.take(offset.saturating_add(limit)).collect()
     } else {
-        visible.collect()
+        // Sized for the whole table up front: growing by doubling to 100,000 rows reallocates
+        // (and copies) again and again.
+        let mut all = Vec::with_capacity(store.table_len(object));
+        all.extend(visible);
+        all
     };
-    if !order.is_empty() {
+    if let Some(stamp_order) = StampOrder::of(&order) {
+        matches = stamp_order.first(&matches, offset.saturating_add(limit));
+    } else if !order.is_empty() {
         // Keys in one flat vector (row i's keys at i*width..), rows sorted as indices into it:
         // no allocation per row. `matches` is in id order, so an `Id` key (and the final
         // tie-break) compares row indices instead of the ids themselves.
@@ -229,6 +321,64 @@ pub fn run(
         ids,
         plan,
     })
+}
+
+/// `ORDER BY SystemModstamp [, Id]`, keyset sync's order, sorted as one `(i64, u32)` pair per
+/// row: the general path's per-comparison walk over typed keys costs more than the whole sort.
+/// `SystemModstamp` is never null, so NULLS FIRST/LAST cannot matter.
+#[derive(Debug, Clone, Copy)]
+struct StampOrder {
+    stamp_descending: bool,
+    /// The tie-break on row position (= id order): descending only for `Id DESC`.
+    id_descending: bool,
+}
+
+impl StampOrder {
+    fn of(order: &[(Resolved, &OrderItem)]) -> Option<Self> {
+        let own = |path: &Resolved| path.steps.is_empty();
+        let (first, rest) = order.split_first()?;
+        if !(own(&first.0) && first.0.field.name == "SystemModstamp") {
+            return None;
+        }
+        let id_descending = match rest {
+            [] => false,
+            [(path, item)] if own(path) && path.field.kind == FieldKind::Id => item.descending,
+            _ => return None,
+        };
+        Some(Self {
+            stamp_descending: first.1.descending,
+            id_descending,
+        })
+    }
+
+    /// The first `wanted` of `matches` (given in id order) in this order.
+    fn first<'s>(self, matches: &[&'s Entry], wanted: usize) -> Vec<&'s Entry> {
+        // `!x` reverses the order of both integer types without overflow.
+        let mut keys: Vec<(i64, u32)> = matches
+            .iter()
+            .enumerate()
+            .map(|(row, entry)| {
+                let stamp = entry.system_modstamp_ms;
+                let row = row as u32;
+                (
+                    if self.stamp_descending { !stamp } else { stamp },
+                    if self.id_descending { !row } else { row },
+                )
+            })
+            .collect();
+        // Select the first `wanted` in O(N), then sort only those.
+        if wanted < keys.len() {
+            keys.select_nth_unstable(wanted);
+            keys.truncate(wanted);
+        }
+        keys.sort_unstable();
+        keys.into_iter()
+            .map(|(_, row)| {
+                let row = if self.id_descending { !row } else { row };
+                matches[row as usize]
+            })
+            .collect()
+    }
 }
 
 /// A field path checked against the schema.
@@ -758,61 +908,17 @@ pub fn record_row(
     let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
     let mut cells = vec![(
         "attributes",
-        Cell::Value(json!({
+        json!({
             "type": object.name,
             "url": format!("/services/data/v{api_version}/sobjects/{}/{id}", object.name),
-        })),
+        }),
     )];
     cells.extend(fields.iter().map(|field| {
         (
             field.name,
-            Cell::Value(record.get(field.name).cloned().unwrap_or(Value::Null)),
+            record.get(field.name).cloned().unwrap_or(Value::Null),
         )
     }));
-    Row(cells)
-}
-
-fn render(
-    store: &Store,
-    object: &ObjectDef,
-    record: &Record,
-    columns: &[Column],
-    api_version: &str,
-) -> Row {
-    let id = record.get("Id").and_then(Value::as_str).unwrap_or_default();
-    let mut cells = vec![(
-        "attributes",
-        Cell::Value(json!({
-            "type": object.name,
-            "url": format!("/services/data/v{api_version}/sobjects/{}/{id}", object.name),
-        })),
-    )];
-    for column in columns {
-        match column {
-            Column::Field(name) => cells.push((
-                name,
-                Cell::Value(record.get(*name).cloned().unwrap_or(Value::Null)),
-            )),
-            Column::Parent {
-                relationship,
-                lookup,
-                object: target,
-                columns,
-            } => {
-                let parent = record
-                    .get(*lookup)
-                    .and_then(Value::as_str)
-                    .and_then(|parent_id| store.get(target, parent_id));
-                let cell = match parent {
-                    Some(parent) => {
-                        Cell::Parent(render(store, target, parent, columns, api_version))
-                    }
-                    None => Cell::Value(Value::Null),
-                };
-                cells.push((relationship, cell));
-            }
-        }
-    }
     Row(cells)
 }
 
@@ -847,6 +953,76 @@ mod tests {
         assert!(matches("100\\%", "100%"));
         assert!(!matches("100\\%", "1000"));
         assert!(matches("%", ""));
+    }
+
+    /// The `ORDER BY SystemModstamp [, Id]` fast path orders (and pages) exactly as sorting every
+    /// visible contact by stamp, then id, in the asked directions.
+    #[test]
+    fn stamp_orders_match_a_full_sort_including_ties() {
+        let now = time::OffsetDateTime::now_utc();
+        let mut store = crate::seed::demo_org(now);
+        // Several contacts edited in the same millisecond: ties the id must break.
+        let tied: Vec<String> = store
+            .all(&schema::CONTACT)
+            .step_by(3)
+            .take(12)
+            .map(|r| r["Id"].as_str().expect("id").to_owned())
+            .collect();
+        let mut title = serde_json::Map::new();
+        title.insert("Title".into(), "Buyer".into());
+        for id in &tied {
+            store
+                .update(&schema::CONTACT, id, &title, "2030-01-01T00:00:00.000+0000")
+                .expect("contact updates");
+        }
+        let admin = store
+            .user_by_username("admin@demo.example")
+            .expect("admin exists")
+            .clone();
+        let options = Options {
+            api_version: "58.0",
+            include_deleted: false,
+            now,
+        };
+        let all: Vec<(i64, String)> = store
+            .entries(&schema::CONTACT, false)
+            .map(|e| (e.system_modstamp_ms, e.id15.to_string()))
+            .collect();
+        for (order, stamp_desc, id_desc) in [
+            ("SystemModstamp", false, false),
+            ("SystemModstamp DESC", true, false),
+            ("SystemModstamp, Id", false, false),
+            ("SystemModstamp ASC, Id DESC", false, true),
+            ("SystemModstamp DESC, Id", true, false),
+            ("SystemModstamp DESC NULLS LAST, Id DESC", true, true),
+        ] {
+            let mut expected = all.clone();
+            expected.sort_by(|a, b| {
+                let by_stamp = if stamp_desc {
+                    b.0.cmp(&a.0)
+                } else {
+                    a.0.cmp(&b.0)
+                };
+                let by_id = if id_desc {
+                    b.1.cmp(&a.1)
+                } else {
+                    a.1.cmp(&b.1)
+                };
+                by_stamp.then(by_id)
+            });
+            let expected: Vec<&str> = expected.iter().map(|(_, id)| id.as_str()).collect();
+            for (tail, skip, take) in [
+                ("", 0, usize::MAX),
+                (" LIMIT 7", 0, 7),
+                (" LIMIT 5 OFFSET 3", 3, 5),
+            ] {
+                let soql = format!("SELECT Id FROM Contact ORDER BY {order}{tail}");
+                let output = run(&store, &admin, &soql, &options).expect("query runs");
+                let got: Vec<&str> = output.ids.iter().map(|id| &**id).collect();
+                let want: Vec<&str> = expected.iter().copied().skip(skip).take(take).collect();
+                assert_eq!(got, want, "{soql}");
+            }
+        }
     }
 
     /// Mutated versions of real queries never panic: each is either answered or refused with a code.

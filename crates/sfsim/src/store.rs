@@ -158,6 +158,11 @@ impl Store {
             .filter(move |e| include_deleted || !e.deleted)
     }
 
+    /// How many records an object has, deleted ones included.
+    pub fn table_len(&self, object: &ObjectDef) -> usize {
+        self.tables.get(object.name).map_or(0, BTreeMap::len)
+    }
+
     /// [`Store::can_read`] on an entry, without touching the record's map.
     pub fn can_read_entry(&self, object: &ObjectDef, entry: &Entry, user: &OrgUser) -> bool {
         match object.sharing {
