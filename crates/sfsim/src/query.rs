@@ -237,8 +237,16 @@ pub fn run(
         .entries(object, options.include_deleted)
         .filter(|entry| store.can_read_entry(object, entry, user))
         .filter(|entry| filter.as_ref().is_none_or(|f| f.matches(store, entry)));
-    // Unordered with a LIMIT: stop scanning once enough rows matched.
-    let mut matches: Vec<&Entry> = if order.is_empty() && !count_only {
+    let stamp_order = StampOrder::of(&order);
+    let mut matches: Vec<&Entry> = if let Some(stamp_order) = stamp_order {
+        // Keys taken during the scan, while each entry is in cache.
+        stamp_order.first(
+            visible,
+            store.table_len(object),
+            offset.saturating_add(limit),
+        )
+    } else if order.is_empty() && !count_only {
+        // Unordered with a LIMIT: stop scanning once enough rows matched.
         visible.take(offset.saturating_add(limit)).collect()
     } else {
         // Sized for the whole table up front: growing by doubling to 100,000 rows reallocates
@@ -247,9 +255,7 @@ pub fn run(
         all.extend(visible);
         all
     };
-    if let Some(stamp_order) = StampOrder::of(&order) {
-        matches = stamp_order.first(&matches, offset.saturating_add(limit));
-    } else if !order.is_empty() {
+    if stamp_order.is_none() && !order.is_empty() {
         // Keys in one flat vector (row i's keys at i*width..), rows sorted as indices into it:
         // no allocation per row. `matches` is in id order, so an `Id` key (and the final
         // tie-break) compares row indices instead of the ids themselves.
@@ -351,33 +357,35 @@ impl StampOrder {
         })
     }
 
-    /// The first `wanted` of `matches` (given in id order) in this order.
-    fn first<'s>(self, matches: &[&'s Entry], wanted: usize) -> Vec<&'s Entry> {
-        // `!x` reverses the order of both integer types without overflow.
-        let mut keys: Vec<(i64, u32)> = matches
-            .iter()
-            .enumerate()
-            .map(|(row, entry)| {
-                let stamp = entry.system_modstamp_ms;
-                let row = row as u32;
+    /// The first `wanted` of `visible` (given in id order) in this order; `capacity` sizes the
+    /// key vector (the table's length).
+    fn first<'s>(
+        self,
+        visible: impl Iterator<Item = &'s Entry>,
+        capacity: usize,
+        wanted: usize,
+    ) -> Vec<&'s Entry> {
+        // `!x` reverses the order of both integer types without overflow; the entry rides along
+        // and never takes part in a comparison.
+        let mut keys: Vec<((i64, u32), &Entry)> = Vec::with_capacity(capacity);
+        keys.extend(visible.enumerate().map(|(row, entry)| {
+            let stamp = entry.system_modstamp_ms;
+            let row = row as u32;
+            (
                 (
                     if self.stamp_descending { !stamp } else { stamp },
                     if self.id_descending { !row } else { row },
-                )
-            })
-            .collect();
+                ),
+                entry,
+            )
+        }));
         // Select the first `wanted` in O(N), then sort only those.
         if wanted < keys.len() {
-            keys.select_nth_unstable(wanted);
+            keys.select_nth_unstable_by_key(wanted, |(key, _)| *key);
             keys.truncate(wanted);
         }
-        keys.sort_unstable();
-        keys.into_iter()
-            .map(|(_, row)| {
-                let row = if self.id_descending { !row } else { row };
-                matches[row as usize]
-            })
-            .collect()
+        keys.sort_unstable_by_key(|(key, _)| *key);
+        keys.into_iter().map(|(_, entry)| entry).collect()
     }
 }
 
