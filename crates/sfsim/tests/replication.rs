@@ -5,25 +5,9 @@
 mod common;
 
 use common::*;
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sfsim::{Sim, SimConfig};
-
-const V: &str = "/services/data/v58.0";
-
-async fn call(sim: &Sim, token: &str, method: Method, path: &str, body: Option<Value>) -> Response {
-    let mut request = browser()
-        .request(method, format!("{}{V}{path}", sim.base_url()))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send().await.expect("sfsim answers")
-}
-
-async fn body(response: Response) -> Value {
-    response.json().await.expect("a JSON body")
-}
 
 async fn advance_clock(sim: &Sim, seconds: u64) {
     let response = browser()

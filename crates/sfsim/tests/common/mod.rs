@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use reqwest::{redirect::Policy, Client, Response, StatusCode};
+use reqwest::{redirect::Policy, Client, Method, Response, StatusCode};
 use serde_json::Value;
 use sfsim::{Sim, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD};
 use sha2::{Digest, Sha256};
@@ -152,4 +152,28 @@ pub fn content_type(response: &Response) -> &str {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
+}
+
+/// The REST API's base path in this version.
+pub const V: &str = "/services/data/v58.0";
+
+/// A REST call as the signed-in `token`, with an optional JSON body.
+pub async fn call(
+    sim: &Sim,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut request = browser()
+        .request(method, format!("{}{V}{path}", sim.base_url()))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("sfsim answers")
+}
+
+pub async fn body(response: Response) -> Value {
+    response.json().await.expect("a JSON body")
 }
