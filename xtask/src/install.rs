@@ -177,18 +177,14 @@ pub fn tauri_driver() -> Result<std::path::PathBuf, String> {
 }
 
 fn find_tauri_driver() -> Option<std::path::PathBuf> {
+    // `cargo install` puts it in $CARGO_HOME/bin, which need not be on PATH.
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo"))
-        })?;
-    let installed = cargo_home.join("bin/tauri-driver");
-    if installed.is_file() {
-        return Some(installed);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("tauri-driver"))
-            .find(|path| path.is_file())
-    })
+        });
+    cargo_home
+        .map(|home| home.join("bin/tauri-driver"))
+        .filter(|installed| installed.is_file())
+        .or_else(|| process::find_program("tauri-driver"))
 }

@@ -79,8 +79,14 @@ pub fn in_dir<'a>(command: &'a mut Command, dir: &Path) -> &'a mut Command {
 }
 
 pub fn has_program(program: impl AsRef<OsStr>) -> bool {
+    find_program(program).is_some()
+}
+
+/// The first `program` on PATH, as a shell would find it.
+pub fn find_program(program: impl AsRef<OsStr>) -> Option<std::path::PathBuf> {
     let program = program.as_ref();
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
 }
