@@ -13,6 +13,10 @@ use sfsim::{SeedCounts, SimConfig, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASS
 const CONTACTS: usize = 100_000;
 const RUNS: usize = 15;
 
+// The allocator the sfsim binary runs with (src/main.rs), so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let config = SimConfig {

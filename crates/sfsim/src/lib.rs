@@ -64,6 +64,8 @@ pub struct SimConfig {
     pub outbound_time_scale: f64,
     /// Request bodies longer than this get `413`.
     pub max_body_bytes: usize,
+    /// Tokens one user may get in any hour before `rate_limit_exceeded` (`--token-requests-per-hour`).
+    pub token_requests_per_user_hour: u32,
 }
 
 impl Default for SimConfig {
@@ -79,6 +81,7 @@ impl Default for SimConfig {
             outbound_time_scale: 1.0,
             // Salesforce's limit for a REST body is unconfirmed here; 50 MB is generous for JSON.
             max_body_bytes: 50 * 1024 * 1024,
+            token_requests_per_user_hour: 3600,
         }
     }
 }

@@ -6,6 +6,10 @@ use std::{io::Write, net::SocketAddr, process::ExitCode, time::Duration};
 use clap::Parser;
 use sfsim::SimConfig;
 
+// See the note on the `mimalloc` dependency; the bench example uses the same allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "sfsim",
@@ -24,6 +28,9 @@ struct Args {
     /// REST calls allowed in any rolling 24 hours; more get `403 REQUEST_LIMIT_EXCEEDED`.
     #[arg(long, default_value_t = 15_000)]
     daily_api_limit: u64,
+    /// Tokens one user may get in any hour; more get `rate_limit_exceeded`.
+    #[arg(long, default_value_t = 3600)]
+    token_requests_per_hour: u32,
     /// Accounts to seed (deterministic).
     #[arg(long, default_value_t = sfsim::SeedCounts::default().accounts)]
     accounts: usize,
@@ -88,6 +95,7 @@ async fn main() -> ExitCode {
         outbound_messages: args.outbound_messages,
         outbound_time_scale: args.outbound_time_scale,
         max_body_bytes: args.max_body_bytes,
+        token_requests_per_user_hour: args.token_requests_per_hour,
     };
     let sim = match sfsim::start(args.listen, config).await {
         Ok(sim) => sim,

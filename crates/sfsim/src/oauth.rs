@@ -45,6 +45,11 @@ pub const NOT_ON_THIS_DOMAIN: OAuthError =
     OAuthError::new("invalid_grant", "request not supported on this domain");
 /// A deactivated user signing in: the code is from the reference's list, the text unconfirmed.
 pub const INACTIVE_USER: OAuthError = OAuthError::new("inactive_user", "user is inactive");
+/// Token request for an org that is not active (code from the reference's list, text unconfirmed).
+pub const INACTIVE_ORG: OAuthError = OAuthError::new("inactive_org", "inactive organization");
+/// Too many tokens for one user within an hour (code from the reference's list, text unconfirmed).
+pub const RATE_LIMIT_EXCEEDED: OAuthError =
+    OAuthError::new("rate_limit_exceeded", "rate limit exceeded");
 /// The user pressed Deny on the login page (text as clients report it; unconfirmed here).
 pub const ACCESS_DENIED: OAuthError =
     OAuthError::new("access_denied", "end-user denied authorization");
@@ -489,5 +494,37 @@ mod tests {
         assert!(plain.verifies("abc"));
         assert_eq!(PkceMethod::parse(None), Some(PkceMethod::S256));
         assert_eq!(PkceMethod::parse(Some("S512")), None);
+    }
+}
+
+/// Tokens issued per user over the last hour. Salesforce caps how often one user may get a
+/// token (its help pages put the login limit at 3,600 an hour per user); past the cap the token
+/// endpoint answers `rate_limit_exceeded` until older grants leave the window.
+#[derive(Debug, Default)]
+pub struct GrantLog {
+    grants: std::collections::HashMap<String, std::collections::VecDeque<time::OffsetDateTime>>,
+}
+
+impl GrantLog {
+    /// Records a grant for `user_id` at `now`, or refuses it when `per_hour` grants already fall
+    /// within the hour before `now`.
+    pub fn admit(
+        &mut self,
+        user_id: &str,
+        now: time::OffsetDateTime,
+        per_hour: u32,
+    ) -> Result<(), OAuthError> {
+        let log = self.grants.entry(user_id.to_owned()).or_default();
+        while log
+            .front()
+            .is_some_and(|at| now - *at >= time::Duration::HOUR)
+        {
+            log.pop_front();
+        }
+        if log.len() >= per_hour as usize {
+            return Err(RATE_LIMIT_EXCEEDED);
+        }
+        log.push_back(now);
+        Ok(())
     }
 }

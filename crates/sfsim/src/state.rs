@@ -36,6 +36,10 @@ pub struct Org {
     pub store: Store,
     pub tokens: TokenStore,
     pub locators: Locators,
+    /// `false` after `POST /__sim/org {"active": false}`: every token request gets `inactive_org`.
+    pub active: bool,
+    /// Tokens issued per user in the last hour, for `rate_limit_exceeded`.
+    pub token_grants: crate::oauth::GrantLog,
 }
 
 impl AppState {
@@ -53,6 +57,8 @@ impl AppState {
                 store,
                 tokens: TokenStore::default(),
                 locators: Locators::default(),
+                active: true,
+                token_grants: Default::default(),
             }),
         }
     }
@@ -87,6 +93,8 @@ impl AppState {
         org.store = store;
         org.tokens = TokenStore::default();
         org.locators = Locators::default();
+        org.active = true;
+        org.token_grants = Default::default();
     }
 
     pub fn org_id15(&self, org: &Org) -> String {

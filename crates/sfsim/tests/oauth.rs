@@ -928,3 +928,83 @@ async fn a_deactivated_user_gets_inactive_user() {
     assert_eq!(get(&pairs, "state"), Some("st"));
     sim.shutdown().await;
 }
+
+fn password_form() -> [(&'static str, &'static str); 5] {
+    [
+        ("grant_type", "password"),
+        ("client_id", DEMO_CLIENT_ID),
+        ("client_secret", DEMO_CLIENT_SECRET),
+        ("username", "rep@demo.example"),
+        ("password", DEMO_PASSWORD),
+    ]
+}
+
+#[tokio::test]
+async fn an_inactive_org_gets_inactive_org_until_it_is_active_again() {
+    let sim = start(SimConfig {
+        control: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let set_active = |active: bool| {
+        client
+            .post(format!("{}/__sim/org", sim.base_url()))
+            .json(&json!({ "active": active }))
+            .send()
+    };
+    assert_eq!(set_active(false).await.expect("control").status(), 200);
+    let (status, body) = error_body(token_request(&sim, &password_form()).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "inactive_org", "error_description": "inactive organization"})
+    );
+    assert_eq!(set_active(true).await.expect("control").status(), 200);
+    let response = token_request(&sim, &password_form()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn too_many_tokens_in_an_hour_get_rate_limit_exceeded_until_the_hour_passes() {
+    let sim = start(SimConfig {
+        control: true,
+        token_requests_per_user_hour: 3,
+        ..SimConfig::default()
+    })
+    .await;
+    for _ in 0..3 {
+        let response = token_request(&sim, &password_form()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let (status, body) = error_body(token_request(&sim, &password_form()).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"error": "rate_limit_exceeded", "error_description": "rate limit exceeded"})
+    );
+    // Another user is not limited by the rep's requests.
+    let admin = token_request(
+        &sim,
+        &[
+            ("grant_type", "password"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("username", "admin@demo.example"),
+            ("password", DEMO_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(admin.status(), StatusCode::OK);
+    let advanced = reqwest::Client::new()
+        .post(format!("{}/__sim/clock/advance", sim.base_url()))
+        .json(&json!({"seconds": 3600}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(advanced.status(), 200);
+    let response = token_request(&sim, &password_form()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    sim.shutdown().await;
+}

@@ -32,6 +32,24 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/__sim/clock/advance", post(advance_clock))
         .route("/__sim/reset", post(reset))
+        .route("/__sim/org", post(set_org))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgSettings {
+    active: bool,
+}
+
+/// `POST /__sim/org {"active": false}`: the org stops issuing tokens (`inactive_org`);
+/// `{"active": true}` brings it back.
+async fn set_org(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let OrgSettings { active } = match parse_json(&body) {
+        Ok(settings) => settings,
+        Err(message) => return bad_request(message),
+    };
+    state.org().active = active;
+    response::json(StatusCode::OK, &json!({ "active": active }))
 }
 
 /// A control-API refusal: `400 {"error": "..."}` (control bodies are ours, not Salesforce's).

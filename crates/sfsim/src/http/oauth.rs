@@ -366,6 +366,9 @@ fn issue_tokens(
     let client_id = state.app.client_id;
     let now = state.clock.now();
     let mut org = state.org();
+    if !org.active {
+        return Err(oauth::INACTIVE_ORG);
+    }
     let granted = match grant_type {
         "authorization_code" => {
             // Public clients using PKCE send no secret (reference §1.3); with a verifier it may be omitted.
@@ -454,6 +457,11 @@ fn issue_tokens(
         }
         _ => return Err(oauth::UNSUPPORTED_GRANT),
     };
+    org.token_grants.admit(
+        &granted.user_id,
+        now,
+        state.config.token_requests_per_user_hour,
+    )?;
     let org_id15 = state.org_id15(&org);
     let access_token = org.tokens.issue_access(
         &org_id15,
