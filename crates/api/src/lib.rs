@@ -63,7 +63,7 @@ pub struct User {
 }
 
 /// Objects that `POST /v1/sync` replicates, by Salesforce API name.
-pub const SYNC_OBJECTS: &[&str] = &["Account", "Contact"];
+pub const SYNC_OBJECTS: &[&str] = &["Account", "Contact", "Opportunity", "Task"];
 
 /// `POST /v1/sync`. `{}` (no cursors) asks for a first sync of every object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,13 +80,62 @@ pub struct SyncResponse {
     pub accounts: Vec<Account>,
     #[serde(default)]
     pub contacts: Vec<Contact>,
-    /// Records deleted in Salesforce (or no longer visible) since the cursor.
+    #[serde(default)]
+    pub opportunities: Vec<Opportunity>,
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    /// Records deleted in Salesforce since the cursor.
     #[serde(default)]
     pub deleted: Vec<DeletedRecord>,
+    /// Objects whose delete log no longer reaches back to the cursor: the gateway started them
+    /// over. The records of such an object in this answer and the following ones, until
+    /// `objects[OBJECT].more` is false, are everything the rep may see; drop every other record
+    /// of that object.
+    #[serde(default)]
+    pub reset: Vec<String>,
+    /// Object API name → where that object's sync stands after this page.
+    #[serde(default)]
+    pub objects: BTreeMap<String, ObjectProgress>,
     /// Object API name → the cursor to send next time. Opaque and signed by the gateway.
     pub cursors: BTreeMap<String, String>,
-    /// More changes are waiting: ask again with the new cursors.
+    /// More changes are waiting for some object: ask again with the new cursors.
     pub more: bool,
+}
+
+/// One object's standing after a sync page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectProgress {
+    /// Records of this page.
+    pub records: u64,
+    /// Records still waiting after this page (Salesforce's count; an estimate while records
+    /// change): with `records` it sizes a progress bar.
+    pub remaining: u64,
+    /// More records are waiting for this object.
+    pub more: bool,
+}
+
+/// `POST /v1/sync/counts`: how many records of each object the rep may see now. A replica holding
+/// more than that has records that left the rep's view (owner changed, sharing changed); list the
+/// visible ids with `POST /v1/sync/ids` and drop the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountsResponse {
+    pub counts: BTreeMap<String, u64>,
+}
+
+/// `POST /v1/sync/ids`: a page of the ids of `object` the rep may see, in id order, after `after`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdsRequest {
+    pub object: String,
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdsResponse {
+    /// 18-character ids, ascending.
+    pub ids: Vec<String>,
+    /// Send as `after` for the next page; `None` when this was the last.
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +144,60 @@ pub struct DeletedRecord {
     pub object: String,
     #[serde(rename = "Id")]
     pub id: String,
+    /// When Salesforce deleted it. A replica record stamped later than this was restored
+    /// (undeleted) since, and stays: delete logs are read with some overlap.
+    #[serde(default)]
+    pub deleted_date: Option<String>,
+}
+
+/// An Opportunity as replicated to the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Opportunity {
+    pub id: String,
+    pub name: String,
+    pub stage_name: String,
+    #[serde(default)]
+    pub amount: Option<f64>,
+    /// `YYYY-MM-DD`.
+    pub close_date: String,
+    /// Percent, derived from the stage by Salesforce.
+    #[serde(default)]
+    pub probability: Option<f64>,
+    pub is_closed: bool,
+    pub is_won: bool,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    pub owner_id: String,
+    pub system_modstamp: String,
+}
+
+/// A Task (an activity: a logged call, a to-do) as replicated to the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Task {
+    pub id: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub task_subtype: Option<String>,
+    /// Due date, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub activity_date: Option<String>,
+    /// The contact or lead it is about.
+    #[serde(default)]
+    pub who_id: Option<String>,
+    /// The account or opportunity it is about.
+    #[serde(default)]
+    pub what_id: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub is_closed: bool,
+    pub owner_id: String,
+    pub system_modstamp: String,
 }
 
 /// An Account as replicated to the device.

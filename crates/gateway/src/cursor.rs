@@ -1,5 +1,5 @@
 //! Sync cursors: opaque to clients, signed by the gateway (HMAC-SHA256), carrying the last
-//! `(SystemModstamp, Id)` a client has of one object.
+//! `(SystemModstamp, Id)` a client has of one object and how far it has read the delete log.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
@@ -21,11 +21,14 @@ pub struct Position {
     pub id: RecordId,
 }
 
-/// A decoded cursor: `after` is `None` until the client has seen a record of the object.
+/// A decoded cursor: `after` is `None` until the client has seen a record of the object;
+/// `deletes_since` is `None` until the gateway has read the object's delete log once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub object: String,
     pub after: Option<Position>,
+    /// Salesforce's `latestDateCovered` of the last `…/deleted/` read: the next read starts here.
+    pub deletes_since: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -36,6 +39,9 @@ struct Payload {
     obj: String,
     /// Unix time in milliseconds and the record id.
     after: Option<(i64, String)>,
+    /// Unix time in milliseconds (absent in cursors of the first release: read as `None`).
+    #[serde(default)]
+    del: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -59,10 +65,11 @@ impl CursorSigner {
             v: VERSION,
             org: org_id.to_string(),
             obj: cursor.object.clone(),
-            after: cursor.after.as_ref().map(|p| {
-                let millis = (p.system_modstamp.unix_timestamp_nanos() / 1_000_000) as i64;
-                (millis, p.id.to_string())
-            }),
+            after: cursor
+                .after
+                .as_ref()
+                .map(|p| (unix_millis(p.system_modstamp), p.id.to_string())),
+            del: cursor.deletes_since.map(unix_millis),
         };
         let body = B64.encode(serde_json::to_vec(&payload).expect("serializable"));
         let mut mac = self.mac();
@@ -91,18 +98,28 @@ impl CursorSigner {
         let after = match payload.after {
             None => None,
             Some((millis, id)) => Some(Position {
-                system_modstamp: OffsetDateTime::from_unix_timestamp_nanos(
-                    i128::from(millis) * 1_000_000,
-                )
-                .map_err(|_| bad())?,
+                system_modstamp: from_unix_millis(millis).ok_or_else(bad)?,
                 id: RecordId::parse_for(object, &id).map_err(|_| bad())?,
             }),
+        };
+        let deletes_since = match payload.del {
+            None => None,
+            Some(millis) => Some(from_unix_millis(millis).ok_or_else(bad)?),
         };
         Ok(Cursor {
             object: object.to_string(),
             after,
+            deletes_since,
         })
     }
+}
+
+fn unix_millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn from_unix_millis(millis: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
 }
 
 #[cfg(test)]
@@ -119,6 +136,7 @@ mod tests {
                 system_modstamp: datetime!(2024-05-01 10:00:00.250 UTC),
                 id: RecordId::parse("0011U00000V0tkDQAR").unwrap(),
             }),
+            deletes_since: Some(datetime!(2024-05-01 10:00:00 UTC)),
         }
     }
 
@@ -130,6 +148,7 @@ mod tests {
         let empty = Cursor {
             object: "Contact".into(),
             after: None,
+            deletes_since: None,
         };
         let text = signer.encode(ORG, &empty);
         assert_eq!(signer.decode(ORG, "Contact", &text).unwrap(), empty);

@@ -10,7 +10,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use companion_api::{
-    AuthConfig, ExchangeRequest, ExchangeResponse, LoginHost, SyncRequest, SyncResponse, User,
+    AuthConfig, CountsResponse, ExchangeRequest, ExchangeResponse, IdsRequest, IdsResponse,
+    LoginHost, SyncRequest, SyncResponse, User,
 };
 
 use crate::config::GatewayConfig;
@@ -43,6 +44,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_handler))
+        .route("/v1/sync/counts", post(counts_handler))
+        .route("/v1/sync/ids", post(ids_handler))
         .fallback(|| async { GatewayError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -287,6 +290,24 @@ async fn sync_handler(
     )
     .await?;
     Ok(Json(response))
+}
+
+async fn counts_handler(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+) -> Result<Json<CountsResponse>, GatewayError> {
+    Ok(Json(sync::counts(&state.upstream, &signed_in.user).await?))
+}
+
+async fn ids_handler(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+    body: Result<Json<IdsRequest>, JsonRejection>,
+) -> Result<Json<IdsResponse>, GatewayError> {
+    let request = json_body(body)?;
+    Ok(Json(
+        sync::ids(&state.upstream, &signed_in.user, request).await?,
+    ))
 }
 
 #[cfg(test)]

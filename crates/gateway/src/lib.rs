@@ -143,3 +143,7 @@ impl Gateway {
 pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+pub(crate) fn now_utc() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

@@ -1,19 +1,37 @@
-//! `POST /v1/sync`: a page of changes per object, keyset-paged on `(SystemModstamp, Id)`.
+//! `POST /v1/sync`: a page of changes per object, keyset-paged on `(SystemModstamp, Id)`, and
+//! the deletions since the last page, for every object in ONE Composite call (one API call).
 //!
-//! Each object is planned (cursor → SOQL), fetched, then turned into records and a new cursor.
-//! The fetch step is the one place that talks to Salesforce, so batching every object into one
-//! Composite call and adding `…/deleted/` (issue 4) replaces only [`fetch_pages`].
+//! Each object is planned (cursor → a keyset query and a `…/deleted/` read), all plans go out as
+//! one Composite request (4 queries + 4 delete-log reads: within Salesforce's 25 subrequests and
+//! 5 queries), then each object's answers become records, deleted ids and a new cursor.
+//! `POST /v1/sync/counts` and `POST /v1/sync/ids` let a client find records that left the rep's
+//! view (an owner change) — nothing in Salesforce's change feeds reports those.
 
-use companion_api::{Account, Contact, SyncRequest, SyncResponse, User, SYNC_OBJECTS};
-use salesforce::{soql, QueryOptions, RecordId};
+use std::collections::BTreeMap;
+
+use companion_api::{
+    Account, Contact, CountsResponse, DeletedRecord, IdsRequest, IdsResponse, ObjectProgress,
+    Opportunity, SyncRequest, SyncResponse, Task, User, SYNC_OBJECTS,
+};
+use salesforce::{soql, CompositeRequest, CompositeResponse, DeletedRecords, RecordId};
 use serde_json::Value;
+use time::{Duration, OffsetDateTime};
 
 use crate::cursor::{Cursor, CursorSigner, Position};
 use crate::upstream::Upstream;
 use crate::GatewayError;
 
-/// Rows per object per sync call (default); a full page means there may be more.
+/// Rows per object per sync call (default); Salesforce's default query batch.
 pub const PAGE_SIZE: usize = 2000;
+
+/// Ids per `POST /v1/sync/ids` answer (one query batch, one API call).
+pub const IDS_PAGE_SIZE: usize = 2000;
+
+/// How far past its start a delete-log read reaches. Salesforce keeps 15 days of deletions; a
+/// start older than that is a gap anyway. (A window ending in the future is answered with
+/// `latestDateCovered` = now by sfsim; real orgs' handling of a future `end` is unconfirmed in
+/// the reference.)
+const DELETE_LOG_WINDOW: Duration = Duration::days(15);
 
 /// An object the gateway replicates, with the allow-listed fields it selects.
 pub struct ObjectSpec {
@@ -51,15 +69,52 @@ pub const CONTACT: ObjectSpec = ObjectSpec {
     ],
 };
 
+pub const OPPORTUNITY: ObjectSpec = ObjectSpec {
+    name: "Opportunity",
+    fields: &[
+        "Id",
+        "Name",
+        "StageName",
+        "Amount",
+        "CloseDate",
+        "Probability",
+        "IsClosed",
+        "IsWon",
+        "AccountId",
+        "OwnerId",
+        "SystemModstamp",
+    ],
+};
+
+pub const TASK: ObjectSpec = ObjectSpec {
+    name: "Task",
+    fields: &[
+        "Id",
+        "Subject",
+        "Status",
+        "Priority",
+        "TaskSubtype",
+        "ActivityDate",
+        "WhoId",
+        "WhatId",
+        "Description",
+        "IsClosed",
+        "OwnerId",
+        "SystemModstamp",
+    ],
+};
+
+const SPECS: [&ObjectSpec; 4] = [&ACCOUNT, &CONTACT, &OPPORTUNITY, &TASK];
+
 pub fn object_spec(name: &str) -> Option<&'static ObjectSpec> {
-    [&ACCOUNT, &CONTACT]
-        .into_iter()
-        .find(|spec| spec.name == name)
+    SPECS.into_iter().find(|spec| spec.name == name)
 }
 
-/// The SOQL for the page after `after`. Built only from the allow-listed names above, the
-/// datetime formatter and the one string-literal escaper, with an id that has been validated.
-pub fn page_query(spec: &ObjectSpec, after: Option<&Position>, page_size: usize) -> String {
+/// The SOQL for everything after `after`, oldest change first. No LIMIT: Salesforce answers the
+/// first batch (up to 2000 rows) and `totalSize` counts all that remain, which sizes the client's
+/// progress bar. Built only from the allow-listed names above, the datetime formatter and the one
+/// string-literal escaper, with an id that has been validated.
+pub fn page_query(spec: &ObjectSpec, after: Option<&Position>) -> String {
     let mut query = format!("SELECT {} FROM {}", spec.fields.join(", "), spec.name);
     if let Some(position) = after {
         let stamp = soql::datetime_literal(position.system_modstamp);
@@ -68,15 +123,35 @@ pub fn page_query(spec: &ObjectSpec, after: Option<&Position>, page_size: usize)
             " WHERE SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {id})"
         ));
     }
-    query.push_str(&format!(" ORDER BY SystemModstamp, Id LIMIT {page_size}"));
+    query.push_str(" ORDER BY SystemModstamp, Id");
     query
 }
 
-/// One object's part of a sync: where it starts and the query that continues it.
+/// One object's part of a sync: where it starts, the query that continues it and where its
+/// delete-log read starts.
 struct Plan {
     spec: &'static ObjectSpec,
     cursor: Cursor,
     soql: String,
+    deletes_from: OffsetDateTime,
+}
+
+impl Plan {
+    fn query_ref(&self) -> String {
+        format!("q{}", self.spec.name)
+    }
+
+    fn deleted_ref(&self) -> String {
+        format!("d{}", self.spec.name)
+    }
+}
+
+/// A query subresponse's first batch.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Batch {
+    total_size: u64,
+    records: Vec<Value>,
 }
 
 pub async fn sync(
@@ -96,6 +171,9 @@ pub async fn sync(
             SYNC_OBJECTS.join(", ")
         )));
     }
+    // The first read of a delete log only fetches Salesforce's clock (`latestDateCovered`) as the
+    // watermark; a day back keeps the window valid whatever the two clocks say.
+    let first_read_from = crate::now_utc() - Duration::days(1);
     let mut plans = Vec::new();
     for name in SYNC_OBJECTS {
         let spec = object_spec(name).expect("every SYNC_OBJECTS entry has a spec");
@@ -104,65 +182,206 @@ pub async fn sync(
             None => Cursor {
                 object: name.to_string(),
                 after: None,
+                deletes_since: None,
             },
         };
-        let soql = page_query(spec, cursor.after.as_ref(), page_size);
-        plans.push(Plan { spec, cursor, soql });
+        plans.push(Plan {
+            spec,
+            soql: page_query(spec, cursor.after.as_ref()),
+            deletes_from: cursor.deletes_since.unwrap_or(first_read_from),
+            cursor,
+        });
     }
 
-    let pages = fetch_pages(upstream, &user.user_id, &plans).await?;
+    let answers = fetch(upstream, &user.user_id, &plans).await?;
 
     let mut response = SyncResponse::default();
-    for (plan, rows) in plans.iter().zip(pages) {
-        response.more |= rows.len() >= page_size;
+    for plan in &plans {
+        let deletes: DeletedRecords = answers.json(&plan.deleted_ref())?;
+        let name = plan.spec.name;
+        if plan.cursor.deletes_since.is_some() && !deletes.covers(plan.deletes_from) {
+            // Deletions were purged before this client read them: start the object over.
+            tracing::info!(
+                object = name,
+                "delete log no longer reaches the cursor; resetting"
+            );
+            response.reset.push(name.to_string());
+            response.objects.insert(
+                name.to_string(),
+                ObjectProgress {
+                    records: 0,
+                    remaining: 0,
+                    more: true,
+                },
+            );
+            response.more = true;
+            let restart = Cursor {
+                object: name.to_string(),
+                after: None,
+                deletes_since: Some(deletes.latest_date_covered),
+            };
+            response
+                .cursors
+                .insert(name.to_string(), signer.encode(&user.org_id, &restart));
+            continue;
+        }
+        if plan.cursor.deletes_since.is_some() {
+            response
+                .deleted
+                .extend(deletes.deleted_records.iter().map(|d| DeletedRecord {
+                    object: name.to_string(),
+                    id: d.id.to_string(),
+                    deleted_date: Some(soql::datetime_literal(d.deleted_date)),
+                }));
+        }
+
+        let batch: Batch = answers.json(&plan.query_ref())?;
+        let total = batch.total_size;
+        // Keyset paging makes any prefix of the ordered batch a valid page.
+        let rows: Vec<Value> = batch.records.into_iter().take(page_size).collect();
+        let kept = rows.len() as u64;
         let mut last = plan.cursor.after.clone();
         for row in rows {
-            let position = row_position(plan.spec.name, &row)?;
+            let position = row_position(name, &row)?;
             if last.as_ref().is_none_or(|l| {
                 (&position.system_modstamp, &position.id) > (&l.system_modstamp, &l.id)
             }) {
                 last = Some(position);
             }
-            match plan.spec.name {
+            match name {
                 "Account" => response.accounts.push(decode_row::<Account>(row)?),
                 "Contact" => response.contacts.push(decode_row::<Contact>(row)?),
+                "Opportunity" => response.opportunities.push(decode_row::<Opportunity>(row)?),
+                "Task" => response.tasks.push(decode_row::<Task>(row)?),
                 other => unreachable!("no record type for {other}"),
             }
         }
-        let cursor = Cursor {
-            object: plan.spec.name.to_string(),
-            after: last,
-        };
-        response.cursors.insert(
-            plan.spec.name.to_string(),
-            signer.encode(&user.org_id, &cursor),
+        let remaining = total.saturating_sub(kept);
+        let more = remaining > 0;
+        response.more |= more;
+        response.objects.insert(
+            name.to_string(),
+            ObjectProgress {
+                records: kept,
+                remaining,
+                more,
+            },
         );
+        let cursor = Cursor {
+            object: name.to_string(),
+            after: last,
+            deletes_since: Some(deletes.latest_date_covered),
+        };
+        response
+            .cursors
+            .insert(name.to_string(), signer.encode(&user.org_id, &cursor));
     }
     Ok(response)
 }
 
-/// Today: one query per object, following `nextRecordsUrl` until the page is complete.
-async fn fetch_pages(
+/// Every object's query and delete-log read in one Composite call.
+async fn fetch(
     upstream: &Upstream,
     user_id: &str,
     plans: &[Plan],
-) -> Result<Vec<Vec<Value>>, GatewayError> {
-    let mut pages = Vec::with_capacity(plans.len());
+) -> Result<CompositeResponse, GatewayError> {
+    let mut request = CompositeRequest::new(false);
     for plan in plans {
-        let rows = upstream
-            .call(user_id, |session| {
-                let client = upstream.client.clone();
-                let soql = plan.soql.clone();
-                async move {
-                    client
-                        .query_all_batches::<Value>(&session, &soql, QueryOptions::default())
-                        .await
-                }
-            })
-            .await?;
-        pages.push(rows);
+        let end = plan.deletes_from + DELETE_LOG_WINDOW;
+        request.query(&plan.query_ref(), &plan.soql)?;
+        request.deleted(&plan.deleted_ref(), plan.spec.name, plan.deletes_from, end)?;
     }
-    Ok(pages)
+    composite(upstream, user_id, &request).await
+}
+
+async fn composite(
+    upstream: &Upstream,
+    user_id: &str,
+    request: &CompositeRequest,
+) -> Result<CompositeResponse, GatewayError> {
+    upstream
+        .call(user_id, |session| {
+            let client = upstream.client.clone();
+            let request = request.clone();
+            async move { client.composite(&session, &request).await }
+        })
+        .await
+}
+
+/// `POST /v1/sync/counts`: one `COUNT()` per object that sharing can hide, in one Composite call.
+/// Accounts are read by every rep in this org model, but counting them too costs nothing extra.
+pub async fn counts(upstream: &Upstream, user: &User) -> Result<CountsResponse, GatewayError> {
+    let mut request = CompositeRequest::new(false);
+    for name in SYNC_OBJECTS {
+        request.query(&format!("n{name}"), &format!("SELECT COUNT() FROM {name}"))?;
+    }
+    let answers = composite(upstream, &user.user_id, &request).await?;
+    let mut counts = BTreeMap::new();
+    for name in SYNC_OBJECTS {
+        let batch: Batch = answers.json(&format!("n{name}"))?;
+        counts.insert(name.to_string(), batch.total_size);
+    }
+    Ok(CountsResponse { counts })
+}
+
+/// `POST /v1/sync/ids`: the next page of ids the rep may see, in id order.
+pub async fn ids(
+    upstream: &Upstream,
+    user: &User,
+    request: IdsRequest,
+) -> Result<IdsResponse, GatewayError> {
+    let spec = object_spec(&request.object).ok_or_else(|| {
+        GatewayError::BadRequest(format!(
+            "cannot list {:?}; objects are {}",
+            request.object,
+            SYNC_OBJECTS.join(", ")
+        ))
+    })?;
+    let after = match request.after.as_deref() {
+        None => None,
+        Some(text) => Some(RecordId::parse_for(spec.name, text).map_err(|e| {
+            GatewayError::BadRequest(format!("after is not a {} id: {e}", spec.name))
+        })?),
+    };
+    let mut soql = format!("SELECT Id FROM {}", spec.name);
+    if let Some(after) = &after {
+        soql.push_str(&format!(
+            " WHERE Id > {}",
+            soql::string_literal(after.as_str())
+        ));
+    }
+    soql.push_str(&format!(" ORDER BY Id LIMIT {IDS_PAGE_SIZE}"));
+    let rows = upstream
+        .call(&user.user_id, |session| {
+            let client = upstream.client.clone();
+            let soql = soql.clone();
+            async move {
+                client
+                    .query::<Value>(&session, &soql, salesforce::QueryOptions::default())
+                    .await
+            }
+        })
+        .await?;
+    let ids = rows
+        .records
+        .iter()
+        .map(|row| {
+            row.get("Id")
+                .and_then(Value::as_str)
+                .and_then(|id| RecordId::parse_for(spec.name, id).ok())
+                .map(|id| id.to_string())
+                .ok_or_else(|| {
+                    GatewayError::Salesforce(salesforce::Error::Decode(format!(
+                        "{} id row without a valid Id",
+                        spec.name
+                    )))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = (ids.len() >= IDS_PAGE_SIZE)
+        .then(|| ids.last().cloned())
+        .flatten();
+    Ok(IdsResponse { ids, next })
 }
 
 fn row_position(object: &str, row: &Value) -> Result<Position, GatewayError> {
@@ -196,9 +415,9 @@ mod tests {
     #[test]
     fn first_page_has_no_where_clause() {
         assert_eq!(
-            page_query(&ACCOUNT, None, PAGE_SIZE),
+            page_query(&ACCOUNT, None),
             "SELECT Id, Name, Industry, Phone, BillingCity, OwnerId, SystemModstamp FROM Account \
-             ORDER BY SystemModstamp, Id LIMIT 2000"
+             ORDER BY SystemModstamp, Id"
         );
     }
 
@@ -209,17 +428,17 @@ mod tests {
             id: RecordId::parse("0031U00000V0tkD").unwrap(),
         };
         assert_eq!(
-            page_query(&CONTACT, Some(&after), PAGE_SIZE),
+            page_query(&CONTACT, Some(&after)),
             "SELECT Id, FirstName, LastName, Name, Email, Phone, MobilePhone, Title, AccountId, OwnerId, \
              SystemModstamp FROM Contact WHERE SystemModstamp > 2024-05-01T10:00:00Z OR \
              (SystemModstamp = 2024-05-01T10:00:00Z AND Id > '0031U00000V0tkDQAR') \
-             ORDER BY SystemModstamp, Id LIMIT 2000"
+             ORDER BY SystemModstamp, Id"
         );
     }
 
     #[test]
     fn every_selected_field_is_an_identifier() {
-        for spec in [&ACCOUNT, &CONTACT] {
+        for spec in SPECS {
             assert!(spec.fields.iter().all(|f| soql::is_identifier(f)));
             assert!(spec.fields.contains(&"Id") && spec.fields.contains(&"SystemModstamp"));
         }

@@ -150,6 +150,28 @@ async fn the_running_gateway_matches_its_openapi_document() {
     )
     .await;
 
+    let counts = http
+        .post(env.url("/v1/sync/counts"))
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap();
+    check(&doc, "post", "/v1/sync/counts", counts).await;
+    for body in [
+        json!({"object": "Contact"}),
+        json!({"object": "Contact", "after": "not-an-id"}),
+        json!({"object": "Lead"}),
+    ] {
+        let ids = http
+            .post(env.url("/v1/sync/ids"))
+            .bearer_auth(&session)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        check(&doc, "post", "/v1/sync/ids", ids).await;
+    }
+
     let logout = http
         .post(env.url("/v1/auth/logout"))
         .bearer_auth(&session)

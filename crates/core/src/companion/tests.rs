@@ -378,6 +378,7 @@ async fn sync_applies_every_page_reports_progress_and_resumes_from_cursors() {
         deleted: vec![DeletedRecord {
             object: "Contact".into(),
             id: "003000000000002AAA".into(),
+            deleted_date: None,
         }],
         ..Default::default()
     });

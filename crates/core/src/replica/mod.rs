@@ -36,6 +36,9 @@ pub(crate) struct PageCounts {
     pub contacts: u64,
 }
 
+/// Objects whose records this replica keeps (and so whose sync cursors it keeps).
+const REPLICATED_OBJECTS: &[&str] = &["Account", "Contact"];
+
 const LAST_SYNCED_AT: &str = "last_synced_at";
 
 /// A replica: a writer connection (sync) and a reader connection (screens), so that reads go on
@@ -179,8 +182,12 @@ impl Replica {
                 "INSERT INTO sync_state (object, cursor) VALUES (?1, ?2)
                  ON CONFLICT (object) DO UPDATE SET cursor = excluded.cursor",
             )?;
+            // A cursor is kept only for an object whose records are kept: a cursor without the
+            // records would skip them for good once the replica learns the object.
             for (object, cursor) in &page.cursors {
-                save_cursor.execute([object, cursor])?;
+                if REPLICATED_OBJECTS.contains(&object.as_str()) {
+                    save_cursor.execute([object, cursor])?;
+                }
             }
         }
         tx.commit()?;

@@ -104,6 +104,7 @@ fn seed(replica: &Replica) {
             deleted: vec![],
             cursors: cursors(&[("Account", "a1"), ("Contact", "c1")]),
             more: false,
+            ..Default::default()
         })
         .unwrap();
 }
@@ -185,14 +186,17 @@ fn later_pages_update_and_delete() {
                 DeletedRecord {
                     object: "Contact".into(),
                     id: "003B".into(),
+                    deleted_date: None,
                 },
                 DeletedRecord {
                     object: "Opportunity".into(),
                     id: "006A".into(),
+                    deleted_date: None,
                 },
             ],
             cursors: cursors(&[("Contact", "c2")]),
             more: false,
+            ..Default::default()
         })
         .unwrap();
     assert_eq!(
@@ -262,9 +266,11 @@ fn a_failed_page_leaves_nothing_of_itself_and_the_old_cursor() {
         deleted: vec![DeletedRecord {
             object: "Contact".into(),
             id: "003C".into(),
+            deleted_date: None,
         }],
         cursors: cursors(&[("Account", "a2"), ("Contact", "c2")]),
         more: true,
+        ..Default::default()
     };
     let err = replica.apply_page(&page).unwrap_err();
     assert_eq!(err.kind(), "storage");
@@ -339,6 +345,7 @@ fn contact_arriving_before_its_account_gets_the_account_name_in_search() {
         deleted: vec![],
         cursors: BTreeMap::new(),
         more: false,
+        ..Default::default()
     };
     replica
         .apply_page(&page(
@@ -442,6 +449,7 @@ fn an_older_version_never_overwrites_a_newer_one() {
         deleted: vec![],
         cursors: BTreeMap::new(),
         more: false,
+        ..Default::default()
     };
     // Newer first, then one a millisecond older, then one from the day before.
     replica
