@@ -348,3 +348,47 @@ async fn composite_subrequest_headers_make_updates_conditional() {
     assert_eq!(read["Title"], "Fresh");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_sixth_query_in_one_composite_is_refused_before_anything_runs() {
+    let sim = start(SimConfig::default()).await;
+    let token = access_token(&sim, "rep@demo.example").await;
+    let query = |n: usize| json!({"method": "GET", "url": "/services/data/v58.0/query?q=SELECT+Id+FROM+Account", "referenceId": format!("q{n}")});
+    let deleted = json!({"method": "GET",
+        "url": "/services/data/v58.0/sobjects/Contact/deleted/?start=2024-01-01T00:00:00%2B00:00&end=2024-01-02T00:00:00%2B00:00",
+        "referenceId": "deletes"});
+    // Five queries and other reads: fine.
+    let mut five: Vec<Value> = (0..5).map(query).collect();
+    five.push(deleted.clone());
+    let response = call(
+        &sim,
+        &token,
+        Method::POST,
+        "/composite",
+        Some(json!({"allOrNone": false, "compositeRequest": five})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // A sixth query (here a create that should never happen comes first).
+    let mut six: Vec<Value> = vec![
+        json!({"method": "POST", "url": "/services/data/v58.0/sobjects/Lead",
+        "referenceId": "lead", "body": {"LastName": "Neverland", "Company": "Nowhere"}}),
+    ];
+    six.extend((0..6).map(query));
+    let response = call(
+        &sim,
+        &token,
+        Method::POST,
+        "/composite",
+        Some(json!({"allOrNone": false, "compositeRequest": six})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors = body(response).await;
+    assert_eq!(errors[0]["errorCode"], "INVALID_INPUT");
+    assert!(sim
+        .records("Lead")
+        .iter()
+        .all(|lead| lead["LastName"] != "Neverland"));
+    sim.shutdown().await;
+}

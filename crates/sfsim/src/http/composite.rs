@@ -28,6 +28,23 @@ use crate::{
 };
 
 const MAX_SUBREQUESTS: usize = 25;
+/// Of those, at most this many queries or sObject Collections operations (reference §4.1).
+const MAX_QUERY_OR_COLLECTION_SUBREQUESTS: usize = 5;
+
+/// `…/query…`, `…/queryAll…` or `…/composite/sobjects…` after the API version.
+fn is_query_or_collection(url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or_default();
+    let after_version = path
+        .trim_start_matches('/')
+        .trim_start_matches("services/data/")
+        .split_once('/')
+        .map_or("", |(_, rest)| rest);
+    after_version == "query"
+        || after_version.starts_with("query/")
+        || after_version == "queryAll"
+        || after_version.starts_with("queryAll/")
+        || after_version.starts_with("composite/sobjects")
+}
 const MAX_RECORDS: usize = 200;
 /// Subrequest bodies are small JSON documents; this only bounds a runaway one.
 const MAX_SUBRESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -138,6 +155,17 @@ pub async fn composite(
         if !seen.insert(sub.reference_id.clone()) {
             return bad_request(format!("Duplicate referenceId: '{}'", sub.reference_id));
         }
+    }
+
+    let heavy = request
+        .requests
+        .iter()
+        .filter(|sub| is_query_or_collection(&sub.url))
+        .count();
+    if heavy > MAX_QUERY_OR_COLLECTION_SUBREQUESTS {
+        return bad_request(format!(
+            "A composite request can contain at most {MAX_QUERY_OR_COLLECTION_SUBREQUESTS} query or sObject Collections subrequests"
+        ));
     }
 
     let router = rest::versioned_routes(state.clone()).with_state(state.clone());
