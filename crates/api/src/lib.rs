@@ -150,6 +150,34 @@ pub struct DeletedRecord {
     pub deleted_date: Option<String>,
 }
 
+/// Objects `GET /v1/describe/{object}` answers for.
+pub const DESCRIBE_OBJECTS: &[&str] = &["Account", "Contact", "Lead", "Opportunity", "Task"];
+
+/// `GET /v1/describe/{object}`: the picklists the app's screens offer, e.g. `StageName` with each
+/// stage's default probability, Lead `Status`, Task `Status`, `Priority` and `TaskSubtype`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeResponse {
+    pub object: String,
+    /// Field API name → its active values, in Salesforce's order.
+    pub picklists: BTreeMap<String, Vec<PicklistEntry>>,
+}
+
+/// One active picklist value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PicklistEntry {
+    pub value: String,
+    pub label: String,
+    /// The value a new record gets when none is given.
+    pub default: bool,
+    /// Opportunity stages only: default probability in percent, and what the stage means.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub won: Option<bool>,
+}
+
 /// An Opportunity as replicated to the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

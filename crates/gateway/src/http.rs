@@ -10,8 +10,8 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use companion_api::{
-    AuthConfig, CountsResponse, ExchangeRequest, ExchangeResponse, IdsRequest, IdsResponse,
-    LoginHost, SyncRequest, SyncResponse, User,
+    AuthConfig, CountsResponse, DescribeResponse, ExchangeRequest, ExchangeResponse, IdsRequest,
+    IdsResponse, LoginHost, SyncRequest, SyncResponse, User,
 };
 
 use crate::config::GatewayConfig;
@@ -33,6 +33,7 @@ pub struct AppState {
     pub signer: CursorSigner,
     pub sync_page_size: usize,
     pub session_limiter: SessionLimiter,
+    pub describe_cache: crate::describe::DescribeCache,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -46,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sync", post(sync_handler))
         .route("/v1/sync/counts", post(counts_handler))
         .route("/v1/sync/ids", post(ids_handler))
+        .route("/v1/describe/{object}", get(describe_handler))
         .fallback(|| async { GatewayError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -290,6 +292,22 @@ async fn sync_handler(
     )
     .await?;
     Ok(Json(response))
+}
+
+async fn describe_handler(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+    axum::extract::Path(object): axum::extract::Path<String>,
+) -> Result<Json<DescribeResponse>, GatewayError> {
+    Ok(Json(
+        crate::describe::describe(
+            &state.upstream,
+            &state.describe_cache,
+            &signed_in.user,
+            &object,
+        )
+        .await?,
+    ))
 }
 
 async fn counts_handler(

@@ -15,6 +15,7 @@
 mod config;
 mod crypto;
 mod cursor;
+mod describe;
 mod error;
 mod http;
 mod private_files;
@@ -104,6 +105,7 @@ pub async fn start_with(config: GatewayConfig, tuning: Tuning) -> Result<Gateway
         signer: cursor::CursorSigner::new(&config.token_key),
         sync_page_size: tuning.sync_page_size,
         session_limiter: rate_limit::SessionLimiter::new(tuning.session_rate)?,
+        describe_cache: describe::DescribeCache::default(),
         upstream: upstream::Upstream::new(client, app, store.clone()),
         store,
         config,

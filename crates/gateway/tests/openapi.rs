@@ -150,6 +150,16 @@ async fn the_running_gateway_matches_its_openapi_document() {
     )
     .await;
 
+    for object in ["Opportunity", "Task", "Widget"] {
+        let describe = http
+            .get(env.url(&format!("/v1/describe/{object}")))
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap();
+        check(&doc, "get", "/v1/describe/{object}", describe).await;
+    }
+
     let counts = http
         .post(env.url("/v1/sync/counts"))
         .bearer_auth(&session)
