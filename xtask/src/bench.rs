@@ -3,7 +3,7 @@
 
 use crate::process::{self, command, in_dir};
 
-pub const WHAT: &str = "sfsim";
+pub const WHAT: &str = "sfsim, gateway";
 
 pub fn run(what: &str) -> Result<(), String> {
     let root = crate::root();
@@ -23,6 +23,21 @@ pub fn run(what: &str) -> Result<(), String> {
             ),
             &root,
         )),
-        other => Err(format!("no benchmark named {other:?}; there is: {WHAT}")),
+        // Salesforce calls per sync, the gateway's added latency, throughput at 20 clients.
+        "gateway" => process::run(in_dir(
+            &mut command(
+                "cargo",
+                &[
+                    "run",
+                    "--release",
+                    "--package",
+                    "companion-gateway",
+                    "--example",
+                    "bench",
+                ],
+            ),
+            &root,
+        )),
+        other => Err(format!("no benchmark named {other:?}; there are: {WHAT}")),
     }
 }

@@ -15,7 +15,8 @@ usage:
   cargo xtask demo [--no-app]   install what is missing, build, start sfsim + gateway + the app
                                 (--no-app: only sfsim and the gateway, for a machine without a display)
   cargo xtask test              install what the tests need and run every test: Rust, UI, real app
-  cargo xtask bench sfsim       benchmarks (release build), printing their figures";
+  cargo xtask bench sfsim|gateway
+                                benchmarks (release build), printing their figures";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
