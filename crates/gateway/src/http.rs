@@ -32,6 +32,10 @@ pub struct AppState {
     pub signer: CursorSigner,
     pub sync_page_size: usize,
     pub session_limiter: SessionLimiter,
+    /// Change hints from outbound messages, per org.
+    pub hints: Arc<crate::hints::HintHub>,
+    /// How often an open `/v1/events` stream re-checks its session.
+    pub events_session_recheck: std::time::Duration,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -43,6 +47,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/me", get(me))
         .route("/v1/sync", post(sync_handler))
+        .route("/v1/events", get(crate::events::events))
+        .route(
+            "/v1/salesforce/outbound",
+            post(crate::outbound::receive)
+                .layer(DefaultBodyLimit::max(crate::outbound::BODY_LIMIT)),
+        )
         .fallback(|| async { GatewayError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -200,7 +210,7 @@ async fn exchange(
 /// A request with a live session.
 pub struct SignedIn {
     pub user: User,
-    token_hash: Vec<u8>,
+    pub(crate) token_hash: Vec<u8>,
 }
 
 impl FromRequestParts<Arc<AppState>> for SignedIn {
