@@ -496,6 +496,63 @@ mod tests {
     }
 
     #[test]
+    fn outbound_org_ids_and_integration_mode_from_the_environment() {
+        let config = GatewayConfig::from_lookup(env(&base_env()), false).unwrap();
+        assert!(config.outbound_org_ids.is_empty());
+        assert!(!config.integration_enabled);
+
+        let mut vars = base_env();
+        vars.push((
+            "COMPANION_GATEWAY_OUTBOUND_ORG_IDS",
+            "00D7F00000107XsUAI, 00D7F00000107Xs",
+        ));
+        vars.push((
+            "COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST",
+            "https://acme.my.salesforce.com",
+        ));
+        vars.push(("COMPANION_GATEWAY_INTEGRATION_ENABLED", "true"));
+        let config = GatewayConfig::from_lookup(env(&vars), false).unwrap();
+        assert_eq!(
+            config.outbound_org_ids,
+            vec!["00D7F00000107XsUAI", "00D7F00000107Xs"]
+        );
+        assert!(config.integration_enabled);
+        assert_eq!(
+            config.integration_login_host.as_deref(),
+            Some("https://acme.my.salesforce.com")
+        );
+
+        for (name, value, expected) in [
+            // Not an org id: an Account id, a bad checksum, garbage.
+            (
+                "COMPANION_GATEWAY_OUTBOUND_ORG_IDS",
+                "0011U00000V0tkDQAR",
+                "00D",
+            ),
+            (
+                "COMPANION_GATEWAY_OUTBOUND_ORG_IDS",
+                "00D7F00000107XsAAA",
+                "00D",
+            ),
+            ("COMPANION_GATEWAY_OUTBOUND_ORG_IDS", "acme", "00D"),
+            (
+                "COMPANION_GATEWAY_INTEGRATION_ENABLED",
+                "maybe",
+                "true or false",
+            ),
+        ] {
+            let mut vars = base_env();
+            vars.push((name, value));
+            let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+            assert!(err.to_string().contains(expected), "{value}: {err}");
+        }
+        let mut vars = base_env();
+        vars.push(("COMPANION_GATEWAY_INTEGRATION_ENABLED", "1"));
+        let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+        assert!(err.to_string().contains("INTEGRATION_LOGIN_HOST"), "{err}");
+    }
+
+    #[test]
     fn reads_a_toml_file_with_secret_and_key_files() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("secret"), "companion-demo-secret\n").unwrap();
@@ -510,6 +567,9 @@ client_secret_file = "secret"
 token_key_file = "key"
 data_dir = "data"
 redirect_uris = ["companion://oauth/callback"]
+outbound_org_ids = ["00D7F00000107XsUAI"]
+integration_login_host = "https://acme.my.salesforce.com"
+integration_enabled = true
 
 [[login_hosts]]
 label = "Demo org"
@@ -524,6 +584,8 @@ url = "http://127.0.0.1:8700"
         assert_eq!(config.data_dir, dir.path().join("data"));
         assert_eq!(config.login_hosts[0].label, "Demo org");
         assert_eq!(config.redirect_uris, vec!["companion://oauth/callback"]);
+        assert_eq!(config.outbound_org_ids, vec!["00D7F00000107XsUAI"]);
+        assert!(config.integration_enabled);
 
         std::fs::write(&path, "clientid = 'typo'").unwrap();
         let err = GatewayConfig::from_toml_file(&path, false).unwrap_err();
