@@ -204,6 +204,16 @@ async fn sim_outbound_stats(env: &Env, done: impl Fn(&Value) -> bool) -> Value {
     panic!("sfsim's outbound counters never got there");
 }
 
+/// An event's data fits `ChangeHint` of openapi.json.
+fn fits_the_documented_change_hint(data: &str) {
+    let mut schema: Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    schema["$ref"] = json!("#/components/schemas/ChangeHint");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let data: Value = serde_json::from_str(data).unwrap();
+    assert!(validator.is_valid(&data), "{data}");
+    assert!(!validator.is_valid(&json!({"objects": ["Contact"], "Id": "003…"})));
+}
+
 #[tokio::test]
 async fn a_rep_hears_of_an_admin_edit_by_object_name_only() {
     let env = start(|sim| vec![sim], Tuning::default()).await;
@@ -217,6 +227,7 @@ async fn a_rep_hears_of_an_admin_edit_by_object_name_only() {
         .unwrap();
     let data = hints.next_data().await.unwrap();
     assert_eq!(data, r#"{"objects":["Contact"]}"#);
+    fits_the_documented_change_hint(&data);
     assert!(!data.contains(id) && !data.contains("Secret"));
     // sfsim took the gateway's answer as its Ack: acknowledged, not retried.
     sim_outbound_stats(&env, |s| s["acknowledged"] == 1).await;
