@@ -33,15 +33,14 @@ pub async fn start_gateway_at(sim: &Sim, data_dir: &Path, listen: SocketAddr) ->
             label: "Demo org".into(),
             url: sim.base_url(),
         }],
-        client_id: sfsim::DEMO_CLIENT_ID.into(),
-        client_secret: sfsim::DEMO_CLIENT_SECRET.into(),
-        redirect_uris: vec![
-            "companion://oauth/callback".into(),
-            "http://127.0.0.1/callback".into(),
-        ],
-        data_dir: data_dir.to_path_buf(),
-        token_key: [7u8; 32],
-        scopes: vec!["api".into(), "refresh_token".into()],
+        // Defaults for the rest (both redirect URIs, scopes `api refresh_token`).
+        ..GatewayConfig::new(
+            &sim.base_url(),
+            sfsim::DEMO_CLIENT_ID,
+            sfsim::DEMO_CLIENT_SECRET,
+            data_dir,
+            [7u8; 32],
+        )
     };
     companion_gateway::start(config)
         .await

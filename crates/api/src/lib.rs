@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod events;
+pub use events::{ChangeHint, CHANGE_EVENT};
+
 /// Header that carries the session token: `Authorization: Bearer <session_token>`.
 pub const AUTHORIZATION: &str = "authorization";
 
@@ -301,6 +304,8 @@ pub mod code {
     pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
     /// The request body is over the gateway's size limit (HTTP 413).
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// The caller is known but not allowed (e.g. an outbound message from an org not configured).
+    pub const FORBIDDEN: &str = "forbidden";
     pub const INTERNAL: &str = "internal";
 }
 

@@ -57,6 +57,13 @@ pub struct GatewayConfig {
     /// Encrypts Salesforce tokens at rest; cursor-signing keys are derived from it.
     pub token_key: [u8; 32],
     pub scopes: Vec<String>,
+    /// Organization ids (15 or 18 characters) whose outbound messages are accepted, compared by
+    /// their case-sensitive 15-character form. Empty: every outbound message is refused.
+    pub outbound_org_ids: Vec<String>,
+    /// Integration-user mode (server-side work as the connected app's "Run As" user, through the
+    /// `client_credentials` grant): the org's My Domain URL, e.g. `https://acme.my.salesforce.com`.
+    pub integration_login_host: Option<String>,
+    pub integration_enabled: bool,
 }
 
 impl std::fmt::Debug for GatewayConfig {
@@ -70,6 +77,9 @@ impl std::fmt::Debug for GatewayConfig {
             .field("data_dir", &self.data_dir)
             .field("token_key", &"<redacted>")
             .field("scopes", &self.scopes)
+            .field("outbound_org_ids", &self.outbound_org_ids)
+            .field("integration_login_host", &self.integration_login_host)
+            .field("integration_enabled", &self.integration_enabled)
             .finish()
     }
 }
@@ -90,6 +100,11 @@ struct RawConfig {
     token_key_file: Option<PathBuf>,
     redirect_uris: Option<Vec<String>>,
     scopes: Option<Vec<String>>,
+    #[serde(default)]
+    outbound_org_ids: Vec<String>,
+    integration_login_host: Option<String>,
+    #[serde(default)]
+    integration_enabled: bool,
 }
 
 impl GatewayConfig {
@@ -111,6 +126,9 @@ impl GatewayConfig {
             data_dir: data_dir.into(),
             token_key,
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            outbound_org_ids: Vec::new(),
+            integration_login_host: None,
+            integration_enabled: false,
         }
     }
 
@@ -118,7 +136,10 @@ impl GatewayConfig {
     /// (comma-separated), `SALESFORCE_CLIENT_ID`, `SALESFORCE_CLIENT_SECRET` or
     /// `SALESFORCE_CLIENT_SECRET_FILE`, `COMPANION_GATEWAY_DATA_DIR`,
     /// `COMPANION_GATEWAY_TOKEN_KEY` (base64 of 32 bytes) or `COMPANION_GATEWAY_TOKEN_KEY_FILE`,
-    /// `COMPANION_GATEWAY_REDIRECT_URIS` (comma-separated), `SALESFORCE_SCOPES` (space-separated).
+    /// `COMPANION_GATEWAY_REDIRECT_URIS` (comma-separated), `SALESFORCE_SCOPES` (space-separated),
+    /// `COMPANION_GATEWAY_OUTBOUND_ORG_IDS` (comma-separated),
+    /// `COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST` and `COMPANION_GATEWAY_INTEGRATION_ENABLED`
+    /// (`true`/`false`).
     pub fn from_env(dev: bool) -> Result<Self, GatewayError> {
         Self::from_lookup(|name| std::env::var(name).ok(), dev)
     }
@@ -155,13 +176,22 @@ impl GatewayConfig {
             token_key_file: get("COMPANION_GATEWAY_TOKEN_KEY_FILE").map(PathBuf::from),
             redirect_uris: get("COMPANION_GATEWAY_REDIRECT_URIS").map(|v| list(v, ',')),
             scopes: get("SALESFORCE_SCOPES").map(|v| list(v, ' ')),
+            outbound_org_ids: get("COMPANION_GATEWAY_OUTBOUND_ORG_IDS")
+                .map(|v| list(v, ','))
+                .unwrap_or_default(),
+            integration_login_host: get("COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST"),
+            integration_enabled: match get("COMPANION_GATEWAY_INTEGRATION_ENABLED") {
+                None => false,
+                Some(v) => parse_flag(&v, "COMPANION_GATEWAY_INTEGRATION_ENABLED")?,
+            },
         };
         raw.resolve(dev)
     }
 
     /// From a TOML file; keys: `listen`, `[[login_hosts]] label/url`, `client_id`,
     /// `client_secret` or `client_secret_file`, `data_dir`, `token_key` or `token_key_file`,
-    /// `redirect_uris`, `scopes`. Relative paths are relative to the file.
+    /// `redirect_uris`, `scopes`, `outbound_org_ids`, `integration_login_host`,
+    /// `integration_enabled`. Relative paths are relative to the file.
     pub fn from_toml_file(path: &Path, dev: bool) -> Result<Self, GatewayError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| GatewayError::io(format!("reading config file {}", path.display()), e))?;
@@ -218,6 +248,14 @@ impl GatewayConfig {
             url::Url::parse(uri)
                 .map_err(|e| GatewayError::Config(format!("redirect URI {uri:?}: {e}")))?;
         }
+        for id in &self.outbound_org_ids {
+            salesforce::RecordId::parse_for("Organization", id).map_err(|e| {
+                GatewayError::Config(format!(
+                    "outbound org id {id:?} is not an organization id (00D…): {e}"
+                ))
+            })?;
+        }
+        crate::integration::validate_config(self)?;
         Ok(())
     }
 }
@@ -272,9 +310,22 @@ impl RawConfig {
             scopes: self
                 .scopes
                 .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()),
+            outbound_org_ids: self.outbound_org_ids,
+            integration_login_host: self.integration_login_host,
+            integration_enabled: self.integration_enabled,
         };
         config.validate()?;
         Ok(config)
+    }
+}
+
+fn parse_flag(value: &str, what: &str) -> Result<bool, GatewayError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(GatewayError::Config(format!(
+            "{what} must be true or false, not {value:?}"
+        ))),
     }
 }
 
@@ -445,6 +496,63 @@ mod tests {
     }
 
     #[test]
+    fn outbound_org_ids_and_integration_mode_from_the_environment() {
+        let config = GatewayConfig::from_lookup(env(&base_env()), false).unwrap();
+        assert!(config.outbound_org_ids.is_empty());
+        assert!(!config.integration_enabled);
+
+        let mut vars = base_env();
+        vars.push((
+            "COMPANION_GATEWAY_OUTBOUND_ORG_IDS",
+            "00D7F00000107XsUAI, 00D7F00000107Xs",
+        ));
+        vars.push((
+            "COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST",
+            "https://acme.my.salesforce.com",
+        ));
+        vars.push(("COMPANION_GATEWAY_INTEGRATION_ENABLED", "true"));
+        let config = GatewayConfig::from_lookup(env(&vars), false).unwrap();
+        assert_eq!(
+            config.outbound_org_ids,
+            vec!["00D7F00000107XsUAI", "00D7F00000107Xs"]
+        );
+        assert!(config.integration_enabled);
+        assert_eq!(
+            config.integration_login_host.as_deref(),
+            Some("https://acme.my.salesforce.com")
+        );
+
+        for (name, value, expected) in [
+            // Not an org id: an Account id, a bad checksum, garbage.
+            (
+                "COMPANION_GATEWAY_OUTBOUND_ORG_IDS",
+                "0011U00000V0tkDQAR",
+                "00D",
+            ),
+            (
+                "COMPANION_GATEWAY_OUTBOUND_ORG_IDS",
+                "00D7F00000107XsAAA",
+                "00D",
+            ),
+            ("COMPANION_GATEWAY_OUTBOUND_ORG_IDS", "acme", "00D"),
+            (
+                "COMPANION_GATEWAY_INTEGRATION_ENABLED",
+                "maybe",
+                "true or false",
+            ),
+        ] {
+            let mut vars = base_env();
+            vars.push((name, value));
+            let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+            assert!(err.to_string().contains(expected), "{value}: {err}");
+        }
+        let mut vars = base_env();
+        vars.push(("COMPANION_GATEWAY_INTEGRATION_ENABLED", "1"));
+        let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+        assert!(err.to_string().contains("INTEGRATION_LOGIN_HOST"), "{err}");
+    }
+
+    #[test]
     fn reads_a_toml_file_with_secret_and_key_files() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("secret"), "companion-demo-secret\n").unwrap();
@@ -459,6 +567,9 @@ client_secret_file = "secret"
 token_key_file = "key"
 data_dir = "data"
 redirect_uris = ["companion://oauth/callback"]
+outbound_org_ids = ["00D7F00000107XsUAI"]
+integration_login_host = "https://acme.my.salesforce.com"
+integration_enabled = true
 
 [[login_hosts]]
 label = "Demo org"
@@ -473,6 +584,8 @@ url = "http://127.0.0.1:8700"
         assert_eq!(config.data_dir, dir.path().join("data"));
         assert_eq!(config.login_hosts[0].label, "Demo org");
         assert_eq!(config.redirect_uris, vec!["companion://oauth/callback"]);
+        assert_eq!(config.outbound_org_ids, vec!["00D7F00000107XsUAI"]);
+        assert!(config.integration_enabled);
 
         std::fs::write(&path, "clientid = 'typo'").unwrap();
         let err = GatewayConfig::from_toml_file(&path, false).unwrap_err();

@@ -40,6 +40,9 @@ pub enum GatewayError {
     PayloadTooLarge,
     #[error("internal error: {0}")]
     Internal(String),
+    /// Known caller, not allowed: an outbound message from an org not configured (403 `forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl GatewayError {
@@ -56,6 +59,7 @@ impl GatewayError {
             GatewayError::Unauthenticated => (StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED),
             GatewayError::ReauthRequired(_) => (StatusCode::UNAUTHORIZED, code::REAUTH_REQUIRED),
             GatewayError::NotFound => (StatusCode::NOT_FOUND, code::NOT_FOUND),
+            GatewayError::Forbidden(_) => (StatusCode::FORBIDDEN, code::FORBIDDEN),
             GatewayError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED),
             GatewayError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE)

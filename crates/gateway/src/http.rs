@@ -34,6 +34,10 @@ pub struct AppState {
     pub sync_page_size: usize,
     pub session_limiter: SessionLimiter,
     pub describe_cache: crate::describe::DescribeCache,
+    /// Change hints from outbound messages, per org.
+    pub hints: Arc<crate::hints::HintHub>,
+    /// How often an open `/v1/events` stream re-checks its session.
+    pub events_session_recheck: std::time::Duration,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -48,6 +52,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sync/counts", post(counts_handler))
         .route("/v1/sync/ids", post(ids_handler))
         .route("/v1/describe/{object}", get(describe_handler))
+        .route("/v1/events", get(crate::events::events))
+        .route(
+            "/v1/salesforce/outbound",
+            post(crate::outbound::receive)
+                .layer(DefaultBodyLimit::max(crate::outbound::BODY_LIMIT)),
+        )
         .fallback(|| async { GatewayError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -205,7 +215,7 @@ async fn exchange(
 /// A request with a live session.
 pub struct SignedIn {
     pub user: User,
-    token_hash: Vec<u8>,
+    pub(crate) token_hash: Vec<u8>,
 }
 
 impl FromRequestParts<Arc<AppState>> for SignedIn {

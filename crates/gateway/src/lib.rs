@@ -17,7 +17,11 @@ mod crypto;
 mod cursor;
 mod describe;
 mod error;
+mod events;
+mod hints;
 mod http;
+mod integration;
+mod outbound;
 mod private_files;
 mod rate_limit;
 mod redirect;
@@ -37,6 +41,7 @@ pub use config::{
     LOOPBACK_REDIRECT_URI,
 };
 pub use error::GatewayError;
+pub use integration::{IntegrationSession, IntegrationUser};
 pub use rate_limit::SessionRate;
 pub use store::{DATABASE_FILE, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
 pub use sync::PAGE_SIZE;
@@ -47,6 +52,7 @@ pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 /// A running gateway.
 pub struct Gateway {
     addr: SocketAddr,
+    hints: Arc<hints::HintHub>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
 }
@@ -60,6 +66,9 @@ pub struct Tuning {
     pub upstream_timeout: Duration,
     /// Requests one session may make (default 20/s, bursts of 100).
     pub session_rate: SessionRate,
+    /// How often an open `/v1/events` stream re-checks that its session still lives (default a
+    /// minute); checked when a hint is about to be sent.
+    pub events_session_recheck: Duration,
 }
 
 impl Default for Tuning {
@@ -68,6 +77,7 @@ impl Default for Tuning {
             sync_page_size: PAGE_SIZE,
             upstream_timeout: UPSTREAM_TIMEOUT,
             session_rate: SessionRate::default(),
+            events_session_recheck: Duration::from_secs(60),
         }
     }
 }
@@ -80,6 +90,20 @@ pub async fn start(config: GatewayConfig) -> Result<Gateway, GatewayError> {
 
 /// [`start`] with non-default [`Tuning`].
 pub async fn start_with(config: GatewayConfig, tuning: Tuning) -> Result<Gateway, GatewayError> {
+    config.validate()?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| GatewayError::io(format!("binding {}", config.listen), e))?;
+    start_on(listener, config, tuning).await
+}
+
+/// [`start_with`] on a socket bound already (`config.listen` is not used): for a caller that
+/// must know the gateway's address first, e.g. to point Salesforce's outbound messages at it.
+pub async fn start_on(
+    listener: tokio::net::TcpListener,
+    config: GatewayConfig,
+    tuning: Tuning,
+) -> Result<Gateway, GatewayError> {
     config.validate()?;
     if !(1..=PAGE_SIZE).contains(&tuning.sync_page_size) {
         return Err(GatewayError::Config(format!(
@@ -95,17 +119,17 @@ pub async fn start_with(config: GatewayConfig, tuning: Tuning) -> Result<Gateway
         connect_timeout: Duration::from_secs(10),
     })?;
     let app = salesforce::OAuthApp::new(config.client_id.clone(), config.client_secret.clone());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| GatewayError::io(format!("binding {}", config.listen), e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| GatewayError::io("reading the bound address", e))?;
+    let hints = Arc::new(hints::HintHub::new());
     let state = Arc::new(http::AppState {
         signer: cursor::CursorSigner::new(&config.token_key),
         sync_page_size: tuning.sync_page_size,
         session_limiter: rate_limit::SessionLimiter::new(tuning.session_rate)?,
         describe_cache: describe::DescribeCache::default(),
+        hints: hints.clone(),
+        events_session_recheck: tuning.events_session_recheck,
         upstream: upstream::Upstream::new(client, app, store.clone()),
         store,
         config,
@@ -122,7 +146,12 @@ pub async fn start_with(config: GatewayConfig, tuning: Tuning) -> Result<Gateway
             tracing::error!(error = %e, "gateway server stopped");
         }
     });
-    Ok(Gateway { addr, stop, server })
+    Ok(Gateway {
+        addr,
+        hints,
+        stop,
+        server,
+    })
 }
 
 impl Gateway {
@@ -137,6 +166,8 @@ impl Gateway {
 
     /// Stop accepting connections, finish the requests in flight, and return.
     pub async fn shutdown(self) {
+        // Hint streams never end by themselves; graceful shutdown would wait for them forever.
+        self.hints.close();
         let _ = self.stop.send(());
         let _ = self.server.await;
     }

@@ -21,8 +21,9 @@ pub const SESSION_ABSOLUTE_SECS: i64 = 90 * 24 * 3600;
 const TOUCH_EVERY_SECS: i64 = 60;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE users (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE users (
             user_id TEXT PRIMARY KEY,
             org_id TEXT NOT NULL,
             username TEXT NOT NULL,
@@ -44,7 +45,18 @@ fn migrations() -> Migrations<'static> {
             last_seen_at INTEGER NOT NULL
         );
         CREATE INDEX sessions_by_user ON sessions(user_id);",
-    )])
+        ),
+        // Outbound-message notification ids already handled (Salesforce delivers at least once).
+        M::up(
+            "CREATE TABLE outbound_notifications (
+            org_id TEXT NOT NULL,
+            notification_id TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            PRIMARY KEY (org_id, notification_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX outbound_notifications_by_age ON outbound_notifications(received_at);",
+        ),
+    ])
 }
 
 /// The Salesforce side of a user: where to call and with what. `Debug` hides the tokens.
@@ -103,7 +115,7 @@ impl Store {
     }
 
     /// Run `f` on the connection on the blocking pool.
-    async fn with<T, F>(&self, f: F) -> Result<T, GatewayError>
+    pub(crate) async fn with<T, F>(&self, f: F) -> Result<T, GatewayError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &TokenCipher) -> Result<T, GatewayError> + Send + 'static,

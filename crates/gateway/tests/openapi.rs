@@ -182,6 +182,38 @@ async fn the_running_gateway_matches_its_openapi_document() {
         check(&doc, "post", "/v1/sync/ids", ids).await;
     }
 
+    // Change hints and outbound messages: their errors (the hint stream itself never ends, and
+    // its events are checked against ChangeHint in tests/outbound.rs).
+    check(
+        &doc,
+        "get",
+        "/v1/events",
+        http.get(env.url("/v1/events")).send().await.unwrap(),
+    )
+    .await;
+    let outbound = |body: String| {
+        http.post(env.url("/v1/salesforce/outbound"))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+    };
+    let message = format!(
+        r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>
+<notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{}</OrganizationId>
+<Notification><Id>04l7F000008aeAyQAI</Id><sObject xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"/></Notification>
+</notifications></soapenv:Body></soapenv:Envelope>"#,
+        env.sim.org_id()
+    );
+    // No org is configured for outbound messages here: 403.
+    let answers = [
+        outbound(message.clone()).await.unwrap(),
+        outbound(format!("<!DOCTYPE x>{message}")).await.unwrap(),
+        outbound("x".repeat(2 * 1024 * 1024)).await.unwrap(),
+    ];
+    for answer in answers {
+        check(&doc, "post", "/v1/salesforce/outbound", answer).await;
+    }
+
     let logout = http
         .post(env.url("/v1/auth/logout"))
         .bearer_auth(&session)

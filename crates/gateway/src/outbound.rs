@@ -1,0 +1,509 @@
+//! `POST /v1/salesforce/outbound`: Salesforce's SOAP outbound messages (reference §5) become
+//! change hints for the reps of the org.
+//!
+//! Checked in this order, and nothing is remembered or sent unless all pass: the body is XML
+//! without a DTD (so no entity is ever expanded), it is a `notifications` envelope, its
+//! `OrganizationId` is configured. Then notifications already seen (Salesforce delivers at least
+//! once) are dropped, the rest become one hint, and the answer is the Ack of reference §5.2.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use companion_api::ChangeHint;
+use quick_xml::events::{BytesRef, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::NsReader;
+use rusqlite::params;
+use salesforce::RecordId;
+
+use crate::hints::org_key;
+use crate::http::AppState;
+use crate::store::Store;
+use crate::{now_unix, GatewayError};
+
+/// Up to 100 notifications of a few fields each fit well under this.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Salesforce puts at most 100 notifications in one message (WSDL `maxOccurs=100`).
+const MAX_NOTIFICATIONS: usize = 100;
+/// Salesforce retries for 24 hours; ids are kept a week, then forgotten.
+const REMEMBER_SECS: i64 = 7 * 24 * 3600;
+
+const SOAP_ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+const OUTBOUND_NS: &str = "http://soap.sforce.com/2005/09/outbound";
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The acknowledgement Salesforce expects, exactly as reference §5.2 gives it.
+pub const ACK: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
+ <soapenv:Body>
+  <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse>
+ </soapenv:Body>
+</soapenv:Envelope>"#;
+
+/// What the gateway reads from a `notifications` message: whose it is, and per notification its
+/// id and the sObject type. Record data is not read at all.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OutboundMessage {
+    pub organization_id: RecordId,
+    pub notifications: Vec<Notification>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Notification {
+    /// `04l…`, 18 characters.
+    pub id: RecordId,
+    /// The sObject's API name, from `xsi:type="sf:Contact"`.
+    pub object: String,
+}
+
+/// Where the parser is, by element (namespace, local name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Element {
+    Envelope,
+    Body,
+    Notifications,
+    OrganizationId,
+    Notification,
+    NotificationId,
+    SObject,
+    Other,
+}
+
+/// Parse a `notifications` envelope. Refuses a DTD outright: the parser never expands an entity
+/// other than XML's five and character references, and an unknown entity is an error.
+pub fn parse(body: &[u8]) -> Result<OutboundMessage, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())?;
+    // quick-xml reports a DTD as an event (checked below) and never applies it; the scan also
+    // catches declarations in places a lenient parser might skip.
+    let upper = text.to_ascii_uppercase();
+    if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
+        return Err("DTDs and entity declarations are not accepted".into());
+    }
+    let mut reader = NsReader::from_str(text);
+    let mut path: Vec<Element> = Vec::new();
+    let mut organization_id: Option<String> = None;
+    let mut notifications_seen = 0;
+    let mut notifications: Vec<(String, Option<String>)> = Vec::new();
+    loop {
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| format!("malformed XML: {e}"))?;
+        let ns: Option<String> = match ns {
+            ResolveResult::Bound(ns) => Some(ns.into_inner().to_string()),
+            ResolveResult::Unbound => None,
+            ResolveResult::Unknown(prefix) => {
+                return Err(format!("undeclared namespace prefix {prefix:?}"))
+            }
+        };
+        match event {
+            Event::Start(ref start) | Event::Empty(ref start) => {
+                let local = start.local_name();
+                let element = child(path.last().copied(), ns.as_deref(), local.as_ref());
+                match element {
+                    Element::Notifications => notifications_seen += 1,
+                    Element::Notification => {
+                        if notifications.len() == MAX_NOTIFICATIONS {
+                            return Err(format!(
+                                "more than {MAX_NOTIFICATIONS} notifications in one message"
+                            ));
+                        }
+                        notifications.push((String::new(), None));
+                    }
+                    Element::OrganizationId => {
+                        organization_id.get_or_insert_with(String::new);
+                    }
+                    Element::SObject => {
+                        let object = sobject_type(&reader, start)?;
+                        if let Some(last) = notifications.last_mut() {
+                            last.1 = Some(object);
+                        }
+                    }
+                    _ => {}
+                }
+                if matches!(event, Event::Start(_)) {
+                    path.push(element);
+                }
+            }
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Text(ref text) => capture(
+                &path,
+                &mut organization_id,
+                &mut notifications,
+                &text.xml10_content(),
+            ),
+            Event::CData(ref data) => capture(
+                &path,
+                &mut organization_id,
+                &mut notifications,
+                &data.xml10_content(),
+            ),
+            Event::GeneralRef(ref reference) => {
+                let resolved = resolve_reference(reference)?;
+                capture(&path, &mut organization_id, &mut notifications, &resolved);
+            }
+            Event::DocType(_) => return Err("DTDs are not accepted".into()),
+            Event::Eof => break,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+        }
+    }
+    if notifications_seen != 1 {
+        return Err("expected one soapenv:Envelope/soapenv:Body/notifications element".into());
+    }
+    let organization_id = organization_id.ok_or("no OrganizationId")?;
+    let organization_id = RecordId::parse_for("Organization", organization_id.trim())
+        .map_err(|e| format!("OrganizationId: {e}"))?;
+    if notifications.is_empty() {
+        return Err("no Notification".into());
+    }
+    let notifications = notifications
+        .into_iter()
+        .map(|(id, object)| {
+            let id = RecordId::parse(id.trim()).map_err(|e| format!("Notification Id: {e}"))?;
+            if id.key_prefix() != "04l" {
+                return Err("Notification Id is not a notification id (04l…)".to_string());
+            }
+            let object = object.ok_or("a Notification without an sObject type")?;
+            Ok(Notification { id, object })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(OutboundMessage {
+        organization_id,
+        notifications,
+    })
+}
+
+/// The element a start tag opens, given its parent.
+fn child(parent: Option<Element>, ns: Option<&str>, local: &str) -> Element {
+    match (parent, ns, local) {
+        (None, Some(SOAP_ENVELOPE_NS), "Envelope") => Element::Envelope,
+        (Some(Element::Envelope), Some(SOAP_ENVELOPE_NS), "Body") => Element::Body,
+        (Some(Element::Body), Some(OUTBOUND_NS), "notifications") => Element::Notifications,
+        (Some(Element::Notifications), Some(OUTBOUND_NS), "OrganizationId") => {
+            Element::OrganizationId
+        }
+        (Some(Element::Notifications), Some(OUTBOUND_NS), "Notification") => Element::Notification,
+        (Some(Element::Notification), Some(OUTBOUND_NS), "Id") => Element::NotificationId,
+        (Some(Element::Notification), Some(OUTBOUND_NS), "sObject") => Element::SObject,
+        _ => Element::Other,
+    }
+}
+
+/// Text inside `OrganizationId` or a `Notification`'s `Id` is kept; everything else is skipped.
+fn capture(
+    path: &[Element],
+    organization_id: &mut Option<String>,
+    notifications: &mut [(String, Option<String>)],
+    text: &str,
+) {
+    match path.last() {
+        Some(Element::OrganizationId) => {
+            if let Some(id) = organization_id.as_mut() {
+                id.push_str(text);
+            }
+        }
+        Some(Element::NotificationId) => {
+            if let Some((id, _)) = notifications.last_mut() {
+                id.push_str(text);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// XML's five predefined entities and character references; anything else would need a DTD.
+fn resolve_reference(reference: &BytesRef) -> Result<String, String> {
+    if let Some(ch) = reference
+        .resolve_char_ref()
+        .map_err(|e| format!("bad character reference: {e}"))?
+    {
+        return Ok(ch.to_string());
+    }
+    let name = reference.xml10_content();
+    quick_xml::escape::resolve_predefined_entity(&name)
+        .map(str::to_string)
+        .ok_or_else(|| format!("undefined entity &{name};"))
+}
+
+/// `xsi:type="sf:Contact"` → `Contact`, checked to be an API name.
+fn sobject_type(
+    reader: &NsReader<&[u8]>,
+    start: &quick_xml::events::BytesStart,
+) -> Result<String, String> {
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(|e| format!("malformed attribute: {e}"))?;
+        let (ns, local) = reader.resolver().resolve_attribute(attribute.key);
+        if !matches!(ns, ResolveResult::Bound(ns) if ns.as_ref() == XSI_NS)
+            || local.as_ref() != "type"
+        {
+            continue;
+        }
+        let value = attribute
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| format!("malformed xsi:type: {e}"))?;
+        let name = value.rsplit(':').next().unwrap_or_default();
+        let is_api_name = (1..=80).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_api_name {
+            return Err(format!("sObject type {value:?} is not an object API name"));
+        }
+        return Ok(name.to_string());
+    }
+    Err("an sObject without xsi:type".into())
+}
+
+impl Store {
+    /// Remember these notification ids of `org_id`; returns, for each, whether it is new. Ids
+    /// older than a week are forgotten on the way.
+    pub async fn remember_notifications(
+        &self,
+        org_id: &str,
+        ids: Vec<String>,
+        now: i64,
+    ) -> Result<Vec<bool>, GatewayError> {
+        let org = org_key(org_id).to_string();
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM outbound_notifications WHERE received_at < ?1",
+                params![now - REMEMBER_SECS],
+            )?;
+            let mut fresh = Vec::with_capacity(ids.len());
+            {
+                let mut insert = tx.prepare(
+                    "INSERT OR IGNORE INTO outbound_notifications (org_id, notification_id, received_at)
+                     VALUES (?1, ?2, ?3)",
+                )?;
+                for id in &ids {
+                    fresh.push(insert.execute(params![org, id, now])? == 1);
+                }
+            }
+            tx.commit()?;
+            Ok(fresh)
+        })
+        .await
+    }
+}
+
+/// The handler of `POST /v1/salesforce/outbound`. No session: Salesforce calls it.
+pub async fn receive(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, GatewayError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            GatewayError::PayloadTooLarge
+        } else {
+            GatewayError::BadRequest(format!("unreadable body: {}", e.body_text()))
+        }
+    })?;
+    let message = parse(&body).map_err(|e| {
+        tracing::warn!(error = %e, "refused an outbound message");
+        GatewayError::BadRequest(format!("not a Salesforce outbound message: {e}"))
+    })?;
+    let org = message.organization_id.as_15();
+    if !state
+        .config
+        .outbound_org_ids
+        .iter()
+        .any(|allowed| org_key(allowed) == org)
+    {
+        tracing::warn!(org_id = %message.organization_id, "outbound message from an org that is not configured");
+        return Err(GatewayError::Forbidden(
+            "outbound messages from this organization are not accepted".into(),
+        ));
+    }
+    let ids = message
+        .notifications
+        .iter()
+        .map(|n| n.id.as_str().to_string())
+        .collect();
+    let fresh = state
+        .store
+        .remember_notifications(org, ids, now_unix())
+        .await?;
+    let objects: BTreeSet<&str> = message
+        .notifications
+        .iter()
+        .zip(&fresh)
+        .filter(|(_, fresh)| **fresh)
+        .map(|(n, _)| n.object.as_str())
+        .collect();
+    let duplicates = fresh.iter().filter(|f| !**f).count();
+    if !objects.is_empty() {
+        let hint = ChangeHint {
+            objects: objects.into_iter().map(str::to_string).collect(),
+        };
+        let listeners = state.hints.publish(org, hint);
+        tracing::debug!(org_id = org, listeners, duplicates, "change hint sent");
+    } else {
+        tracing::debug!(
+            org_id = org,
+            duplicates,
+            "outbound message held only duplicates"
+        );
+    }
+    Ok(([(header::CONTENT_TYPE, "text/xml")], ACK).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference §5.1, the captured message.
+    const CAPTURED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+ <soapenv:Body>
+  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+   <OrganizationId>00D7F00000107XsUAI</OrganizationId>
+   <ActionId>04k7F0000008V3hQAE</ActionId>
+   <SessionId xsi:nil="true"/>
+   <EnterpriseUrl>https://ap5.salesforce.com/services/Soap/c/47.0/00D7F00000107Xs</EnterpriseUrl>
+   <PartnerUrl>https://ap5.salesforce.com/services/Soap/u/47.0/00D7F00000107Xs</PartnerUrl>
+   <Notification>
+    <Id>04l7F000008aeAyQAI</Id>
+    <sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
+     <sf:Id>0067F000003pmdWQAQ</sf:Id>
+     <sf:AccountId>0017F000007ydJmQAI</sf:AccountId>
+     <sf:Amount>120000.0</sf:Amount>
+     <sf:CloseDate>2017-04-03</sf:CloseDate>
+     <sf:Name>Express Logistics SLA</sf:Name>
+     <sf:StageName>Perception Analysis</sf:StageName>
+    </sObject>
+   </Notification>
+  </notifications>
+ </soapenv:Body>
+</soapenv:Envelope>"#;
+
+    #[test]
+    fn the_captured_message_is_read() {
+        let message = parse(CAPTURED.as_bytes()).unwrap();
+        assert_eq!(message.organization_id.as_str(), "00D7F00000107XsUAI");
+        assert_eq!(
+            message.notifications,
+            vec![Notification {
+                id: RecordId::parse("04l7F000008aeAyQAI").unwrap(),
+                object: "Opportunity".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn other_prefixes_and_entities_in_text_are_fine() {
+        let xml = CAPTURED
+            .replace("soapenv:", "s:")
+            .replace("xmlns:soapenv", "xmlns:s")
+            .replace("Express Logistics", "Express &amp; Logistics &#x263A;")
+            .replace(
+                "<Id>04l7F000008aeAyQAI</Id>",
+                "<Id>04l7F000008ae&#65;yQAI</Id>",
+            );
+        let message = parse(xml.as_bytes()).unwrap();
+        assert_eq!(message.notifications[0].id.as_str(), "04l7F000008aeAyQAI");
+    }
+
+    #[test]
+    fn dtds_and_unknown_entities_are_refused() {
+        let with_dtd = CAPTURED.replace(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>",
+        );
+        assert!(parse(with_dtd.as_bytes()).unwrap_err().contains("DTD"));
+        let lowercase = CAPTURED.replace(
+            "<soapenv:Envelope",
+            "<!doctype soapenv:Envelope><soapenv:Envelope",
+        );
+        assert!(parse(lowercase.as_bytes()).is_err());
+        let entity = CAPTURED.replace("Express Logistics", "&xxe;");
+        assert!(parse(entity.as_bytes())
+            .unwrap_err()
+            .contains("undefined entity"));
+    }
+
+    #[test]
+    fn anything_but_a_notifications_envelope_is_refused() {
+        let cases = [
+            ("", "expected one"),
+            ("{\"json\": true}", "expected one"),
+            ("<a>", ""),
+            (
+                &CAPTURED.replace("http://soap.sforce.com/2005/09/outbound", "urn:other"),
+                "expected one",
+            ),
+            (
+                &CAPTURED.replace("00D7F00000107XsUAI", "00D7F00000107XsAAA"),
+                "OrganizationId",
+            ),
+            (
+                &CAPTURED.replace("00D7F00000107XsUAI", "0017F000007ydJmQAI"),
+                "OrganizationId",
+            ),
+            (
+                &CAPTURED.replace("04l7F000008aeAyQAI", "0067F000003pmdWQAQ"),
+                "notification id",
+            ),
+            (
+                &CAPTURED.replace(" xsi:type=\"sf:Opportunity\"", ""),
+                "xsi:type",
+            ),
+            (
+                &CAPTURED.replace("sf:Opportunity", "sf:Opp'); DROP"),
+                "API name",
+            ),
+            (&CAPTURED.replace("</Notification>", ""), "malformed"),
+            (
+                &CAPTURED.replace("<SessionId", "<x:Unknown/><SessionId"),
+                "undeclared namespace prefix",
+            ),
+        ];
+        for (xml, expected) in cases {
+            let err = parse(xml.as_bytes()).unwrap_err();
+            assert!(err.contains(expected), "{xml:?}: {err}");
+        }
+        let extra = "<Notification><Id>04l7F000008aeAyQAI</Id><sObject xsi:type=\"sf:Contact\"/></Notification>"
+            .repeat(100);
+        let many = CAPTURED.replace("<Notification>", &format!("{extra}<Notification>"));
+        assert!(parse(many.as_bytes())
+            .unwrap_err()
+            .contains("more than 100"));
+    }
+
+    #[tokio::test]
+    async fn notification_ids_are_remembered_per_org() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), crate::crypto::TokenCipher::new(&[3u8; 32])).unwrap();
+        let org = "00D7F00000107XsUAI";
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let first = store
+            .remember_notifications(org, ids(&["04l7F000008aeAyQAI", "04l7F000008aeAzQAI"]), 100)
+            .await
+            .unwrap();
+        assert_eq!(first, [true, true]);
+        let again = store
+            .remember_notifications(
+                &org[..15],
+                ids(&["04l7F000008aeAyQAI", "04l7F000008aeB0QAI"]),
+                200,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, [false, true], "the same org by its 15-character id");
+        let other_org = store
+            .remember_notifications("00D5g000004ZzZzEAK", ids(&["04l7F000008aeAyQAI"]), 300)
+            .await
+            .unwrap();
+        assert_eq!(other_org, [true]);
+        // A week later the id is forgotten (Salesforce stopped retrying long before).
+        let later = store
+            .remember_notifications(org, ids(&["04l7F000008aeAyQAI"]), 100 + REMEMBER_SECS + 1)
+            .await
+            .unwrap();
+        assert_eq!(later, [true]);
+    }
+}

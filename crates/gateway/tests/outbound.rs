@@ -1,0 +1,481 @@
+//! Outbound messages and change hints, end to end: sfsim (or a hand-written message from reference
+//! §5.1) posts to the gateway's `/v1/salesforce/outbound`, a rep listens on `/v1/events`.
+
+mod support;
+
+use std::time::Duration;
+
+use companion_api::{ChangeHint, CHANGE_EVENT};
+use companion_gateway::Tuning;
+use serde_json::{json, Value};
+use sfsim::SimConfig;
+use support::{error_of, start_sim, Env, REP};
+
+/// Another org (the reference's captured one); never sfsim's.
+const OTHER_ORG: &str = "00D7F00000107XsUAI";
+
+/// Reference §5.2, byte for byte.
+const ACK: &str = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
+ <soapenv:Body>
+  <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack></notificationsResponse>
+ </soapenv:Body>
+</soapenv:Envelope>"#;
+
+/// What a test needs: sfsim with an outbound rule for Contacts pointing at the gateway, and a
+/// gateway that accepts the org ids `org_ids` gives for sfsim's org id.
+async fn start(org_ids: impl FnOnce(String) -> Vec<String>, tuning: Tuning) -> Env {
+    // The gateway's address goes into sfsim's rule, so bind it before either starts.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_url = format!("http://{}", listener.local_addr().unwrap());
+    let sim = start_sim(SimConfig {
+        outbound_messages: vec![format!(
+            "Contact:LastName,Title:{gateway_url}/v1/salesforce/outbound"
+        )
+        .parse()
+        .unwrap()],
+        outbound_time_scale: 0.001,
+        control: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = support::gateway_config(&sim.base_url(), data_dir.path());
+    config.outbound_org_ids = org_ids(sim.org_id());
+    let gateway = companion_gateway::start_on(listener, config, tuning)
+        .await
+        .expect("gateway starts");
+    Env {
+        sim,
+        gateway,
+        data_dir,
+        // No overall timeout: a hint stream stays open; reads are bounded in `Hints::next_data`.
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+/// A notification id (`04l…`, 18 characters with a valid checksum) numbered `n`.
+fn notification_id(n: u32) -> String {
+    salesforce::RecordId::parse(&format!("04l7F{n:010}"))
+        .unwrap()
+        .to_string()
+}
+
+/// A `notifications` message as reference §5.1 shows it, one `Notification` per (id, object).
+fn message(org_id: &str, notifications: &[(String, &str)]) -> String {
+    let org15 = &org_id[..15];
+    let mut body = String::new();
+    for (id, object) in notifications {
+        body.push_str(&format!(
+            r#"   <Notification>
+    <Id>{id}</Id>
+    <sObject xsi:type="sf:{object}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
+     <sf:Id>0037F000003pmdWQAQ</sf:Id>
+     <sf:Name>Express &amp; Logistics</sf:Name>
+    </sObject>
+   </Notification>
+"#
+        ));
+    }
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+ <soapenv:Body>
+  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
+   <OrganizationId>{org_id}</OrganizationId>
+   <ActionId>04k7F0000008V3hQAE</ActionId>
+   <SessionId xsi:nil="true"/>
+   <EnterpriseUrl>https://ap5.salesforce.com/services/Soap/c/58.0/{org15}</EnterpriseUrl>
+   <PartnerUrl>https://ap5.salesforce.com/services/Soap/u/58.0/{org15}</PartnerUrl>
+{body}  </notifications>
+ </soapenv:Body>
+</soapenv:Envelope>
+"#
+    )
+}
+
+async fn post_message(env: &Env, body: String) -> reqwest::Response {
+    env.http
+        .post(env.url("/v1/salesforce/outbound"))
+        .header("content-type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "\"\"")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts and checks the answer is the exact Ack.
+async fn deliver(env: &Env, body: String) {
+    let response = post_message(env, body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/xml");
+    assert_eq!(response.text().await.unwrap(), ACK);
+}
+
+/// A rep's open `/v1/events` stream.
+struct Hints {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Hints {
+    async fn open(env: &Env, session: &str) -> Hints {
+        let response = env
+            .http
+            .get(env.url("/v1/events"))
+            .bearer_auth(session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        Hints {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next `change` event's raw data, or `None` when the gateway ends the stream. Waits at
+    /// most 20 s, so a missing hint fails instead of hanging.
+    async fn next_data(&mut self) -> Option<String> {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                while let Some(end) = self.buffer.find("\n\n") {
+                    let frame: String = self.buffer.drain(..end + 2).collect();
+                    let mut event = None;
+                    let mut data = None;
+                    for line in frame.lines() {
+                        if let Some(v) = line.strip_prefix("event:") {
+                            event = Some(v.trim().to_string());
+                        } else if let Some(v) = line.strip_prefix("data:") {
+                            data = Some(v.trim().to_string());
+                        }
+                        // Lines starting with ':' are keep-alive comments.
+                    }
+                    if event.as_deref() == Some(CHANGE_EVENT) {
+                        return data;
+                    }
+                }
+                match self.response.chunk().await.unwrap() {
+                    Some(chunk) => self.buffer.push_str(std::str::from_utf8(&chunk).unwrap()),
+                    None => return None,
+                }
+            }
+        })
+        .await
+        .expect("a hint (or the end of the stream) within 20 s")
+    }
+
+    async fn next(&mut self) -> ChangeHint {
+        let data = self.next_data().await.expect("the stream is open");
+        serde_json::from_str(&data).unwrap()
+    }
+}
+
+fn hint(objects: &[&str]) -> ChangeHint {
+    ChangeHint {
+        objects: objects.iter().map(|o| o.to_string()).collect(),
+    }
+}
+
+/// sfsim's outbound-message counters, polled (bounded) until `done` holds.
+async fn sim_outbound_stats(env: &Env, done: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..400 {
+        let stats: Value = env
+            .http
+            .get(format!("{}/__sim/stats", env.sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if done(&stats["outbound_messages"]) {
+            return stats["outbound_messages"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("sfsim's outbound counters never got there");
+}
+
+/// An event's data fits `ChangeHint` of openapi.json.
+fn fits_the_documented_change_hint(data: &str) {
+    let mut schema: Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+    schema["$ref"] = json!("#/components/schemas/ChangeHint");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let data: Value = serde_json::from_str(data).unwrap();
+    assert!(validator.is_valid(&data), "{data}");
+    assert!(!validator.is_valid(&json!({"objects": ["Contact"], "Id": "003…"})));
+}
+
+#[tokio::test]
+async fn a_rep_hears_of_an_admin_edit_by_object_name_only() {
+    let env = start(|sim| vec![sim], Tuning::default()).await;
+    let rep = env.sign_in(REP).await;
+    let mut hints = Hints::open(&env, &rep.session_token).await;
+
+    let contact = env.sim.records("Contact")[0].clone();
+    let id = contact["Id"].as_str().unwrap();
+    env.sim
+        .update_record("Contact", id, json!({"Title": "Chief Secret Officer"}))
+        .unwrap();
+    let data = hints.next_data().await.unwrap();
+    assert_eq!(data, r#"{"objects":["Contact"]}"#);
+    fits_the_documented_change_hint(&data);
+    assert!(!data.contains(id) && !data.contains("Secret"));
+    // sfsim took the gateway's answer as its Ack: acknowledged, not retried.
+    sim_outbound_stats(&env, |s| s["acknowledged"] == 1).await;
+
+    // Shutting down with the stream still open ends it instead of waiting for it.
+    env.shutdown().await;
+    assert_eq!(hints.next_data().await, None);
+}
+
+#[tokio::test]
+async fn sfsim_messages_from_an_org_not_configured_are_refused() {
+    let env = start(|_| vec![OTHER_ORG.into()], Tuning::default()).await;
+    let contact = env.sim.records("Contact")[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    env.sim
+        .update_record("Contact", &contact, json!({"Title": "CEO"}))
+        .unwrap();
+    let stats = sim_outbound_stats(&env, |s| s["attempts"].as_u64() >= Some(2)).await;
+    assert_eq!(
+        stats["acknowledged"], 0,
+        "refused, so sfsim retries: {stats}"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_foreign_org_id_is_refused_and_produces_no_hint() {
+    let env = start(|sim| vec![sim], Tuning::default()).await;
+    let rep = env.sign_in(REP).await;
+    let mut hints = Hints::open(&env, &rep.session_token).await;
+
+    let foreign = post_message(
+        &env,
+        message(OTHER_ORG, &[(notification_id(1), "Opportunity")]),
+    )
+    .await;
+    let (status, body) = error_of(foreign).await;
+    assert_eq!((status, body.error.code.as_str()), (403, "forbidden"));
+
+    // The next hint the rep hears is the next accepted message's: the refused one made none.
+    let org = env.sim.org_id();
+    deliver(&env, message(&org, &[(notification_id(2), "Contact")])).await;
+    assert_eq!(hints.next().await, hint(&["Contact"]));
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_message_with_a_dtd_is_refused_and_nothing_is_remembered() {
+    let env = start(|sim| vec![sim], Tuning::default()).await;
+    let rep = env.sign_in(REP).await;
+    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let org = env.sim.org_id();
+    let clean = message(&org, &[(notification_id(7), "Account")]);
+
+    let with_dtd = clean.replace(
+        r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE soapenv:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>"#,
+    );
+    let with_dtd = with_dtd.replace("Express &amp; Logistics", "&xxe;");
+    let (status, body) = error_of(post_message(&env, with_dtd).await).await;
+    assert_eq!((status, body.error.code.as_str()), (400, "bad_request"));
+    assert!(body.error.message.contains("DTD"), "{}", body.error.message);
+    assert!(!body.error.message.contains("root:"), "nothing was read");
+
+    // An entity without a DTD is an error too, not an empty string.
+    let undefined = clean.replace("Express &amp; Logistics", "&xxe;");
+    let (status, _) = error_of(post_message(&env, undefined).await).await;
+    assert_eq!(status, 400);
+
+    // The same notification id, now clean, is new: the refused ones were not remembered.
+    deliver(&env, clean).await;
+    assert_eq!(hints.next().await, hint(&["Account"]));
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_duplicate_notification_is_acknowledged_and_heard_once() {
+    let env = start(|sim| vec![sim], Tuning::default()).await;
+    let rep = env.sign_in(REP).await;
+    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let org = env.sim.org_id();
+
+    let first = message(&org, &[(notification_id(10), "Contact")]);
+    deliver(&env, first.clone()).await;
+    deliver(&env, first).await;
+    // A message with a seen and a new notification: only the new one's object is hinted.
+    deliver(
+        &env,
+        message(
+            &org,
+            &[
+                (notification_id(10), "Contact"),
+                (notification_id(11), "Opportunity"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(hints.next().await, hint(&["Contact"]));
+    assert_eq!(hints.next().await, hint(&["Opportunity"]));
+
+    // Several new notifications make one hint, object names sorted and without repeats.
+    deliver(
+        &env,
+        message(
+            &org,
+            &[
+                (notification_id(12), "Contact"),
+                (notification_id(13), "Account"),
+                (notification_id(14), "Contact"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(hints.next().await, hint(&["Account", "Contact"]));
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn notification_ids_survive_a_gateway_restart() {
+    let env = start(|sim| vec![sim], Tuning::default()).await;
+    let org = env.sim.org_id();
+    deliver(&env, message(&org, &[(notification_id(20), "Contact")])).await;
+
+    // A new gateway on the same data dir.
+    let Env {
+        sim,
+        gateway,
+        data_dir,
+        http,
+    } = env;
+    gateway.shutdown().await;
+    let mut config = support::gateway_config(&sim.base_url(), data_dir.path());
+    config.outbound_org_ids = vec![org[..15].to_string()];
+    let gateway = companion_gateway::start(config).await.unwrap();
+    let env = Env {
+        sim,
+        gateway,
+        data_dir,
+        http,
+    };
+    let rep = env.sign_in(REP).await;
+    let mut hints = Hints::open(&env, &rep.session_token).await;
+    deliver(&env, message(&org, &[(notification_id(20), "Contact")])).await;
+    deliver(&env, message(&org, &[(notification_id(21), "Account")])).await;
+    assert_eq!(
+        hints.next().await,
+        hint(&["Account"]),
+        "the redelivery after the restart made no hint"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rep_hears_only_of_their_own_org() {
+    // Both orgs are configured; the rep belongs to sfsim's.
+    let env = start(|sim| vec![sim, OTHER_ORG.into()], Tuning::default()).await;
+    let rep = env.sign_in(REP).await;
+    assert_ne!(rep.user.org_id[..15], OTHER_ORG[..15]);
+    let mut hints = Hints::open(&env, &rep.session_token).await;
+
+    deliver(
+        &env,
+        message(OTHER_ORG, &[(notification_id(30), "Opportunity")]),
+    )
+    .await;
+    deliver(
+        &env,
+        message(&env.sim.org_id(), &[(notification_id(31), "Contact")]),
+    )
+    .await;
+    assert_eq!(
+        hints.next().await,
+        hint(&["Contact"]),
+        "the other org's hint did not reach this rep"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn events_need_a_live_session_and_end_with_it() {
+    let env = start(
+        |sim| vec![sim],
+        Tuning {
+            events_session_recheck: Duration::ZERO,
+            ..Tuning::default()
+        },
+    )
+    .await;
+    let (status, body) = error_of(env.http.get(env.url("/v1/events")).send().await.unwrap()).await;
+    assert_eq!((status, body.error.code.as_str()), (401, "unauthenticated"));
+    let unknown = env
+        .http
+        .get(env.url("/v1/events"))
+        .bearer_auth("not-a-session")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_of(unknown).await;
+    assert_eq!((status, body.error.code.as_str()), (401, "reauth_required"));
+
+    // Signed out while listening: the next hint is not delivered, the stream ends.
+    let rep = env.sign_in(REP).await;
+    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let logout = env
+        .http
+        .post(env.url("/v1/auth/logout"))
+        .bearer_auth(&rep.session_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    deliver(
+        &env,
+        message(&env.sim.org_id(), &[(notification_id(40), "Contact")]),
+    )
+    .await;
+    assert_eq!(hints.next_data().await, None);
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oversized_or_non_soap_body_is_refused_in_the_error_shape() {
+    let env = start(|sim| vec![sim], Tuning::default()).await;
+    let org = env.sim.org_id();
+    let huge = message(&org, &[(notification_id(50), "Contact")])
+        .replace("Express &amp; Logistics", &"x".repeat(2 * 1024 * 1024));
+    let (status, body) = error_of(post_message(&env, huge).await).await;
+    assert_eq!(
+        (status, body.error.code.as_str()),
+        (413, "payload_too_large")
+    );
+
+    for bad in [
+        String::new(),
+        "{\"objects\":[\"Contact\"]}".to_string(),
+        message(&org, &[]),
+        message(&org, &[(notification_id(51), "Contact")]).replace("</notifications>", ""),
+        message(&org, &[("0037F000003pmdWQAQ".into(), "Contact")]),
+    ] {
+        let (status, body) = error_of(post_message(&env, bad.clone()).await).await;
+        assert_eq!(
+            (status, body.error.code.as_str()),
+            (400, "bad_request"),
+            "{bad}"
+        );
+    }
+    env.shutdown().await;
+}
