@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod writes;
+pub use writes::*;
+
 /// Header that carries the session token: `Authorization: Bearer <session_token>`.
 pub const AUTHORIZATION: &str = "authorization";
 
@@ -155,6 +158,9 @@ pub struct ErrorDetail {
     /// Seconds to wait before retrying (rate limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// A `conflict` of a write: the record as Salesforce has it now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<serde_json::Value>,
 }
 
 /// Error codes of [`ErrorDetail::code`].
@@ -165,7 +171,13 @@ pub mod code {
     pub const BAD_REQUEST: &str = "bad_request";
     pub const VALIDATION: &str = "validation";
     pub const CONFLICT: &str = "conflict";
+    /// An `Idempotency-Key` sent again with another request (HTTP 422).
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+    /// The first request with this `Idempotency-Key` is still running (HTTP 409).
+    pub const IDEMPOTENCY_IN_PROGRESS: &str = "idempotency_in_progress";
     pub const NOT_FOUND: &str = "not_found";
+    /// Salesforce refused the write for lack of access to the record (HTTP 403).
+    pub const FORBIDDEN: &str = "forbidden";
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
     /// The request body is over the gateway's size limit (HTTP 413).
@@ -203,6 +215,7 @@ mod tests {
                 message: "Sign in again".into(),
                 fields: None,
                 retry_after: None,
+                current: None,
             },
         };
         assert_eq!(

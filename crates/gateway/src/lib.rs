@@ -12,17 +12,22 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
+mod batch;
 mod config;
 mod crypto;
 mod cursor;
 mod error;
 mod http;
+mod idempotency;
 mod private_files;
 mod rate_limit;
+mod record_fields;
 mod redirect;
 mod store;
 mod sync;
 mod upstream;
+mod writes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

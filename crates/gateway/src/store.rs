@@ -21,8 +21,9 @@ pub const SESSION_ABSOLUTE_SECS: i64 = 90 * 24 * 3600;
 const TOUCH_EVERY_SECS: i64 = 60;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE users (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE users (
             user_id TEXT PRIMARY KEY,
             org_id TEXT NOT NULL,
             username TEXT NOT NULL,
@@ -44,7 +45,36 @@ fn migrations() -> Migrations<'static> {
             last_seen_at INTEGER NOT NULL
         );
         CREATE INDEX sessions_by_user ON sessions(user_id);",
-    )])
+        ),
+        // Writes: idempotency keys with their results, and the audit log (idempotency.rs, audit.rs).
+        M::up(
+            "CREATE TABLE idempotency_keys (
+            user_id TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            request_hash BLOB NOT NULL,
+            -- 'in_progress' (a request is calling Salesforce), 'unknown' (its outcome was lost),
+            -- 'done' (status and body are the answer)
+            state TEXT NOT NULL,
+            status INTEGER,
+            body TEXT,
+            record_id TEXT,
+            claimed_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, idempotency_key)
+        );
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            record_id TEXT,
+            idempotency_key TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            status INTEGER NOT NULL
+        );
+        CREATE INDEX audit_log_by_user ON audit_log(user_id, at);",
+        ),
+    ])
 }
 
 /// The Salesforce side of a user: where to call and with what. `Debug` hides the tokens.
@@ -103,7 +133,7 @@ impl Store {
     }
 
     /// Run `f` on the connection on the blocking pool.
-    async fn with<T, F>(&self, f: F) -> Result<T, GatewayError>
+    pub(crate) async fn with<T, F>(&self, f: F) -> Result<T, GatewayError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection, &TokenCipher) -> Result<T, GatewayError> + Send + 'static,
