@@ -263,12 +263,24 @@ async fn concurrent_requests_with_one_key_create_one_lead() {
     )
     .await;
     let body = json!({"LastName": "Concurrent", "Company": "Acme"});
-    let requests = (0..8).map(|_| post(&env, &session, "/v1/leads", "same-key", &body));
-    let responses = futures_join_all(requests).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let request = env
+                .http
+                .post(env.url("/v1/leads"))
+                .bearer_auth(&session)
+                .header("Idempotency-Key", "same-key")
+                .json(&body);
+            tokio::spawn(async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (status, response.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
     let mut statuses = Vec::new();
-    for response in responses {
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
         if status == 409 {
             assert_eq!(body["error"]["code"], code::IDEMPOTENCY_IN_PROGRESS);
         }
@@ -281,59 +293,6 @@ async fn concurrent_requests_with_one_key_create_one_lead() {
     assert!(statuses.contains(&201));
     assert_eq!(leads_named(&env, "Concurrent").len(), 1);
     env.shutdown().await;
-}
-
-/// `futures::future::join_all` without the dependency: spawn and await each.
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<reqwest::Response>
-where
-    F: std::future::Future<Output = reqwest::Response>,
-{
-    let futures: Vec<_> = futures.map(Box::pin).collect();
-    let mut out = Vec::new();
-    let mut pending: Vec<_> = futures.into_iter().map(Some).collect();
-    // Poll all together.
-    let results = std::sync::Mutex::new(Vec::new());
-    {
-        let tasks = pending.iter_mut().enumerate().map(|(i, f)| {
-            let results = &results;
-            let f = f.take().unwrap();
-            async move {
-                let r = f.await;
-                results.lock().unwrap().push((i, r));
-            }
-        });
-        let mut set = Vec::new();
-        for t in tasks {
-            set.push(t);
-        }
-        join_vec(set).await;
-    }
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|(i, _)| *i);
-    out.extend(results.into_iter().map(|(_, r)| r));
-    out
-}
-
-async fn join_vec<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
-    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).map(Some).collect();
-    std::future::poll_fn(|cx| {
-        let mut all_done = true;
-        for slot in futures.iter_mut() {
-            if let Some(f) = slot {
-                if f.as_mut().poll(cx).is_ready() {
-                    *slot = None;
-                } else {
-                    all_done = false;
-                }
-            }
-        }
-        if all_done {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await
 }
 
 #[tokio::test]
