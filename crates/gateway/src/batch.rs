@@ -64,7 +64,7 @@ pub async fn run(
                     record_id: body["Id"].as_str().map(String::from),
                     body,
                     outcome: "replayed",
-                    finish: Finish::Release,
+                    finish: FinishKind::Release,
                     replayed: true,
                 })
             }
@@ -101,7 +101,7 @@ pub async fn run(
     let mut finished = Vec::new();
     for (index, answer) in worked.answers {
         if let Some(h) = held.iter().find(|h| h.index == index) {
-            finished.push((h.write.key.clone(), answer.finish.clone()));
+            finished.push((h.write.key.clone(), answer.key_finish()));
         }
         answers[index] = Some(answer);
     }
@@ -674,7 +674,7 @@ fn error_answer(error: &GatewayError, if_lost: FinishKind, forced: Option<Finish
         );
     }
     if let Some(finish) = finish {
-        answer.set_finish(finish);
+        answer.finish = finish;
     }
     answer
 }

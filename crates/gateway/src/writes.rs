@@ -78,7 +78,8 @@ pub struct Answer {
     pub record_id: Option<String>,
     /// For the audit log.
     pub outcome: &'static str,
-    pub finish: Finish,
+    /// What becomes of the key (see [`Answer::key_finish`]).
+    pub finish: FinishKind,
     /// Answered from the stored result.
     pub replayed: bool,
 }
@@ -102,15 +103,6 @@ impl Answer {
         finish: FinishKind,
     ) -> Answer {
         let body = serde_json::to_value(ErrorBody { error: detail }).expect("serialisable");
-        let finish = match finish {
-            FinishKind::Keep => Finish::Done {
-                status: status.as_u16(),
-                body: body.clone(),
-                record_id: None,
-            },
-            FinishKind::Unknown => Finish::Unknown,
-            FinishKind::Release => Finish::Release,
-        };
         Answer {
             status,
             body,
@@ -121,8 +113,9 @@ impl Answer {
         }
     }
 
-    pub fn set_finish(&mut self, finish: FinishKind) {
-        self.finish = match finish {
+    /// How the key of this answer ends in the store.
+    pub fn key_finish(&self) -> Finish {
+        match self.finish {
             FinishKind::Keep => Finish::Done {
                 status: self.status.as_u16(),
                 body: self.body.clone(),
@@ -130,7 +123,7 @@ impl Answer {
             },
             FinishKind::Unknown => Finish::Unknown,
             FinishKind::Release => Finish::Release,
-        };
+        }
     }
 
     /// A `400` before anything was claimed or sent.
@@ -154,11 +147,7 @@ impl Answer {
     ) -> Answer {
         Answer {
             status,
-            finish: Finish::Done {
-                status: status.as_u16(),
-                body: record.clone(),
-                record_id: Some(record_id.clone()),
-            },
+            finish: FinishKind::Keep,
             body: record,
             record_id: Some(record_id),
             outcome,
