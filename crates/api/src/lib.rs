@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 mod events;
 pub use events::{ChangeHint, CHANGE_EVENT};
+mod writes;
+pub use writes::*;
 
 /// Header that carries the session token: `Authorization: Bearer <session_token>`.
 pub const AUTHORIZATION: &str = "authorization";
@@ -289,6 +291,9 @@ pub struct ErrorDetail {
     /// Seconds to wait before retrying (rate limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// A `conflict` of a write: the record as Salesforce has it now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<serde_json::Value>,
 }
 
 /// Error codes of [`ErrorDetail::code`].
@@ -299,13 +304,18 @@ pub mod code {
     pub const BAD_REQUEST: &str = "bad_request";
     pub const VALIDATION: &str = "validation";
     pub const CONFLICT: &str = "conflict";
+    /// An `Idempotency-Key` sent again with another request (HTTP 422).
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+    /// The first request with this `Idempotency-Key` is still running (HTTP 409).
+    pub const IDEMPOTENCY_IN_PROGRESS: &str = "idempotency_in_progress";
     pub const NOT_FOUND: &str = "not_found";
+    /// Refused for lack of access: a record the rep may not write, or an outbound message from
+    /// an org the gateway does not serve (HTTP 403).
+    pub const FORBIDDEN: &str = "forbidden";
     pub const RATE_LIMITED: &str = "rate_limited";
     pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
     /// The request body is over the gateway's size limit (HTTP 413).
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
-    /// The caller is known but not allowed (e.g. an outbound message from an org not configured).
-    pub const FORBIDDEN: &str = "forbidden";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -339,6 +349,7 @@ mod tests {
                 message: "Sign in again".into(),
                 fields: None,
                 retry_after: None,
+                current: None,
             },
         };
         assert_eq!(

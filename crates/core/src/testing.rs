@@ -185,6 +185,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
             message: message.into(),
             fields: None,
             retry_after: None,
+            current: None,
         },
     };
     (status, Json(body)).into_response()

@@ -53,7 +53,7 @@ impl GatewayError {
         }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             GatewayError::BadRequest(_) => (StatusCode::BAD_REQUEST, code::BAD_REQUEST),
             GatewayError::Unauthenticated => (StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED),
@@ -72,6 +72,9 @@ impl GatewayError {
             GatewayError::Salesforce(e) if e.is_session_expired() => {
                 (StatusCode::UNAUTHORIZED, code::REAUTH_REQUIRED)
             }
+            GatewayError::Salesforce(salesforce::Error::Timeout) => {
+                (StatusCode::GATEWAY_TIMEOUT, code::UPSTREAM_UNAVAILABLE)
+            }
             GatewayError::Salesforce(_) => (StatusCode::BAD_GATEWAY, code::UPSTREAM_UNAVAILABLE),
             GatewayError::Config(_)
             | GatewayError::Io { .. }
@@ -87,8 +90,9 @@ impl From<rusqlite::Error> for GatewayError {
     }
 }
 
-impl IntoResponse for GatewayError {
-    fn into_response(self) -> Response {
+impl GatewayError {
+    /// The status and the one error shape this error answers with (logged as it is built).
+    pub(crate) fn to_error_body(&self) -> (StatusCode, ErrorBody) {
         let (status, code) = self.status_and_code();
         let message = match status {
             // Internal details stay in the log.
@@ -96,7 +100,7 @@ impl IntoResponse for GatewayError {
                 tracing::error!(error = %self, "request failed");
                 "internal error".to_string()
             }
-            StatusCode::BAD_GATEWAY => {
+            StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => {
                 tracing::warn!(error = %self, "Salesforce call failed");
                 format!("Salesforce did not answer as expected: {self}")
             }
@@ -113,8 +117,17 @@ impl IntoResponse for GatewayError {
                 message,
                 fields: None,
                 retry_after,
+                current: None,
             },
         };
+        (status, body)
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.to_error_body();
+        let retry_after = body.error.retry_after;
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = retry_after {
             response

@@ -7,7 +7,7 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use companion_api::{
     AuthConfig, CountsResponse, DescribeResponse, ExchangeRequest, ExchangeResponse, IdsRequest,
@@ -21,10 +21,12 @@ use crate::rate_limit::SessionLimiter;
 use crate::redirect::redirect_uri_allowed;
 use crate::store::{NewSignIn, Store};
 use crate::upstream::Upstream;
-use crate::{now_unix, sync, GatewayError};
+use crate::{now_unix, sync, writes, GatewayError};
 
 /// Request bodies are small JSON documents.
 const BODY_LIMIT: usize = 64 * 1024;
+/// A batch carries up to 200 writes.
+const BATCH_BODY_LIMIT: usize = 1024 * 1024;
 
 pub struct AppState {
     pub config: GatewayConfig,
@@ -57,6 +59,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/salesforce/outbound",
             post(crate::outbound::receive)
                 .layer(DefaultBodyLimit::max(crate::outbound::BODY_LIMIT)),
+        )
+        .route("/v1/leads", post(writes::create_lead))
+        .route("/v1/tasks", post(writes::create_task))
+        .route("/v1/opportunities/{id}", patch(writes::update_opportunity))
+        .route(
+            "/v1/batch",
+            post(writes::batch_handler).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
         )
         .fallback(|| async { GatewayError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -111,7 +120,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 }
 
 /// A JSON body, with a malformed one answered in the error shape.
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, GatewayError> {
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, GatewayError> {
     body.map(|Json(v)| v).map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             GatewayError::PayloadTooLarge

@@ -12,6 +12,8 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
+mod batch;
 mod config;
 mod crypto;
 mod cursor;
@@ -20,14 +22,17 @@ mod error;
 mod events;
 mod hints;
 mod http;
+mod idempotency;
 mod integration;
 mod outbound;
 mod private_files;
 mod rate_limit;
+mod record_fields;
 mod redirect;
 mod store;
 mod sync;
 mod upstream;
+mod writes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -56,6 +56,34 @@ fn migrations() -> Migrations<'static> {
         ) WITHOUT ROWID;
         CREATE INDEX outbound_notifications_by_age ON outbound_notifications(received_at);",
         ),
+        // Writes: idempotency keys with their results, and the audit log (idempotency.rs, audit.rs).
+        M::up(
+            "CREATE TABLE idempotency_keys (
+            user_id TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            request_hash BLOB NOT NULL,
+            -- 'in_progress' (a request is calling Salesforce), 'unknown' (its outcome was lost),
+            -- 'done' (status and body are the answer)
+            state TEXT NOT NULL,
+            status INTEGER,
+            body TEXT,
+            record_id TEXT,
+            claimed_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, idempotency_key)
+        );
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            record_id TEXT,
+            idempotency_key TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            status INTEGER NOT NULL
+        );
+        CREATE INDEX audit_log_by_user ON audit_log(user_id, at);",
+        ),
     ])
 }
 

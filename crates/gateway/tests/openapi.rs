@@ -214,6 +214,78 @@ async fn the_running_gateway_matches_its_openapi_document() {
         check(&doc, "post", "/v1/salesforce/outbound", answer).await;
     }
 
+    // Writes: a lead, a refused one, a task, an opportunity conflict, a batch.
+    let lead = http
+        .post(env.url("/v1/leads"))
+        .bearer_auth(&session)
+        .header("Idempotency-Key", "openapi-lead")
+        .json(&json!({"FirstName": "Open", "LastName": "Api", "Company": "Docs"}))
+        .send()
+        .await
+        .unwrap();
+    let lead = check(&doc, "post", "/v1/leads", lead).await;
+    let keyless = http
+        .post(env.url("/v1/leads"))
+        .bearer_auth(&session)
+        .json(&json!({"LastName": "Api", "Company": "Docs"}))
+        .send()
+        .await
+        .unwrap();
+    check(&doc, "post", "/v1/leads", keyless).await;
+    let task = http
+        .post(env.url("/v1/tasks"))
+        .bearer_auth(&session)
+        .header("Idempotency-Key", "openapi-task")
+        .json(&json!({"kind": "call", "fields": {"Subject": "Call", "WhoId": lead["Id"]}}))
+        .send()
+        .await
+        .unwrap();
+    check(&doc, "post", "/v1/tasks", task).await;
+    let rep = env.sim.user_id(REP).unwrap();
+    let opp = env
+        .sim
+        .records("Opportunity")
+        .into_iter()
+        .find(|r| r["OwnerId"] == rep.as_str())
+        .unwrap();
+    let stale = http
+        .patch(env.url(&format!(
+            "/v1/opportunities/{}",
+            opp["Id"].as_str().unwrap()
+        )))
+        .bearer_auth(&session)
+        .header("Idempotency-Key", "openapi-opp")
+        .json(
+            &json!({"seen_system_modstamp": "2001-01-01T00:00:00.000+0000",
+                      "fields": {"StageName": "Closed Won"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let conflict = check(&doc, "patch", "/v1/opportunities/{id}", stale).await;
+    assert_eq!(conflict["error"]["code"], "conflict");
+    let batch = http
+        .post(env.url("/v1/batch"))
+        .bearer_auth(&session)
+        .json(&json!({"writes": [
+            {"kind": "create_lead", "idempotency_key": "openapi-b1",
+             "body": {"LastName": "Batch", "Company": "Docs"}},
+            {"kind": "create_lead", "idempotency_key": "openapi-b2", "body": {"LastName": "NoCompany"}},
+            {"kind": "update_opportunity", "idempotency_key": "openapi-b3", "id": opp["Id"],
+             "body": {"seen_system_modstamp": opp["SystemModstamp"], "fields": {"Amount": 1234}}}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    let batch = check(&doc, "post", "/v1/batch", batch).await;
+    let statuses: Vec<_> = batch["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![201, 422, 200]);
+
     let logout = http
         .post(env.url("/v1/auth/logout"))
         .bearer_auth(&session)

@@ -319,6 +319,12 @@ const IS_DELETED: FieldDef = boolean("IsDeleted").label_as("Deleted").read_only(
 const EXTERNAL_ID: FieldDef = string("External_Id__c", 64)
     .label_as("External Id")
     .external_id();
+/// Companion's gateway writes a hash of each create's idempotency key here, so that after a
+/// lost answer it can find out whether the create landed (a hidden integration field, as a
+/// real org would add one for the gateway).
+const COMPANION_KEY: FieldDef = string("Companion_Key__c", 64)
+    .label_as("Companion Key")
+    .external_id();
 
 /// Opportunity stages of a fresh org: (StageName, default Probability, IsClosed, IsWon, ForecastCategoryName).
 pub const OPPORTUNITY_STAGES: &[(&str, f64, bool, bool, &str)] = &[
@@ -487,6 +493,7 @@ pub static LEAD: ObjectDef = ObjectDef {
         boolean("IsConverted").label_as("Converted").read_only(),
         lookup("ConvertedContactId", "ConvertedContact", &["Contact"]).read_only(),
         EXTERNAL_ID,
+        COMPANION_KEY,
         OWNER,
         CREATED_DATE,
         LAST_MODIFIED_DATE,
@@ -565,6 +572,7 @@ pub static TASK: ObjectDef = ObjectDef {
         string("CallDisposition", 255).label_as("Call Result"),
         ACCOUNT_LOOKUP.read_only(),
         boolean("IsClosed").label_as("Closed").read_only(),
+        COMPANION_KEY,
         OWNER,
         CREATED_DATE,
         LAST_MODIFIED_DATE,

@@ -1,0 +1,197 @@
+//! Writes: `POST /v1/leads`, `POST /v1/tasks`, `PATCH /v1/opportunities/{id}`, `POST /v1/batch`.
+//!
+//! Every write carries an [`IDEMPOTENCY_KEY`] header (a batch: a key per item). The gateway
+//! keeps the key, a hash of the request and the answer: the same key with the same request
+//! answers the stored result without calling Salesforce again; the same key with another
+//! request is `422` ([`crate::code::IDEMPOTENCY_KEY_REUSED`]); while the first request with a
+//! key is still running, another with the key gets `409`
+//! ([`crate::code::IDEMPOTENCY_IN_PROGRESS`], with `retry_after`). Results that say nothing about
+//! the record (429, 502 with the write certainly not sent) are not kept: the same key may be
+//! sent again. After a `504`, or a `502` whose message says the outcome is unknown, send the
+//! same request with the same key again: the gateway finds out whether the write landed before
+//! it writes anything.
+//!
+//! Record fields keep their Salesforce API names; each endpoint accepts only its allow-list
+//! below (anything else is `400`). Values: text as JSON strings, numbers as JSON numbers, dates
+//! as `YYYY-MM-DD`, ids as 15/18-character Salesforce ids of the right object. A success answer
+//! is the record as Salesforce has it after the write (its allow-listed fields plus `Id`, `Name`
+//! where the object has one, derived fields, `OwnerId`, `CreatedDate`, `SystemModstamp`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Request header carrying the client's key for one write: 1–200 printable ASCII characters
+/// (`!`..=`~` and space).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Longest idempotency key.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
+/// Most writes in one `POST /v1/batch` (more → `400`).
+pub const MAX_BATCH_WRITES: usize = 200;
+
+/// Record fields by Salesforce API name. On an update `null` clears a field.
+pub type RecordFields = BTreeMap<String, serde_json::Value>;
+
+/// `POST /v1/leads` takes a [`RecordFields`] with these fields (`LastName` and `Company` are
+/// required by Salesforce; `Status` defaults to `Open - Not Contacted`).
+pub const LEAD_CREATE_FIELDS: &[&str] = &[
+    "FirstName",
+    "LastName",
+    "Company",
+    "Title",
+    "Email",
+    "Phone",
+    "MobilePhone",
+    "LeadSource",
+    "Status",
+];
+
+/// Fields of [`NewTask::fields`]. `Status` and `TaskSubtype` are set by the gateway from
+/// [`NewTask::kind`]; `WhoId` is a Contact or Lead id, `WhatId` an Account or Opportunity id.
+pub const TASK_CREATE_FIELDS: &[&str] = &[
+    "Subject",
+    "WhoId",
+    "WhatId",
+    "ActivityDate",
+    "Description",
+    "Priority",
+    "CallType",
+    "CallDurationInSeconds",
+    "CallDisposition",
+];
+
+/// Fields of [`OpportunityUpdate::fields`]. `Probability`, `IsClosed`, `IsWon` and
+/// `ForecastCategoryName` follow `StageName` in Salesforce and come back in the answer.
+pub const OPPORTUNITY_UPDATE_FIELDS: &[&str] =
+    &["Name", "StageName", "CloseDate", "Amount", "Probability"];
+
+/// `POST /v1/tasks`: `{"kind": "call", "fields": {"Subject": "Call", "WhoId": "003…"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    pub kind: TaskKind,
+    #[serde(default)]
+    pub fields: RecordFields,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// A call that happened: `TaskSubtype` `Call`, `Status` `Completed`, `ActivityDate` the
+    /// gateway's (UTC) today unless given.
+    Call,
+    /// Something to do: `TaskSubtype` `Task`, `Status` `Not Started`; `ActivityDate` (the due
+    /// date) is required.
+    FollowUp,
+}
+
+/// `PATCH /v1/opportunities/{id}`:
+/// `{"seen_system_modstamp": "2024-05-01T10:00:00.000+0000", "fields": {"StageName": "Closed Won"}}`.
+///
+/// If the record's `SystemModstamp` is no longer the one seen, nothing is written and the answer
+/// is `409` `conflict` with [`crate::ErrorDetail::current`] (the record as Salesforce has it)
+/// and [`crate::ErrorDetail::fields`] naming the fields that differ: with `seen_fields`, those
+/// whose server value is no longer the seen one; without, those of `fields` whose server value
+/// is not the one asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpportunityUpdate {
+    /// The record's `SystemModstamp` when the rep saw it (any Salesforce datetime form).
+    pub seen_system_modstamp: String,
+    /// The changes, from [`OPPORTUNITY_UPDATE_FIELDS`]; at least one.
+    pub fields: RecordFields,
+    /// Optional: the values the rep saw for (some of) the changed fields, to name the fields
+    /// someone else changed in a conflict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_fields: Option<RecordFields>,
+}
+
+/// `POST /v1/batch`: queued writes, each with its own idempotency key (no header).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// At most [`MAX_BATCH_WRITES`]; keys must differ within one batch.
+    pub writes: Vec<BatchWrite>,
+}
+
+/// One write of a batch: the body is what the single endpoint takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BatchWrite {
+    /// As `POST /v1/leads`.
+    CreateLead {
+        idempotency_key: String,
+        body: RecordFields,
+    },
+    /// As `POST /v1/tasks`.
+    CreateTask {
+        idempotency_key: String,
+        body: NewTask,
+    },
+    /// As `PATCH /v1/opportunities/{id}`.
+    UpdateOpportunity {
+        idempotency_key: String,
+        id: String,
+        body: OpportunityUpdate,
+    },
+}
+
+impl BatchWrite {
+    pub fn idempotency_key(&self) -> &str {
+        match self {
+            BatchWrite::CreateLead {
+                idempotency_key, ..
+            }
+            | BatchWrite::CreateTask {
+                idempotency_key, ..
+            }
+            | BatchWrite::UpdateOpportunity {
+                idempotency_key, ..
+            } => idempotency_key,
+        }
+    }
+}
+
+/// The answer to `POST /v1/batch` (HTTP 200): one result per write, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub results: Vec<BatchResult>,
+}
+
+/// What the single endpoint would have answered for this write: its status and body (the
+/// record on success, an [`crate::ErrorBody`] otherwise).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult {
+    pub idempotency_key: String,
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_writes_are_tagged_by_kind() {
+        let json = r#"{"writes":[
+            {"kind":"create_lead","idempotency_key":"k1","body":{"LastName":"Smith","Company":"Acme"}},
+            {"kind":"create_task","idempotency_key":"k2","body":{"kind":"follow_up","fields":{"ActivityDate":"2024-05-01"}}},
+            {"kind":"update_opportunity","idempotency_key":"k3","id":"0067F000003pmdWQAQ",
+             "body":{"seen_system_modstamp":"2024-05-01T10:00:00.000+0000","fields":{"StageName":"Closed Won"}}}]}"#;
+        let batch: BatchRequest = serde_json::from_str(json).unwrap();
+        assert_eq!(batch.writes.len(), 3);
+        assert_eq!(batch.writes[2].idempotency_key(), "k3");
+        assert!(matches!(
+            &batch.writes[1],
+            BatchWrite::CreateTask { body, .. } if body.kind == TaskKind::FollowUp
+        ));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let json = r#"{"kind":"call","fields":{},"Status":"Completed"}"#;
+        assert!(serde_json::from_str::<NewTask>(json).is_err());
+        let json = r#"{"kind":"create_lead","idempotency_key":"k","body":{},"extra":1}"#;
+        assert!(serde_json::from_str::<BatchWrite>(json).is_err());
+    }
+}

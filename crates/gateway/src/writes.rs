@@ -1,0 +1,416 @@
+//! The write endpoints: `POST /v1/leads`, `POST /v1/tasks`, `PATCH /v1/opportunities/{id}` and
+//! `POST /v1/batch`. Each request is checked and turned into [`Prepared`] writes here; the
+//! Salesforce side (one call per kind for a whole batch) is in `batch.rs`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use companion_api::{
+    code, BatchRequest, BatchResponse, BatchResult, BatchWrite, ErrorBody, ErrorDetail, NewTask,
+    OpportunityUpdate, RecordFields, TaskKind, User, MAX_BATCH_WRITES,
+};
+use salesforce::{soql, RecordId};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::http::{json_body, AppState, SignedIn};
+use crate::idempotency::{self, check_key, key_from_headers, Finish};
+use crate::record_fields::{self, FieldProblems, WriteSpec, MARKER_FIELD};
+use crate::{batch, GatewayError};
+
+/// What a write does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CreateLead,
+    CreateTask,
+    UpdateOpportunity,
+}
+
+impl Action {
+    /// The action's name in the audit log and in request hashes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::CreateLead => "lead.create",
+            Action::CreateTask => "task.create",
+            Action::UpdateOpportunity => "opportunity.update",
+        }
+    }
+
+    pub fn spec(self) -> &'static WriteSpec {
+        match self {
+            Action::CreateLead => &record_fields::LEAD,
+            Action::CreateTask => &record_fields::TASK,
+            Action::UpdateOpportunity => &record_fields::OPPORTUNITY,
+        }
+    }
+
+    pub fn is_create(self) -> bool {
+        self != Action::UpdateOpportunity
+    }
+}
+
+/// A checked write, ready for Salesforce.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub action: Action,
+    pub key: String,
+    pub request_hash: Vec<u8>,
+    /// Creates: the marker written into `Companion_Key__c`.
+    pub marker: Option<String>,
+    /// The fields to send (creates: with the marker).
+    pub body: Map<String, Value>,
+    /// Updates: the record.
+    pub target: Option<RecordId>,
+    pub seen_stamp: Option<OffsetDateTime>,
+    pub seen_fields: Option<Map<String, Value>>,
+}
+
+/// The answer to one write, and what becomes of its key.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub record_id: Option<String>,
+    /// For the audit log.
+    pub outcome: &'static str,
+    /// What becomes of the key (see [`Answer::key_finish`]).
+    pub finish: FinishKind,
+    /// Answered from the stored result.
+    pub replayed: bool,
+}
+
+impl Answer {
+    pub fn detail(code: &str, message: impl Into<String>) -> ErrorDetail {
+        ErrorDetail {
+            code: code.to_string(),
+            message: message.into(),
+            fields: None,
+            retry_after: None,
+            current: None,
+        }
+    }
+
+    /// An error answer; `finish` says whether its key keeps it.
+    pub fn from_detail(
+        status: StatusCode,
+        detail: ErrorDetail,
+        outcome: &'static str,
+        finish: FinishKind,
+    ) -> Answer {
+        let body = serde_json::to_value(ErrorBody { error: detail }).expect("serialisable");
+        Answer {
+            status,
+            body,
+            record_id: None,
+            outcome,
+            finish,
+            replayed: false,
+        }
+    }
+
+    /// How the key of this answer ends in the store.
+    pub fn key_finish(&self) -> Finish {
+        match self.finish {
+            FinishKind::Keep => Finish::Done {
+                status: self.status.as_u16(),
+                body: self.body.clone(),
+                record_id: self.record_id.clone(),
+            },
+            FinishKind::Unknown => Finish::Unknown,
+            FinishKind::Release => Finish::Release,
+        }
+    }
+
+    /// A `400` before anything was claimed or sent.
+    pub fn refused(message: impl Into<String>, fields: Option<FieldProblems>) -> Answer {
+        let mut detail = Answer::detail(code::BAD_REQUEST, message);
+        detail.fields = fields;
+        Answer::from_detail(
+            StatusCode::BAD_REQUEST,
+            detail,
+            "refused",
+            FinishKind::Release,
+        )
+    }
+
+    /// A success: the record as Salesforce has it.
+    pub fn record(
+        status: StatusCode,
+        record: Value,
+        record_id: String,
+        outcome: &'static str,
+    ) -> Answer {
+        Answer {
+            status,
+            finish: FinishKind::Keep,
+            body: record,
+            record_id: Some(record_id),
+            outcome,
+            replayed: false,
+        }
+    }
+}
+
+/// What becomes of a key after an error answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishKind {
+    /// The answer is final for this request (validation, not found, conflict).
+    Keep,
+    /// Whether Salesforce made the write is unknown.
+    Unknown,
+    /// Nothing was written and the answer is about the moment (rate limit, outage).
+    Release,
+}
+
+fn refused_fields(problems: FieldProblems) -> Answer {
+    Answer::refused(
+        "the record has fields this endpoint does not take, or values of the wrong type",
+        Some(problems),
+    )
+}
+
+/// Leave out `null`s of a create: an absent field is the same and Salesforce's defaults apply.
+fn without_nulls(mut body: Map<String, Value>) -> Map<String, Value> {
+    body.retain(|_, v| !v.is_null());
+    body
+}
+
+pub fn prepare_lead(user: &User, key: String, fields: RecordFields) -> Result<Prepared, Answer> {
+    let body = record_fields::check(&record_fields::LEAD, &fields).map_err(refused_fields)?;
+    let request_hash = idempotency::request_hash(
+        Action::CreateLead.name(),
+        None,
+        &serde_json::to_value(&fields).expect("serialisable"),
+    );
+    Ok(create(Action::CreateLead, user, key, request_hash, body))
+}
+
+pub fn prepare_task(user: &User, key: String, task: NewTask) -> Result<Prepared, Answer> {
+    let mut body =
+        record_fields::check(&record_fields::TASK, &task.fields).map_err(refused_fields)?;
+    let (subtype, status) = match task.kind {
+        TaskKind::Call => ("Call", "Completed"),
+        TaskKind::FollowUp => ("Task", "Not Started"),
+    };
+    let has_date = body.get("ActivityDate").is_some_and(|v| !v.is_null());
+    match task.kind {
+        TaskKind::Call if !has_date => {
+            let today = OffsetDateTime::now_utc().date().to_string();
+            body.insert("ActivityDate".into(), today.into());
+        }
+        TaskKind::FollowUp if !has_date => {
+            return Err(refused_fields(FieldProblems::from([(
+                "ActivityDate".to_string(),
+                "a follow-up task needs its due date".to_string(),
+            )])));
+        }
+        _ => {}
+    }
+    body.insert("TaskSubtype".into(), subtype.into());
+    body.insert("Status".into(), status.into());
+    let request_hash = idempotency::request_hash(
+        Action::CreateTask.name(),
+        None,
+        &serde_json::to_value(&task).expect("serialisable"),
+    );
+    Ok(create(Action::CreateTask, user, key, request_hash, body))
+}
+
+fn create(
+    action: Action,
+    user: &User,
+    key: String,
+    request_hash: Vec<u8>,
+    body: Map<String, Value>,
+) -> Prepared {
+    let marker = idempotency::marker(&user.user_id, &key);
+    let mut body = without_nulls(body);
+    body.insert(MARKER_FIELD.into(), marker.clone().into());
+    Prepared {
+        action,
+        key,
+        request_hash,
+        marker: Some(marker),
+        body,
+        target: None,
+        seen_stamp: None,
+        seen_fields: None,
+    }
+}
+
+pub fn prepare_opportunity_update(
+    key: String,
+    id: &str,
+    update: OpportunityUpdate,
+) -> Result<Prepared, Answer> {
+    let target = RecordId::parse_for("Opportunity", id)
+        .map_err(|e| Answer::refused(format!("not an Opportunity id: {e}"), None))?;
+    if update.fields.is_empty() {
+        return Err(Answer::refused(
+            "fields: give at least one field to change",
+            None,
+        ));
+    }
+    let body = record_fields::check(&record_fields::OPPORTUNITY, &update.fields)
+        .map_err(refused_fields)?;
+    let seen_fields = update
+        .seen_fields
+        .as_ref()
+        .map(|seen| record_fields::check(&record_fields::OPPORTUNITY, seen))
+        .transpose()
+        .map_err(refused_fields)?;
+    let seen_stamp = soql::parse_datetime(&update.seen_system_modstamp).map_err(|_| {
+        Answer::refused(
+            "seen_system_modstamp must be a Salesforce datetime such as 2024-05-01T10:00:00.000+0000",
+            None,
+        )
+    })?;
+    let request_hash = idempotency::request_hash(
+        Action::UpdateOpportunity.name(),
+        Some(target.as_str()),
+        &serde_json::to_value(&update).expect("serialisable"),
+    );
+    Ok(Prepared {
+        action: Action::UpdateOpportunity,
+        key,
+        request_hash,
+        marker: None,
+        body,
+        target: Some(target),
+        seen_stamp: Some(seen_stamp),
+        seen_fields,
+    })
+}
+
+/// One write as a whole HTTP answer.
+async fn single(
+    state: &AppState,
+    user: &User,
+    prepared: Result<Prepared, Answer>,
+    key: &str,
+) -> Result<Response, GatewayError> {
+    let answer = batch::run(state, user, vec![(key.to_string(), prepared)])
+        .await?
+        .pop()
+        .ok_or_else(|| GatewayError::Internal("a write without an answer".into()))?;
+    let retry_after = answer.body["error"]["retry_after"].as_u64();
+    let mut response = (answer.status, Json(answer.body)).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(seconds));
+    }
+    if answer.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+pub async fn create_lead(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    body: Result<Json<RecordFields>, JsonRejection>,
+) -> Result<Response, GatewayError> {
+    let key = key_from_headers(&headers)?;
+    let fields = json_body(body)?;
+    let prepared = prepare_lead(&signed_in.user, key.clone(), fields);
+    single(&state, &signed_in.user, prepared, &key).await
+}
+
+pub async fn create_task(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    body: Result<Json<NewTask>, JsonRejection>,
+) -> Result<Response, GatewayError> {
+    let key = key_from_headers(&headers)?;
+    let task = json_body(body)?;
+    let prepared = prepare_task(&signed_in.user, key.clone(), task);
+    single(&state, &signed_in.user, prepared, &key).await
+}
+
+pub async fn update_opportunity(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<OpportunityUpdate>, JsonRejection>,
+) -> Result<Response, GatewayError> {
+    let Path(id) =
+        id.map_err(|e| GatewayError::BadRequest(format!("record id: {}", e.body_text())))?;
+    // The id is checked before anything else is looked at.
+    RecordId::parse_for("Opportunity", &id)
+        .map_err(|e| GatewayError::BadRequest(format!("not an Opportunity id: {e}")))?;
+    let key = key_from_headers(&headers)?;
+    let update = json_body(body)?;
+    let prepared = prepare_opportunity_update(key.clone(), &id, update);
+    single(&state, &signed_in.user, prepared, &key).await
+}
+
+pub async fn batch_handler(
+    State(state): State<Arc<AppState>>,
+    signed_in: SignedIn,
+    body: Result<Json<BatchRequest>, JsonRejection>,
+) -> Result<Json<BatchResponse>, GatewayError> {
+    let request = json_body(body)?;
+    if request.writes.len() > MAX_BATCH_WRITES {
+        return Err(GatewayError::BadRequest(format!(
+            "a batch takes at most {MAX_BATCH_WRITES} writes, not {}",
+            request.writes.len()
+        )));
+    }
+    let user = &signed_in.user;
+    let mut seen_keys = HashSet::new();
+    let items: Vec<(String, Result<Prepared, Answer>)> = request
+        .writes
+        .into_iter()
+        .map(|write| {
+            let key = write.idempotency_key().to_string();
+            let prepared = if let Err(problem) = check_key(&key) {
+                Err(Answer::refused(format!("idempotency_key: {problem}"), None))
+            } else if !seen_keys.insert(key.clone()) {
+                Err(Answer::refused(
+                    "idempotency_key: used twice in this batch",
+                    None,
+                ))
+            } else {
+                match write {
+                    BatchWrite::CreateLead {
+                        idempotency_key,
+                        body,
+                    } => prepare_lead(user, idempotency_key, body),
+                    BatchWrite::CreateTask {
+                        idempotency_key,
+                        body,
+                    } => prepare_task(user, idempotency_key, body),
+                    BatchWrite::UpdateOpportunity {
+                        idempotency_key,
+                        id,
+                        body,
+                    } => prepare_opportunity_update(idempotency_key, &id, body),
+                }
+            };
+            (key, prepared)
+        })
+        .collect();
+    let answers = batch::run(&state, user, items.clone()).await?;
+    Ok(Json(BatchResponse {
+        results: items
+            .into_iter()
+            .zip(answers)
+            .map(|((key, _), answer)| BatchResult {
+                idempotency_key: key,
+                status: answer.status.as_u16(),
+                body: answer.body,
+            })
+            .collect(),
+    }))
+}
