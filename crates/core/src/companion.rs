@@ -131,8 +131,8 @@ impl Companion {
             let key = ReplicaKey::for_user(secrets.as_ref(), &org_id, &user_id)?;
             Replica::open(&replica_path, &key)
         })
-            .await
-            .map_err(|e| CoreError::storage("opening the replica stopped", e))??;
+        .await
+        .map_err(|e| CoreError::storage("opening the replica stopped", e))??;
         *self.session.write().unwrap_or_else(|e| e.into_inner()) = Some(Session {
             user: user.clone(),
             replica: Arc::new(replica),

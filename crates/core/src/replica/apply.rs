@@ -81,9 +81,8 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         // The page that brings an object's first cursor opens a pass too: harmless on an empty
         // replica, and it clears records left behind if the cursors were ever lost. (A page
         // without a cursor for the object leaves the next one to start over anyway.)
-        let first = !with_cursor.contains(*object)
-            && page.cursors.contains_key(*object)
-            && !passes[i].open;
+        let first =
+            !with_cursor.contains(*object) && page.cursors.contains_key(*object) && !passes[i].open;
         if reset || first {
             passes[i] = Pass {
                 number: passes[i].number + 1,
@@ -194,7 +193,10 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         let deleted_at = deleted.deleted_date.as_deref().and_then(|d| {
             let stamp = salesforce_stamp(d);
             if stamp.is_none() {
-                tracing::debug!(date = d, "unreadable deleted_date: deleting unconditionally");
+                tracing::debug!(
+                    date = d,
+                    "unreadable deleted_date: deleting unconditionally"
+                );
             }
             stamp
         });
@@ -377,7 +379,10 @@ mod tests {
     #[test]
     fn deleted_dates_compare_like_system_modstamps() {
         let stamp = |s: &str| salesforce_stamp(s).unwrap();
-        assert_eq!(stamp("2024-05-01T10:00:00Z"), "2024-05-01T10:00:00.000+0000");
+        assert_eq!(
+            stamp("2024-05-01T10:00:00Z"),
+            "2024-05-01T10:00:00.000+0000"
+        );
         assert_eq!(
             stamp("2024-05-01T12:00:00.250+02:00"),
             "2024-05-01T10:00:00.250+0000"

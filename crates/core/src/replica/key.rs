@@ -39,7 +39,11 @@ impl ReplicaKey {
         }
         let mut bytes = [0u8; 32];
         for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-            let nibble = |c: u8| char::from(c).to_digit(16).ok_or(CoreError::ReplicaUnreadable);
+            let nibble = |c: u8| {
+                char::from(c)
+                    .to_digit(16)
+                    .ok_or(CoreError::ReplicaUnreadable)
+            };
             *byte = u8::try_from(nibble(pair[0])? << 4 | nibble(pair[1])?)
                 .map_err(|_| CoreError::ReplicaUnreadable)?;
         }
@@ -84,7 +88,9 @@ mod tests {
         let key = ReplicaKey::generate();
         let hex = key.to_hex();
         assert_eq!(hex.len(), 64);
-        assert!(hex.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(hex
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_eq!(ReplicaKey::from_hex(&hex).unwrap(), key);
         assert_eq!(ReplicaKey::from_hex(&hex.to_uppercase()).unwrap(), key);
         assert_ne!(ReplicaKey::generate(), key);

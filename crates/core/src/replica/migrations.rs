@@ -303,10 +303,12 @@ mod tests {
         assert!(sql.ends_with("'/', '') y"), "{sql}");
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let digits: String = conn
-            .query_row(&super::expand_digits("SELECT DIGITS(?1)"), ["+1 (555) 010-12.34/5"], |r| {
-                r.get(0)
-            })
+            .query_row(
+                &super::expand_digits("SELECT DIGITS(?1)"),
+                ["+1 (555) 010-12.34/5"],
+                |r| r.get(0),
+            )
             .unwrap();
-        assert_eq!(digits, "15550101234" .to_owned() + "5");
+        assert_eq!(digits, "15550101234".to_owned() + "5");
     }
 }

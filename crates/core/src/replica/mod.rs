@@ -26,9 +26,8 @@ pub(crate) use apply::PageCounts;
 pub(crate) use key::ReplicaKey;
 pub(crate) use search::MAX_HITS;
 pub use views::{
-    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary,
-    OpportunityDetail, OpportunityQuery, OpportunitySort, OpportunitySummary, SearchHit,
-    TaskSummary,
+    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, OpportunityDetail,
+    OpportunityQuery, OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
 };
 
 /// Objects whose records this replica keeps (and so whose sync cursors it keeps), by
@@ -206,7 +205,11 @@ impl Replica {
 
     /// Deletes every record of `object` whose id is not in `keep` (the ids the rep may still
     /// see), in one transaction. Returns how many went.
-    pub(crate) fn retain_only(&self, object: &str, keep: &BTreeSet<String>) -> Result<u64, CoreError> {
+    pub(crate) fn retain_only(
+        &self,
+        object: &str,
+        keep: &BTreeSet<String>,
+    ) -> Result<u64, CoreError> {
         let table = table_of(object)?;
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -259,7 +262,11 @@ impl Replica {
     }
 
     /// The active values of a picklist in Salesforce's order; empty when not described yet.
-    pub(crate) fn picklist(&self, object: &str, field: &str) -> Result<Vec<PicklistEntry>, CoreError> {
+    pub(crate) fn picklist(
+        &self,
+        object: &str,
+        field: &str,
+    ) -> Result<Vec<PicklistEntry>, CoreError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT value, label, is_default, probability, closed, won FROM picklist
@@ -323,5 +330,7 @@ fn connect(path: &Path, flags: OpenFlags, key: &ReplicaKey) -> Result<Connection
     Ok(conn)
 }
 
+#[cfg(test)]
+mod bench;
 #[cfg(test)]
 mod tests;

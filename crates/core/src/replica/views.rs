@@ -321,9 +321,7 @@ impl Replica {
         }
         if let Some(min) = query.min_amount {
             if !min.is_finite() {
-                return Err(CoreError::BadInput(format!(
-                    "not an amount: {min}"
-                )));
+                return Err(CoreError::BadInput(format!("not an amount: {min}")));
             }
             params.push(Value::Real(min));
             conditions.push("o.amount >= ?");
@@ -416,7 +414,9 @@ fn account_row(row: &Row<'_>) -> rusqlite::Result<AccountSummary> {
 
 fn account_summary(conn: &Connection, id: &str) -> Result<Option<AccountSummary>, CoreError> {
     Ok(conn
-        .prepare_cached("SELECT id, name, industry, phone, billing_city FROM account WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT id, name, industry, phone, billing_city FROM account WHERE id = ?1",
+        )?
         .query_row([id], account_row)
         .optional()?)
 }
@@ -460,7 +460,11 @@ enum TaskLink {
 }
 
 /// Newest first: ActivityDate (none last), then SystemModstamp.
-fn recent_tasks(conn: &Connection, link: TaskLink, id: &str) -> Result<Vec<TaskSummary>, CoreError> {
+fn recent_tasks(
+    conn: &Connection,
+    link: TaskLink,
+    id: &str,
+) -> Result<Vec<TaskSummary>, CoreError> {
     let column = match link {
         TaskLink::Who => "who_id",
         TaskLink::What => "what_id",
