@@ -13,7 +13,7 @@ use crate::files;
 use crate::gateway::GatewayClient;
 use crate::login;
 use crate::model::{LoginStart, Status, SyncProgress, SyncReport};
-use crate::replica::{ContactSummary, Replica};
+use crate::replica::{ContactSummary, Replica, ReplicaKey};
 use crate::secrets::{SecretError, SecretStore};
 use crate::sync;
 
@@ -61,8 +61,9 @@ impl Companion {
         let session = match read_current_user(&config.data_dir)? {
             Some(user) => {
                 let path = Replica::path_for(&config.data_dir, &user.org_id, &user.user_id)?;
+                let key = ReplicaKey::for_user(secrets.as_ref(), &user.org_id, &user.user_id)?;
                 Some(Session {
-                    replica: Arc::new(Replica::open(&path)?),
+                    replica: Arc::new(Replica::open(&path, &key)?),
                     user,
                 })
             }
@@ -124,9 +125,14 @@ impl Companion {
         self.with_secrets(move |s| s.set(&key, &token)).await?;
         files::write_json_private(&current_user_path(&self.config.data_dir), &user)
             .map_err(|e| CoreError::storage("could not remember the signed-in user", e))?;
-        let replica = tokio::task::spawn_blocking(move || Replica::open(&replica_path))
-            .await
-            .map_err(|e| CoreError::storage("opening the replica stopped", e))??;
+        let secrets = self.secrets.clone();
+        let (org_id, user_id) = (user.org_id.clone(), user.user_id.clone());
+        let replica = tokio::task::spawn_blocking(move || {
+            let key = ReplicaKey::for_user(secrets.as_ref(), &org_id, &user_id)?;
+            Replica::open(&replica_path, &key)
+        })
+        .await
+        .map_err(|e| CoreError::storage("opening the replica stopped", e))??;
         *self.session.write().unwrap_or_else(|e| e.into_inner()) = Some(Session {
             user: user.clone(),
             replica: Arc::new(replica),

@@ -28,6 +28,10 @@ pub enum CoreError {
     /// The local replica or a file in the data folder could not be read or written.
     #[error("Problem with the data stored on this device: {0}")]
     Storage(String),
+    /// The replica file cannot be decrypted or is not a replica (wrong or lost key, damaged file).
+    /// Offer a fresh sync: delete it (`Replica::destroy`) and download everything again.
+    #[error("The data on this device can't be opened. Sync again to download a fresh copy.")]
+    ReplicaUnreadable,
     #[error(transparent)]
     SecretStore(#[from] SecretError),
     #[error("{0}")]
@@ -44,6 +48,7 @@ impl CoreError {
             CoreError::NotSignedIn => "not_signed_in",
             CoreError::Gateway { .. } => "gateway",
             CoreError::Storage(_) => "storage",
+            CoreError::ReplicaUnreadable => "replica_unreadable",
             CoreError::SecretStore(_) => "secret_store",
             CoreError::BadInput(_) => "bad_input",
         }

@@ -1,10 +1,39 @@
 //! The replica's schema, one migration per step, applied at open (tracked in `user_version`).
 //! Append new steps; never edit a released one.
 
+use std::sync::LazyLock;
+
 use rusqlite_migration::{Migrations, M};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1_ACCOUNTS_CONTACTS_SEARCH)])
+    static V2: LazyLock<String> =
+        LazyLock::new(|| expand_digits(V2_OPPORTUNITIES_TASKS_PICKLISTS_ONE_SEARCH));
+    Migrations::new(vec![M::up(V1_ACCOUNTS_CONTACTS_SEARCH), M::up(&V2)])
+}
+
+/// Characters phone numbers are written with besides digits.
+const PHONE_PUNCTUATION: &[char] = &[' ', '-', '(', ')', '.', '+', '/'];
+
+/// Rewrites `DIGITS(expr)` into nested `replace()` calls that drop phone punctuation. Plain SQL
+/// rather than an application-defined function, so the triggers also work in any SQLite shell
+/// that holds the key (a trigger calling an unregistered function would fail every write).
+/// `expr` must not contain parentheses.
+fn expand_digits(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() * 2);
+    let mut rest = sql;
+    while let Some(start) = rest.find("DIGITS(") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "DIGITS(".len()..];
+        let end = after.find(')').expect("DIGITS( has a closing parenthesis");
+        let mut expr = after[..end].to_string();
+        for c in PHONE_PUNCTUATION {
+            expr = format!("replace({expr}, '{c}', '')");
+        }
+        out.push_str(&expr);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Accounts, contacts, per-object sync cursors, a key/value `meta` table, and an FTS5 index of
@@ -88,10 +117,198 @@ CREATE TRIGGER account_fts_delete AFTER DELETE ON account BEGIN
 END;
 "#;
 
+/// Opportunities, tasks, picklists, reset passes, and one search index for contacts, accounts
+/// and opportunities that replaces V1's contact-only one.
+///
+/// Reset passes: every record carries the `pass` of its object it was last written in; a reset
+/// (or a first sync) opens a new pass in `sync_pass`, and when the object's last page is applied
+/// the records of older passes are the ones that left the rep's view.
+///
+/// `search` rowids are `record rowid * 4 + kind` (1 account, 2 contact, 3 opportunity), so one
+/// FTS5 table ranks all three together. `phone_digits` holds phone numbers as digits only, so
+/// "55501" finds "(555) 010-1234" as one token prefix. Triggers keep it current, including the
+/// account name copied onto contacts and opportunities. Update triggers fire only when a
+/// searched field changed: a re-sent, unchanged record costs no index work.
+const V2_OPPORTUNITIES_TASKS_PICKLISTS_ONE_SEARCH: &str = r#"
+ALTER TABLE account ADD COLUMN pass INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE contact ADD COLUMN pass INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX account_by_name ON account (name COLLATE NOCASE, id);
+
+CREATE TABLE opportunity (
+    id              TEXT PRIMARY KEY NOT NULL,
+    name            TEXT NOT NULL,
+    stage_name      TEXT NOT NULL,
+    amount          REAL,
+    close_date      TEXT NOT NULL,
+    probability     REAL,
+    is_closed       INTEGER NOT NULL,
+    is_won          INTEGER NOT NULL,
+    account_id      TEXT,
+    owner_id        TEXT NOT NULL,
+    system_modstamp TEXT NOT NULL,
+    pass            INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX opportunity_by_name ON opportunity (name COLLATE NOCASE, id);
+CREATE INDEX opportunity_by_close_date ON opportunity (close_date, id);
+CREATE INDEX opportunity_by_stage ON opportunity (stage_name, close_date);
+CREATE INDEX opportunity_by_amount ON opportunity (amount DESC);
+CREATE INDEX opportunity_by_account ON opportunity (account_id, is_closed);
+
+CREATE TABLE task (
+    id              TEXT PRIMARY KEY NOT NULL,
+    subject         TEXT,
+    status          TEXT NOT NULL,
+    priority        TEXT,
+    task_subtype    TEXT,
+    activity_date   TEXT,
+    who_id          TEXT,
+    what_id         TEXT,
+    description     TEXT,
+    is_closed       INTEGER NOT NULL,
+    owner_id        TEXT NOT NULL,
+    system_modstamp TEXT NOT NULL,
+    pass            INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX task_by_who ON task (who_id, activity_date DESC, system_modstamp DESC);
+CREATE INDEX task_by_what ON task (what_id, activity_date DESC, system_modstamp DESC);
+
+-- Active picklist values per object and field, in Salesforce's order (`GET /v1/describe`).
+CREATE TABLE picklist (
+    object      TEXT NOT NULL,
+    field       TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    value       TEXT NOT NULL,
+    label       TEXT NOT NULL,
+    is_default  INTEGER NOT NULL,
+    probability REAL,
+    closed      INTEGER,
+    won         INTEGER,
+    PRIMARY KEY (object, field, position)
+);
+
+-- The current reset pass of each object, and whether it is still running.
+CREATE TABLE sync_pass (
+    object TEXT PRIMARY KEY NOT NULL,
+    pass   INTEGER NOT NULL,
+    open   INTEGER NOT NULL
+);
+
+DROP TRIGGER contact_fts_insert;
+DROP TRIGGER contact_fts_delete;
+DROP TRIGGER contact_fts_update;
+DROP TRIGGER account_fts_insert;
+DROP TRIGGER account_fts_update;
+DROP TRIGGER account_fts_delete;
+DROP TABLE contact_fts;
+
+CREATE VIRTUAL TABLE search USING fts5 (
+    name, email, phone, title, account_name, phone_digits,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '1 2 3'
+);
+
+-- Contacts.
+CREATE TRIGGER contact_search_insert AFTER INSERT ON contact BEGIN
+    INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+    VALUES (new.rowid * 4 + 2, new.name, new.email,
+            concat_ws(' ', new.phone, new.mobile_phone), new.title,
+            (SELECT name FROM account WHERE id = new.account_id),
+            concat_ws(' ', DIGITS(new.phone), DIGITS(new.mobile_phone)));
+END;
+CREATE TRIGGER contact_search_delete AFTER DELETE ON contact BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4 + 2;
+END;
+CREATE TRIGGER contact_search_update AFTER UPDATE ON contact
+WHEN old.name IS NOT new.name OR old.email IS NOT new.email OR old.phone IS NOT new.phone
+  OR old.mobile_phone IS NOT new.mobile_phone OR old.title IS NOT new.title
+  OR old.account_id IS NOT new.account_id
+BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4 + 2;
+    INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+    VALUES (new.rowid * 4 + 2, new.name, new.email,
+            concat_ws(' ', new.phone, new.mobile_phone), new.title,
+            (SELECT name FROM account WHERE id = new.account_id),
+            concat_ws(' ', DIGITS(new.phone), DIGITS(new.mobile_phone)));
+END;
+
+-- Opportunities.
+CREATE TRIGGER opportunity_search_insert AFTER INSERT ON opportunity BEGIN
+    INSERT INTO search (rowid, name, account_name)
+    VALUES (new.rowid * 4 + 3, new.name,
+            (SELECT name FROM account WHERE id = new.account_id));
+END;
+CREATE TRIGGER opportunity_search_delete AFTER DELETE ON opportunity BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4 + 3;
+END;
+CREATE TRIGGER opportunity_search_update AFTER UPDATE ON opportunity
+WHEN old.name IS NOT new.name OR old.account_id IS NOT new.account_id
+BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4 + 3;
+    INSERT INTO search (rowid, name, account_name)
+    VALUES (new.rowid * 4 + 3, new.name,
+            (SELECT name FROM account WHERE id = new.account_id));
+END;
+
+-- Accounts; a contact's or opportunity's page may come before its account's, so an account's
+-- arrival, rename or removal also rewrites their account name.
+CREATE TRIGGER account_search_insert AFTER INSERT ON account BEGIN
+    INSERT INTO search (rowid, name, phone, phone_digits)
+    VALUES (new.rowid * 4 + 1, new.name, new.phone, DIGITS(new.phone));
+    UPDATE search SET account_name = new.name
+    WHERE rowid IN (SELECT rowid * 4 + 2 FROM contact WHERE account_id = new.id
+                    UNION ALL
+                    SELECT rowid * 4 + 3 FROM opportunity WHERE account_id = new.id);
+END;
+CREATE TRIGGER account_search_delete AFTER DELETE ON account BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4 + 1;
+    UPDATE search SET account_name = NULL
+    WHERE rowid IN (SELECT rowid * 4 + 2 FROM contact WHERE account_id = old.id
+                    UNION ALL
+                    SELECT rowid * 4 + 3 FROM opportunity WHERE account_id = old.id);
+END;
+CREATE TRIGGER account_search_update AFTER UPDATE ON account
+WHEN old.name IS NOT new.name OR old.phone IS NOT new.phone
+BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4 + 1;
+    INSERT INTO search (rowid, name, phone, phone_digits)
+    VALUES (new.rowid * 4 + 1, new.name, new.phone, DIGITS(new.phone));
+    UPDATE search SET account_name = new.name
+    WHERE old.name IS NOT new.name
+      AND rowid IN (SELECT rowid * 4 + 2 FROM contact WHERE account_id = new.id
+                    UNION ALL
+                    SELECT rowid * 4 + 3 FROM opportunity WHERE account_id = new.id);
+END;
+
+-- The contacts V1 indexed.
+INSERT INTO search (rowid, name, phone, phone_digits)
+SELECT rowid * 4 + 1, name, phone, DIGITS(phone) FROM account;
+INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+SELECT c.rowid * 4 + 2, c.name, c.email, concat_ws(' ', c.phone, c.mobile_phone), c.title, a.name,
+       concat_ws(' ', DIGITS(c.phone), DIGITS(c.mobile_phone))
+FROM contact c LEFT JOIN account a ON a.id = c.account_id;
+"#;
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn digits_become_nested_replaces() {
+        let sql = super::expand_digits("x DIGITS(new.phone) y");
+        assert!(sql.starts_with("x replace(replace("), "{sql}");
+        assert!(sql.contains("new.phone, ' ', '')"), "{sql}");
+        assert!(sql.ends_with("'/', '') y"), "{sql}");
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let digits: String = conn
+            .query_row(
+                &super::expand_digits("SELECT DIGITS(?1)"),
+                ["+1 (555) 010-12.34/5"],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(digits, "15550101234".to_owned() + "5");
     }
 }

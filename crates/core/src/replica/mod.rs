@@ -1,43 +1,39 @@
-//! The on-device copy of the rep's Salesforce data: one SQLite file per org + user.
+//! The on-device copy of the rep's Salesforce data: one SQLCipher-encrypted SQLite file per
+//! org + user.
 
+// Companion and the CLI wire the read API up as issue 5's commands land (the lead's side); until
+// then parts of it are used by the tests only.
+#![allow(dead_code, unused_imports)]
+
+mod apply;
+mod key;
 mod migrations;
 mod search;
+mod views;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use companion_api::{Account, Contact, SyncResponse};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
-use serde::Serialize;
+use companion_api::{DescribeResponse, PicklistEntry};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::error::CoreError;
 use crate::files;
 
-/// One contact as the list and search screens show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ContactSummary {
-    /// The Salesforce id.
-    pub id: String,
-    pub name: String,
-    pub first_name: Option<String>,
-    pub last_name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub title: Option<String>,
-    pub account_name: Option<String>,
-}
+pub(crate) use apply::PageCounts;
+pub(crate) use key::ReplicaKey;
+pub(crate) use search::MAX_HITS;
+pub use views::{
+    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, OpportunityDetail,
+    OpportunityQuery, OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
+};
 
-/// How many records of each object one page changed (upserts + deletes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct PageCounts {
-    pub accounts: u64,
-    pub contacts: u64,
-}
-
-/// Objects whose records this replica keeps (and so whose sync cursors it keeps).
-const REPLICATED_OBJECTS: &[&str] = &["Account", "Contact"];
+/// Objects whose records this replica keeps (and so whose sync cursors it keeps), by
+/// Salesforce API name, with their tables.
+const OBJECTS: [&str; 4] = ["Account", "Contact", "Opportunity", "Task"];
+const TABLES: [&str; 4] = ["account", "contact", "opportunity", "task"];
 
 const LAST_SYNCED_AT: &str = "last_synced_at";
 
@@ -78,9 +74,10 @@ impl Replica {
             .join(format!("{org_id}_{user_id}.sqlite3")))
     }
 
-    /// Opens (creating if needed) and migrates the replica at `path`. The only place a replica
-    /// file is opened: issue 5's SQLCipher key (`PRAGMA key`) goes in `connect`.
-    pub(crate) fn open(path: &Path) -> Result<Self, CoreError> {
+    /// Opens (creating if needed) and migrates the replica at `path`, encrypted with `key`. A
+    /// wrong key, or a file that is not a replica, is [`CoreError::ReplicaUnreadable`]: offer a
+    /// fresh sync ([`Replica::destroy`], then open again).
+    pub(crate) fn open(path: &Path, key: &ReplicaKey) -> Result<Self, CoreError> {
         // The replica holds the rep's customer data: folder 0700 and files 0600 on unix.
         if let Some(dir) = path.parent() {
             files::create_private_dir_all(dir)
@@ -92,6 +89,7 @@ impl Replica {
         let mut writer = connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            key,
         )?;
         // WAL: readers never wait for the writer; a crash loses at most the open transaction.
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
@@ -103,10 +101,7 @@ impl Replica {
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         // SQLite creates `-wal`/`-shm` with the database file's mode; ones left by an older
         // version may be looser.
-        for suffix in ["-wal", "-shm"] {
-            let mut side = path.as_os_str().to_owned();
-            side.push(suffix);
-            let side = PathBuf::from(side);
+        for side in side_files(path) {
             if side.exists() {
                 files::ensure_private_file(&side).map_err(|e| {
                     CoreError::storage(&format!("could not protect {}", side.display()), e)
@@ -114,12 +109,30 @@ impl Replica {
             }
         }
         migrations::migrations().to_latest(&mut writer)?;
-        let reader = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let reader = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY, key)?;
         Ok(Self {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
         })
+    }
+
+    /// Removes the replica file at `path` and its `-wal`/`-shm`, for a fresh sync. Drop every
+    /// `Replica` open on it first. A file already gone is fine.
+    pub(crate) fn destroy(path: &Path) -> Result<(), CoreError> {
+        for file in std::iter::once(path.to_owned()).chain(side_files(path)) {
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(CoreError::storage(
+                        &format!("could not remove {}", file.display()),
+                        e,
+                    ))
+                }
+            }
+        }
+        Ok(())
     }
 
     #[cfg(test)]
@@ -143,57 +156,6 @@ impl Replica {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Applies one page — upserts, deletes and the new cursors — in one transaction: after a
-    /// crash or an error either all of it is there or none of it.
-    pub(crate) fn apply_page(&self, page: &SyncResponse) -> Result<PageCounts, CoreError> {
-        let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut counts = PageCounts::default();
-        {
-            let mut upsert_account = tx.prepare_cached(UPSERT_ACCOUNT)?;
-            for account in &page.accounts {
-                upsert_account.execute(account_params(account))?;
-                counts.accounts += 1;
-            }
-            let mut upsert_contact = tx.prepare_cached(UPSERT_CONTACT)?;
-            for contact in &page.contacts {
-                upsert_contact.execute(contact_params(contact))?;
-                counts.contacts += 1;
-            }
-            let mut delete_account = tx.prepare_cached("DELETE FROM account WHERE id = ?1")?;
-            let mut delete_contact = tx.prepare_cached("DELETE FROM contact WHERE id = ?1")?;
-            for deleted in &page.deleted {
-                match deleted.object.as_str() {
-                    "Account" => {
-                        delete_account.execute([&deleted.id])?;
-                        counts.accounts += 1;
-                    }
-                    "Contact" => {
-                        delete_contact.execute([&deleted.id])?;
-                        counts.contacts += 1;
-                    }
-                    other => tracing::debug!(
-                        object = other,
-                        "ignoring a delete of an object not replicated"
-                    ),
-                }
-            }
-            let mut save_cursor = tx.prepare_cached(
-                "INSERT INTO sync_state (object, cursor) VALUES (?1, ?2)
-                 ON CONFLICT (object) DO UPDATE SET cursor = excluded.cursor",
-            )?;
-            // A cursor is kept only for an object whose records are kept: a cursor without the
-            // records would skip them for good once the replica learns the object.
-            for (object, cursor) in &page.cursors {
-                if REPLICATED_OBJECTS.contains(&object.as_str()) {
-                    save_cursor.execute([object, cursor])?;
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(counts)
-    }
-
     pub(crate) fn last_synced_at(&self) -> Result<Option<String>, CoreError> {
         let conn = self.reader();
         let value = conn
@@ -214,109 +176,161 @@ impl Replica {
         Ok(())
     }
 
-    /// Every contact sorted by name, or the best matches of `search` (word prefixes of name,
-    /// email, title, account name; case and accents ignored).
-    pub(crate) fn contacts(&self, search: Option<&str>) -> Result<Vec<ContactSummary>, CoreError> {
+    /// How many records of each object (`Account`, `Contact`, `Opportunity`, `Task`) are here.
+    pub(crate) fn counts(&self) -> Result<BTreeMap<String, u64>, CoreError> {
         let conn = self.reader();
-        match search.and_then(search::fts_query) {
-            None => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {CONTACT_SUMMARY_COLUMNS}
-                     FROM contact c LEFT JOIN account a ON a.id = c.account_id
-                     ORDER BY c.name COLLATE NOCASE, c.id"
-                ))?;
-                let rows = stmt.query_map([], contact_summary)?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            }
-            Some(query) => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {CONTACT_SUMMARY_COLUMNS}
-                     FROM contact_fts f
-                     JOIN contact c ON c.rowid = f.rowid
-                     LEFT JOIN account a ON a.id = c.account_id
-                     WHERE contact_fts MATCH ?1
-                     ORDER BY f.rank, c.name COLLATE NOCASE, c.id"
-                ))?;
-                let rows = stmt.query_map([query], contact_summary)?;
-                Ok(rows.collect::<Result<_, _>>()?)
+        let mut counts = BTreeMap::new();
+        for (object, table) in OBJECTS.iter().zip(TABLES) {
+            let n: i64 = conn
+                .prepare_cached(&format!("SELECT count(*) FROM {table}"))?
+                .query_row([], |row| row.get(0))?;
+            counts.insert(object.to_string(), n.max(0) as u64);
+        }
+        Ok(counts)
+    }
+
+    /// What the status screen counts: [`Replica::counts`].
+    pub(crate) fn status_counts(&self) -> Result<BTreeMap<String, u64>, CoreError> {
+        self.counts()
+    }
+
+    /// Every id of `object` held here, ascending.
+    pub(crate) fn ids(&self, object: &str) -> Result<Vec<String>, CoreError> {
+        let table = table_of(object)?;
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!("SELECT id FROM {table} ORDER BY id"))?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes every record of `object` whose id is not in `keep` (the ids the rep may still
+    /// see), in one transaction. Returns how many went.
+    pub(crate) fn retain_only(
+        &self,
+        object: &str,
+        keep: &BTreeSet<String>,
+    ) -> Result<u64, CoreError> {
+        let table = table_of(object)?;
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut removed = 0;
+        {
+            let mut ids = tx.prepare_cached(&format!("SELECT id FROM {table}"))?;
+            let gone: Vec<String> = ids
+                .query_map([], |row| row.get::<_, String>(0))?
+                .filter(|id| id.as_ref().map_or(true, |id| !keep.contains(id)))
+                .collect::<Result<_, _>>()?;
+            let mut delete = tx.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?;
+            for id in &gone {
+                removed += delete.execute([id])? as u64;
             }
         }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// Replaces the stored picklists of `describe.object` with these.
+    pub(crate) fn store_describe(&self, describe: &DescribeResponse) -> Result<(), CoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached("DELETE FROM picklist WHERE object = ?1")?
+            .execute([&describe.object])?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO picklist (object, field, position, value, label, is_default,
+                                       probability, closed, won)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (field, entries) in &describe.picklists {
+                for (position, e) in entries.iter().enumerate() {
+                    insert.execute((
+                        &describe.object,
+                        field,
+                        position as i64,
+                        &e.value,
+                        &e.label,
+                        e.default,
+                        e.probability,
+                        e.closed,
+                        e.won,
+                    ))?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The active values of a picklist in Salesforce's order; empty when not described yet.
+    pub(crate) fn picklist(
+        &self,
+        object: &str,
+        field: &str,
+    ) -> Result<Vec<PicklistEntry>, CoreError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT value, label, is_default, probability, closed, won FROM picklist
+             WHERE object = ?1 AND field = ?2 ORDER BY position",
+        )?;
+        let rows = stmt.query_map([object, field], |row| {
+            Ok(PicklistEntry {
+                value: row.get(0)?,
+                label: row.get(1)?,
+                default: row.get(2)?,
+                probability: row.get(3)?,
+                closed: row.get(4)?,
+                won: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
-fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, CoreError> {
+fn table_of(object: &str) -> Result<&'static str, CoreError> {
+    OBJECTS
+        .iter()
+        .position(|o| *o == object)
+        .map(|i| TABLES[i])
+        .ok_or_else(|| {
+            CoreError::BadInput(format!(
+                "the replica keeps no {object:?}; objects are {}",
+                OBJECTS.join(", ")
+            ))
+        })
+}
+
+fn side_files(path: &Path) -> [PathBuf; 2] {
+    ["-wal", "-shm"].map(|suffix| {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        PathBuf::from(side)
+    })
+}
+
+/// Opens a connection and unlocks it with `key` before anything else touches the file, then
+/// reads the schema to check the key fits: SQLCipher only notices a wrong key on first read.
+fn connect(path: &Path, flags: OpenFlags, key: &ReplicaKey) -> Result<Connection, CoreError> {
     let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| CoreError::storage(&format!("could not open {}", path.display()), e))?;
+    conn.execute_batch(&key.pragma())?;
+    let check = conn.query_row("SELECT count(*) FROM sqlite_master", [], |row| {
+        row.get::<_, i64>(0)
+    });
+    match check {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) =>
+        {
+            tracing::warn!(path = %path.display(), "the replica cannot be decrypted");
+            return Err(CoreError::ReplicaUnreadable);
+        }
+        Err(e) => return Err(e.into()),
+    }
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(conn)
 }
 
-/// An upsert never replaces a row with an older version of it: two processes syncing the same
-/// replica at once may apply pages out of order. SystemModstamp comes as Salesforce writes it,
-/// `2024-05-01T10:00:00.000+0000` (always UTC, fixed width), so text order is time order.
-const UPSERT_ACCOUNT: &str = "
-    INSERT INTO account (id, name, industry, phone, billing_city, owner_id, system_modstamp)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-    ON CONFLICT (id) DO UPDATE SET
-        name = excluded.name, industry = excluded.industry, phone = excluded.phone,
-        billing_city = excluded.billing_city, owner_id = excluded.owner_id,
-        system_modstamp = excluded.system_modstamp
-    WHERE excluded.system_modstamp >= account.system_modstamp";
-
-fn account_params(a: &Account) -> impl rusqlite::Params + '_ {
-    (
-        &a.id,
-        &a.name,
-        &a.industry,
-        &a.phone,
-        &a.billing_city,
-        &a.owner_id,
-        &a.system_modstamp,
-    )
-}
-
-const UPSERT_CONTACT: &str = "
-    INSERT INTO contact (id, first_name, last_name, name, email, phone, mobile_phone, title,
-                         account_id, owner_id, system_modstamp)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-    ON CONFLICT (id) DO UPDATE SET
-        first_name = excluded.first_name, last_name = excluded.last_name, name = excluded.name,
-        email = excluded.email, phone = excluded.phone, mobile_phone = excluded.mobile_phone,
-        title = excluded.title, account_id = excluded.account_id, owner_id = excluded.owner_id,
-        system_modstamp = excluded.system_modstamp
-    WHERE excluded.system_modstamp >= contact.system_modstamp";
-
-fn contact_params(c: &Contact) -> impl rusqlite::Params + '_ {
-    (
-        &c.id,
-        &c.first_name,
-        &c.last_name,
-        &c.name,
-        &c.email,
-        &c.phone,
-        &c.mobile_phone,
-        &c.title,
-        &c.account_id,
-        &c.owner_id,
-        &c.system_modstamp,
-    )
-}
-
-const CONTACT_SUMMARY_COLUMNS: &str =
-    "c.id, c.name, c.first_name, c.last_name, c.email, c.phone, c.title, a.name";
-
-fn contact_summary(row: &Row<'_>) -> rusqlite::Result<ContactSummary> {
-    Ok(ContactSummary {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        first_name: row.get(2)?,
-        last_name: row.get(3)?,
-        email: row.get(4)?,
-        phone: row.get(5)?,
-        title: row.get(6)?,
-        account_name: row.get(7)?,
-    })
-}
-
+#[cfg(test)]
+mod bench;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,68 @@
-//! Turns what the rep typed into a safe FTS5 query.
+//! The search box: one FTS5 index over contacts, accounts and opportunities, and the safe
+//! query builder that turns what the rep typed into an FTS5 query.
+
+use rusqlite::OptionalExtension;
+
+use super::views::SearchHit;
+use super::Replica;
+use crate::error::CoreError;
+
+/// The most hits the search box shows.
+pub(crate) const MAX_HITS: u32 = 50;
+
+/// bm25 with column weights, in `search`'s column order (name, email, phone, title,
+/// account_name, phone_digits): a word of the name counts most, so an exact name match ranks
+/// above a mention in a title or an account name. Lower is better.
+pub(super) const RANK: &str = "bm25(search, 10.0, 4.0, 3.0, 1.5, 2.0, 3.0)";
+
+impl Replica {
+    /// The best `limit` (at most 50) contacts, accounts and opportunities for `text`, best
+    /// first: every word must be a prefix of a word of the name, email, phone (also written
+    /// digits only), title or account name; case and accents ignored. Blank text finds nothing.
+    pub(crate) fn search(&self, text: &str, limit: u32) -> Result<Vec<SearchHit>, CoreError> {
+        let Some(query) = fts_query(text) else {
+            return Ok(Vec::new());
+        };
+        let conn = self.reader();
+        let mut hits_stmt = conn.prepare_cached(&format!(
+            "SELECT rowid FROM search WHERE search MATCH ?1 ORDER BY {RANK}, rowid LIMIT ?2"
+        ))?;
+        let rowids = hits_stmt
+            .query_map((query, limit.min(MAX_HITS)), |row| row.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut account = conn.prepare_cached(
+            "SELECT id, name, concat_ws(' · ', industry, billing_city) FROM account WHERE rowid = ?1",
+        )?;
+        let mut contact = conn.prepare_cached(
+            "SELECT c.id, c.name, coalesce(nullif(concat_ws(' · ', c.title, a.name), ''), c.email)
+             FROM contact c LEFT JOIN account a ON a.id = c.account_id WHERE c.rowid = ?1",
+        )?;
+        let mut opportunity = conn.prepare_cached(
+            "SELECT o.id, o.name, concat_ws(' · ', a.name, o.stage_name, o.close_date)
+             FROM opportunity o LEFT JOIN account a ON a.id = o.account_id WHERE o.rowid = ?1",
+        )?;
+        let mut hits = Vec::with_capacity(rowids.len());
+        for rowid in rowids {
+            let (object, stmt) = match rowid % 4 {
+                1 => ("Account", &mut account),
+                2 => ("Contact", &mut contact),
+                _ => ("Opportunity", &mut opportunity),
+            };
+            let hit = stmt
+                .query_row([rowid / 4], |row| {
+                    Ok(SearchHit {
+                        object,
+                        id: row.get(0)?,
+                        title: row.get(1)?,
+                        subtitle: row.get::<_, Option<String>>(2)?.filter(|s| !s.is_empty()),
+                    })
+                })
+                .optional()?;
+            hits.extend(hit);
+        }
+        Ok(hits)
+    }
+}
 
 /// Each word becomes a quoted prefix term (`"ada"*`), so FTS5 syntax in the input (quotes,
 /// `*`, `-`, `AND`, `NEAR`, column filters) is just text. Words are ANDed. `None` when there

@@ -1,10 +1,13 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use companion_api::{Account, Contact, DeletedRecord, SyncResponse};
+use companion_api::{
+    Account, Contact, DeletedRecord, DescribeResponse, ObjectProgress, Opportunity, PicklistEntry,
+    SyncResponse, Task,
+};
 
 use super::*;
 
-const OWNER: &str = "005000000000001AAA";
+pub(super) const OWNER: &str = "005000000000001AAA";
 
 fn account(id: &str, name: &str) -> Account {
     Account {
@@ -52,10 +55,22 @@ fn names(list: &[ContactSummary]) -> Vec<&str> {
     list.iter().map(|c| c.name.as_str()).collect()
 }
 
-fn open_temp() -> (tempfile::TempDir, Replica) {
+/// One key for every test replica, so a test can reopen its file.
+fn test_key() -> ReplicaKey {
+    ReplicaKey::from_hex(&"5e".repeat(32)).unwrap()
+}
+
+/// A raw connection to a replica file, unlocked, for looking under the hood.
+fn raw_connection(path: &std::path::Path) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(&test_key().pragma()).unwrap();
+    conn
+}
+
+pub(super) fn open_temp() -> (tempfile::TempDir, Replica) {
     let dir = tempfile::tempdir().unwrap();
     let path = Replica::path_for(dir.path(), "00D000000000001AAA", OWNER).unwrap();
-    let replica = Replica::open(&path).unwrap();
+    let replica = Replica::open(&path, &test_key()).unwrap();
     (dir, replica)
 }
 
@@ -116,7 +131,7 @@ fn opens_with_migrations_in_wal_mode_and_reopens() {
     seed(&replica);
     drop(replica);
 
-    let conn = Connection::open(&path).unwrap();
+    let conn = raw_connection(&path);
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
@@ -124,11 +139,11 @@ fn opens_with_migrations_in_wal_mode_and_reopens() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     drop(conn);
 
     // Reopening runs no migration twice and keeps the data.
-    let again = Replica::open(&path).unwrap();
+    let again = Replica::open(&path, &test_key()).unwrap();
     assert_eq!(again.contacts(None).unwrap().len(), 4);
     assert_eq!(
         again.cursors().unwrap(),
@@ -203,7 +218,8 @@ fn later_pages_update_and_delete() {
         counts,
         PageCounts {
             accounts: 1,
-            contacts: 2
+            contacts: 2,
+            ..Default::default()
         }
     );
     let all = replica.contacts(None).unwrap();
@@ -512,8 +528,1125 @@ fn replica_folder_and_files_are_private_to_the_user() {
         std::fs::Permissions::from_mode(0o755),
     )
     .unwrap();
-    let again = Replica::open(&db).unwrap();
+    let again = Replica::open(&db, &test_key()).unwrap();
     assert_eq!(mode(&db), 0o600);
     assert_eq!(mode(&dir.path().join("replicas")), 0o700);
     assert_eq!(again.contacts(None).unwrap().len(), 4);
+}
+
+// ---- issue 5: encryption, all four objects, resets, reconciliation, reads, search ----
+
+fn stamped<T>(mut record: T, set: impl FnOnce(&mut T)) -> T {
+    set(&mut record);
+    record
+}
+
+fn opportunity(
+    id: &str,
+    name: &str,
+    stage: &str,
+    amount: Option<f64>,
+    close: &str,
+    account_id: Option<&str>,
+) -> Opportunity {
+    let closed = stage.starts_with("Closed");
+    Opportunity {
+        id: id.into(),
+        name: name.into(),
+        stage_name: stage.into(),
+        amount,
+        close_date: close.into(),
+        probability: Some(if closed { 100.0 } else { 20.0 }),
+        is_closed: closed,
+        is_won: stage == "Closed Won",
+        account_id: account_id.map(Into::into),
+        owner_id: OWNER.into(),
+        system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+    }
+}
+
+fn task(
+    id: &str,
+    subject: &str,
+    date: Option<&str>,
+    who: Option<&str>,
+    what: Option<&str>,
+) -> Task {
+    Task {
+        id: id.into(),
+        subject: Some(subject.into()),
+        status: "Completed".into(),
+        priority: Some("Normal".into()),
+        task_subtype: Some("Call".into()),
+        activity_date: date.map(Into::into),
+        who_id: who.map(Into::into),
+        what_id: what.map(Into::into),
+        description: None,
+        is_closed: true,
+        owner_id: OWNER.into(),
+        system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+    }
+}
+
+fn deleted(object: &str, id: &str, date: Option<&str>) -> DeletedRecord {
+    DeletedRecord {
+        object: object.into(),
+        id: id.into(),
+        deleted_date: date.map(Into::into),
+    }
+}
+
+fn progress(more: bool) -> ObjectProgress {
+    ObjectProgress {
+        records: 0,
+        remaining: 0,
+        more,
+    }
+}
+
+fn all_done() -> BTreeMap<String, ObjectProgress> {
+    ["Account", "Contact", "Opportunity", "Task"]
+        .iter()
+        .map(|o| (o.to_string(), progress(false)))
+        .collect()
+}
+
+fn all_cursors(tag: &str) -> BTreeMap<String, String> {
+    ["Account", "Contact", "Opportunity", "Task"]
+        .iter()
+        .map(|o| (o.to_string(), format!("{o}-{tag}")))
+        .collect()
+}
+
+/// `seed` plus opportunities and tasks.
+fn seed_all(replica: &Replica) {
+    seed(replica);
+    replica
+        .apply_page(&SyncResponse {
+            opportunities: vec![
+                opportunity(
+                    "006A",
+                    "Acme renewal",
+                    "Negotiation",
+                    Some(50_000.0),
+                    "2024-06-10",
+                    Some("001A"),
+                ),
+                opportunity(
+                    "006B",
+                    "Acme expansion",
+                    "Prospecting",
+                    Some(120_000.0),
+                    "2024-09-01",
+                    Some("001A"),
+                ),
+                opportunity(
+                    "006C",
+                    "Acme pilot",
+                    "Closed Won",
+                    Some(10_000.0),
+                    "2024-03-01",
+                    Some("001A"),
+                ),
+                opportunity(
+                    "006D",
+                    "Globex rollout",
+                    "Qualification",
+                    None,
+                    "2024-06-20",
+                    Some("001B"),
+                ),
+            ],
+            tasks: vec![
+                task(
+                    "00TA",
+                    "Intro call",
+                    Some("2024-04-01"),
+                    Some("003A"),
+                    Some("006A"),
+                ),
+                task(
+                    "00TB",
+                    "Demo",
+                    Some("2024-05-02"),
+                    Some("003A"),
+                    Some("006A"),
+                ),
+                task("00TC", "Send pricing", None, Some("003A"), None),
+                task(
+                    "00TD",
+                    "Call José",
+                    Some("2024-05-03"),
+                    Some("003B"),
+                    Some("001B"),
+                ),
+            ],
+            cursors: all_cursors("1"),
+            objects: all_done(),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+fn hit_ids(hits: &[SearchHit]) -> Vec<&str> {
+    hits.iter().map(|h| h.id.as_str()).collect()
+}
+
+#[test]
+fn the_file_and_its_wal_hold_no_readable_contact_data() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    let db = replica.path().to_owned();
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    // Before and after a checkpoint: the data lives in the WAL first, then in the file.
+    for checkpoint in [false, true] {
+        if checkpoint {
+            replica
+                .writer()
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .unwrap();
+        }
+        let mut bytes = std::fs::read(&db).unwrap();
+        bytes.extend(std::fs::read(&wal).unwrap_or_default());
+        assert!(
+            bytes.len() > 4096,
+            "the data is somewhere: {} bytes",
+            bytes.len()
+        );
+        for needle in ["ada@acme.example", "Lovelace", "Acme", "SQLite format 3"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle:?} readable in the replica files (checkpoint: {checkpoint})"
+            );
+        }
+    }
+    // While the replica itself reads it fine.
+    assert_eq!(replica.contacts(Some("ada@acme")).unwrap().len(), 1);
+}
+
+#[test]
+fn a_wrong_key_is_replica_unreadable_and_a_fresh_replica_can_replace_it() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    let path = replica.path().to_owned();
+    drop(replica);
+
+    let err = Replica::open(&path, &ReplicaKey::generate()).unwrap_err();
+    assert_eq!(err.kind(), "replica_unreadable");
+    assert!(
+        err.to_string()
+            .contains("Sync again to download a fresh copy"),
+        "{err}"
+    );
+    // The failed open did not damage the file: the right key still opens it.
+    assert_eq!(
+        Replica::open(&path, &test_key())
+            .unwrap()
+            .contacts(None)
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // "Fresh sync": the files go, a new key makes a new, empty replica.
+    Replica::destroy(&path).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        assert!(!std::path::Path::new(&format!("{}{suffix}", path.display())).exists());
+    }
+    Replica::destroy(&path).unwrap();
+    let fresh = Replica::open(&path, &ReplicaKey::generate()).unwrap();
+    assert!(fresh.contacts(None).unwrap().is_empty());
+    assert!(fresh.cursors().unwrap().is_empty());
+}
+
+#[test]
+fn a_file_that_is_not_a_replica_is_replica_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    // A plain, unencrypted SQLite database…
+    let plain = dir.path().join("plain.sqlite3");
+    let conn = Connection::open(&plain).unwrap();
+    conn.execute_batch("CREATE TABLE contact (email TEXT); INSERT INTO contact VALUES ('a@b.c');")
+        .unwrap();
+    drop(conn);
+    assert_eq!(
+        Replica::open(&plain, &test_key()).unwrap_err().kind(),
+        "replica_unreadable"
+    );
+    // …and a file of random bytes.
+    let junk = dir.path().join("junk.sqlite3");
+    std::fs::write(
+        &junk,
+        (0..8192u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert_eq!(
+        Replica::open(&junk, &test_key()).unwrap_err().kind(),
+        "replica_unreadable"
+    );
+}
+
+#[test]
+fn one_page_applies_all_four_objects_and_counts_them() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    let counts = replica
+        .apply_page(&SyncResponse {
+            opportunities: vec![opportunity(
+                "006A",
+                "Acme renewal",
+                "Negotiation",
+                Some(5.0),
+                "2024-06-10",
+                Some("001A"),
+            )],
+            tasks: vec![
+                task("00TA", "Intro call", None, Some("003A"), None),
+                task("00TB", "Demo", None, Some("003A"), None),
+            ],
+            deleted: vec![
+                deleted("Contact", "003D", None),
+                deleted("Account", "001Z", None),
+            ],
+            cursors: all_cursors("2"),
+            objects: all_done(),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    // The delete of a record the replica never had changes nothing.
+    assert_eq!(
+        counts,
+        PageCounts {
+            accounts: 0,
+            contacts: 1,
+            opportunities: 1,
+            tasks: 2
+        }
+    );
+    assert_eq!(
+        replica.counts().unwrap(),
+        BTreeMap::from([
+            ("Account".to_string(), 2),
+            ("Contact".to_string(), 3),
+            ("Opportunity".to_string(), 1),
+            ("Task".to_string(), 2),
+        ])
+    );
+    assert_eq!(replica.status_counts().unwrap(), replica.counts().unwrap());
+    assert_eq!(replica.cursors().unwrap(), all_cursors("2"));
+}
+
+#[test]
+fn cursors_are_kept_only_for_the_four_objects() {
+    let (_dir, replica) = open_temp();
+    let mut cursors = all_cursors("1");
+    cursors.insert("Lead".into(), "lead-1".into());
+    replica
+        .apply_page(&SyncResponse {
+            cursors,
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(replica.cursors().unwrap(), all_cursors("1"));
+}
+
+#[test]
+fn older_opportunity_and_task_versions_never_overwrite_newer_ones() {
+    let (_dir, replica) = open_temp();
+    let opp = |stage: &str, stamp: &str| {
+        stamped(
+            opportunity("006A", "Deal", stage, None, "2024-06-10", None),
+            |o| o.system_modstamp = stamp.into(),
+        )
+    };
+    let tsk = |subject: &str, stamp: &str| {
+        stamped(task("00TA", subject, None, None, None), |t| {
+            t.system_modstamp = stamp.into()
+        })
+    };
+    let page = |stage, subject, stamp| SyncResponse {
+        opportunities: vec![opp(stage, stamp)],
+        tasks: vec![tsk(subject, stamp)],
+        ..Default::default()
+    };
+    replica
+        .apply_page(&page("Negotiation", "New", "2024-05-10T09:00:00.001+0000"))
+        .unwrap();
+    replica
+        .apply_page(&page("Prospecting", "Old", "2024-05-10T09:00:00.000+0000"))
+        .unwrap();
+    let o = replica.opportunity("006A").unwrap().unwrap();
+    assert_eq!(o.opportunity.stage_name, "Negotiation");
+    assert_eq!(o.system_modstamp, "2024-05-10T09:00:00.001+0000");
+    let conn = replica.reader();
+    let subject: String = conn
+        .query_row("SELECT subject FROM task", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(subject, "New");
+}
+
+/// Delete logs are read with overlap: a delete dated before the record's last change is of an
+/// earlier life of a record that was undeleted since.
+#[test]
+fn a_delete_older_than_the_record_is_skipped() {
+    let (_dir, replica) = open_temp();
+    let restored = |c: Contact| {
+        stamped(c, |c| {
+            c.system_modstamp = "2024-05-02T08:00:00.000+0000".into()
+        })
+    };
+    replica
+        .apply_page(&SyncResponse {
+            contacts: vec![
+                restored(contact(
+                    "003A",
+                    "Ada",
+                    "Lovelace",
+                    "ada@acme.example",
+                    "CTO",
+                    None,
+                )),
+                contact("003B", "Bob", "Stone", "bob@acme.example", "Buyer", None),
+                contact("003C", "Cy", "Twombly", "cy@acme.example", "Buyer", None),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    let counts = replica
+        .apply_page(&SyncResponse {
+            deleted: vec![
+                // Deleted the day before it was restored (as the gateway writes the date).
+                deleted("Contact", "003A", Some("2024-05-01T12:00:00Z")),
+                // Deleted after its last change: goes.
+                deleted("Contact", "003B", Some("2024-05-01T12:00:00Z")),
+                // The same instant as its stamp: goes.
+                deleted("Contact", "003C", Some("2024-05-01T10:00:00.000Z")),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(counts.contacts, 2);
+    assert_eq!(names(&replica.contacts(None).unwrap()), ["Ada Lovelace"]);
+}
+
+/// The gateway restarts an object whose delete log no longer reaches the cursor: what it sends
+/// from then on until the object's last page is everything the rep may see.
+#[test]
+fn a_reset_pass_drops_the_records_it_did_not_resend() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    // Page 1: Contact reset (no records yet), an Account change on the side.
+    let mut objects = all_done();
+    objects.insert("Contact".into(), progress(true));
+    let counts = replica
+        .apply_page(&SyncResponse {
+            accounts: vec![account("001B", "Globex Intl")],
+            reset: vec!["Contact".into()],
+            objects: objects.clone(),
+            cursors: all_cursors("r1"),
+            more: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(counts.contacts, 0);
+    // Mid-pass the replica still shows everything it had.
+    assert_eq!(replica.contacts(None).unwrap().len(), 4);
+    // Page 2: two of the four contacts, one of them an older version than the one held.
+    let older = stamped(
+        contact(
+            "003A",
+            "Ada",
+            "Older",
+            "ada@acme.example",
+            "CTO",
+            Some("001A"),
+        ),
+        |c| c.system_modstamp = "2024-01-01T00:00:00.000+0000".into(),
+    );
+    replica
+        .apply_page(&SyncResponse {
+            contacts: vec![
+                older,
+                contact(
+                    "003C",
+                    "grace",
+                    "Hopper",
+                    "grace@navy.example",
+                    "Rear Admiral",
+                    None,
+                ),
+            ],
+            objects: objects.clone(),
+            cursors: all_cursors("r2"),
+            more: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(replica.contacts(None).unwrap().len(), 4);
+    // Page 3: the last Contact page: the two not re-sent go.
+    let counts = replica
+        .apply_page(&SyncResponse {
+            contacts: vec![contact(
+                "003E",
+                "Eve",
+                "New",
+                "eve@acme.example",
+                "CFO",
+                Some("001A"),
+            )],
+            objects: all_done(),
+            cursors: all_cursors("r3"),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(counts.contacts, 1 + 2, "one upsert, two dropped");
+    assert_eq!(
+        names(&replica.contacts(None).unwrap()),
+        ["Ada Lovelace", "Eve New", "grace Hopper"],
+        "the newer Ada is kept, Bob and José are gone"
+    );
+    assert!(replica.contacts(Some("josé")).unwrap().is_empty());
+    // Other objects were not touched by the Contact reset.
+    assert_eq!(replica.counts().unwrap()["Opportunity"], 4);
+    assert_eq!(replica.counts().unwrap()["Account"], 2);
+
+    // A later ordinary page drops nothing.
+    replica
+        .apply_page(&SyncResponse {
+            contacts: vec![contact(
+                "003F",
+                "Fay",
+                "Wray",
+                "fay@acme.example",
+                "CFO",
+                None,
+            )],
+            objects: all_done(),
+            cursors: all_cursors("r4"),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(replica.contacts(None).unwrap().len(), 4);
+}
+
+/// The pass state is stored with the page: a sync that stops mid-pass and resumes (a new
+/// `Replica` on the same file) still drops the records the pass did not resend.
+#[test]
+fn a_reset_pass_survives_a_restart() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    let mut objects = all_done();
+    objects.insert("Task".into(), progress(true));
+    replica
+        .apply_page(&SyncResponse {
+            tasks: vec![task(
+                "00TB",
+                "Demo",
+                Some("2024-05-02"),
+                Some("003A"),
+                Some("006A"),
+            )],
+            reset: vec!["Task".into()],
+            objects,
+            cursors: all_cursors("r1"),
+            more: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let path = replica.path().to_owned();
+    drop(replica);
+    let replica = Replica::open(&path, &test_key()).unwrap();
+    replica
+        .apply_page(&SyncResponse {
+            tasks: vec![task(
+                "00TD",
+                "Call José",
+                Some("2024-05-03"),
+                Some("003B"),
+                Some("001B"),
+            )],
+            objects: all_done(),
+            cursors: all_cursors("r2"),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(replica.ids("Task").unwrap(), ["00TB", "00TD"]);
+}
+
+/// A replica that lost its cursors but kept records: the first sync after is a pass too, so
+/// records the rep no longer sees do not linger.
+#[test]
+fn a_first_sync_over_old_records_drops_the_ones_not_sent() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    replica
+        .writer()
+        .execute_batch("DELETE FROM sync_state")
+        .unwrap();
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![account("001A", "Acme Corporation")],
+            contacts: vec![contact(
+                "003A",
+                "Ada",
+                "Lovelace",
+                "ada@acme.example",
+                "CTO",
+                Some("001A"),
+            )],
+            objects: all_done(),
+            cursors: all_cursors("1"),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(replica.ids("Contact").unwrap(), ["003A"]);
+    assert_eq!(replica.ids("Account").unwrap(), ["001A"]);
+}
+
+#[test]
+fn ids_and_retain_only_reconcile_with_what_the_rep_may_see() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    assert_eq!(
+        replica.ids("Contact").unwrap(),
+        ["003A", "003B", "003C", "003D"]
+    );
+    let keep: BTreeSet<String> = ["003B", "003D", "003X"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(replica.retain_only("Contact", &keep).unwrap(), 2);
+    assert_eq!(replica.ids("Contact").unwrap(), ["003B", "003D"]);
+    assert!(
+        replica.contacts(Some("lovelace")).unwrap().is_empty(),
+        "the index follows"
+    );
+    assert_eq!(replica.retain_only("Contact", &keep).unwrap(), 0);
+    assert_eq!(replica.retain_only("Task", &BTreeSet::new()).unwrap(), 4);
+    assert_eq!(replica.counts().unwrap()["Task"], 0);
+    assert_eq!(replica.ids("Lead").unwrap_err().kind(), "bad_input");
+    assert_eq!(
+        replica
+            .retain_only("contact; --", &keep)
+            .unwrap_err()
+            .kind(),
+        "bad_input"
+    );
+}
+
+#[test]
+fn picklists_are_stored_in_order_and_replaced_per_object() {
+    let (_dir, replica) = open_temp();
+    let entry = |value: &str, probability: Option<f64>, closed: Option<bool>| PicklistEntry {
+        value: value.into(),
+        label: value.into(),
+        default: value == "Prospecting",
+        probability,
+        closed,
+        won: closed.map(|_| value == "Closed Won"),
+    };
+    let stages = vec![
+        entry("Prospecting", Some(10.0), Some(false)),
+        entry("Negotiation", Some(90.0), Some(false)),
+        entry("Closed Won", Some(100.0), Some(true)),
+    ];
+    let describe = |picklists: Vec<(&str, Vec<PicklistEntry>)>| DescribeResponse {
+        object: "Opportunity".into(),
+        picklists: picklists
+            .into_iter()
+            .map(|(f, v)| (f.to_string(), v))
+            .collect(),
+    };
+    replica
+        .store_describe(&describe(vec![
+            ("StageName", stages.clone()),
+            ("Type", vec![entry("New", None, None)]),
+        ]))
+        .unwrap();
+    assert_eq!(
+        replica.picklist("Opportunity", "StageName").unwrap(),
+        stages
+    );
+    assert_eq!(replica.picklist("Opportunity", "Type").unwrap().len(), 1);
+    assert!(replica.picklist("Task", "Status").unwrap().is_empty());
+    // A new describe replaces the old values.
+    replica
+        .store_describe(&describe(vec![("StageName", stages[..1].to_vec())]))
+        .unwrap();
+    assert_eq!(
+        replica.picklist("Opportunity", "StageName").unwrap(),
+        stages[..1]
+    );
+    assert!(replica.picklist("Opportunity", "Type").unwrap().is_empty());
+}
+
+#[test]
+fn contacts_page_through_in_name_order() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    let page = |search: Option<&str>, limit, offset| {
+        let found = replica
+            .contacts_page(&ContactQuery {
+                search: search.map(Into::into),
+                limit,
+                offset,
+            })
+            .unwrap();
+        found.into_iter().map(|c| c.name).collect::<Vec<_>>()
+    };
+    assert_eq!(page(None, Some(2), 0), ["Ada Lovelace", "Bob O'Brien"]);
+    assert_eq!(page(None, Some(2), 2), ["grace Hopper", "José Álvarez"]);
+    assert!(page(None, Some(2), 4).is_empty());
+    assert_eq!(page(None, None, 3), ["José Álvarez"]);
+    assert_eq!(page(Some("acme"), Some(1), 0).len(), 1);
+    assert_eq!(page(Some("acme"), Some(5), 1).len(), 1);
+}
+
+#[test]
+fn contact_detail_has_account_open_opportunities_and_recent_tasks() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    let ada = replica.contact("003A").unwrap().unwrap();
+    assert_eq!(ada.name, "Ada Lovelace");
+    assert_eq!(ada.email.as_deref(), Some("ada@acme.example"));
+    assert_eq!(ada.account.as_ref().unwrap().name, "Acme Corporation");
+    // Open ones only, soonest first.
+    let opps: Vec<_> = ada
+        .open_opportunities
+        .iter()
+        .map(|o| o.id.as_str())
+        .collect();
+    assert_eq!(opps, ["006A", "006B"]);
+    assert_eq!(
+        ada.open_opportunities[0].account_name.as_deref(),
+        Some("Acme Corporation")
+    );
+    // Newest first; the undated one last.
+    let tasks: Vec<_> = ada.recent_tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(tasks, ["00TB", "00TA", "00TC"]);
+
+    let grace = replica.contact("003C").unwrap().unwrap();
+    assert!(
+        grace.account.is_none()
+            && grace.open_opportunities.is_empty()
+            && grace.recent_tasks.is_empty()
+    );
+    assert!(replica.contact("003Z").unwrap().is_none());
+
+    let json = serde_json::to_value(&ada).unwrap();
+    assert_eq!(json["id"], "003A");
+    assert_eq!(json["account"]["name"], "Acme Corporation");
+    assert_eq!(json["recent_tasks"][0]["activity_date"], "2024-05-02");
+}
+
+#[test]
+fn recent_tasks_stop_at_twenty_newest() {
+    let (_dir, replica) = open_temp();
+    seed(&replica);
+    let tasks = (0..25)
+        .map(|i| {
+            stamped(
+                task(
+                    &format!("00T{i:02}"),
+                    "Call",
+                    Some("2024-05-01"),
+                    Some("003A"),
+                    None,
+                ),
+                |t| t.system_modstamp = format!("2024-05-01T10:00:{i:02}.000+0000"),
+            )
+        })
+        .collect();
+    replica
+        .apply_page(&SyncResponse {
+            tasks,
+            ..Default::default()
+        })
+        .unwrap();
+    let recent = replica.contact("003A").unwrap().unwrap().recent_tasks;
+    assert_eq!(recent.len(), 20);
+    assert_eq!(recent[0].id, "00T24");
+    assert_eq!(recent[19].id, "00T05");
+}
+
+#[test]
+fn accounts_are_sorted_and_paged_with_a_detail() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![account("001C", "acme labs")],
+            ..Default::default()
+        })
+        .unwrap();
+    let names = |list: Vec<AccountSummary>| list.into_iter().map(|a| a.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(replica.accounts(None, 0).unwrap()),
+        ["Acme Corporation", "acme labs", "Globex"]
+    );
+    assert_eq!(names(replica.accounts(Some(1), 1).unwrap()), ["acme labs"]);
+    let acme = replica.account("001A").unwrap().unwrap();
+    assert_eq!(acme.account.billing_city.as_deref(), Some("Lyon"));
+    assert_eq!(names_of(&acme.contacts), ["Ada Lovelace", "Bob O'Brien"]);
+    assert_eq!(acme.open_opportunities.len(), 2);
+    let globex = replica.account("001B").unwrap().unwrap();
+    assert_eq!(globex.recent_tasks.len(), 1);
+    assert!(replica.account("001Z").unwrap().is_none());
+    let json = serde_json::to_value(&acme).unwrap();
+    assert_eq!(json["id"], "001A");
+    assert_eq!(json["name"], "Acme Corporation");
+}
+
+fn names_of(list: &[ContactSummary]) -> Vec<&str> {
+    names(list)
+}
+
+#[test]
+fn opportunities_filter_by_stage_closing_soon_and_amount_and_sort() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    let today = time::macros::date!(2024 - 06 - 01);
+    let ids = |query: OpportunityQuery| {
+        replica
+            .opportunities_as_of(&query, today)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(OpportunityQuery::default()),
+        ["006C", "006A", "006D", "006B"]
+    );
+    assert_eq!(
+        ids(OpportunityQuery {
+            sort: OpportunitySort::AmountDesc,
+            ..Default::default()
+        }),
+        ["006B", "006A", "006C", "006D"],
+        "no amount last"
+    );
+    assert_eq!(
+        ids(OpportunityQuery {
+            sort: OpportunitySort::Name,
+            ..Default::default()
+        }),
+        ["006B", "006C", "006A", "006D"]
+    );
+    assert_eq!(
+        ids(OpportunityQuery {
+            stage: Some("Negotiation".into()),
+            ..Default::default()
+        }),
+        ["006A"]
+    );
+    // Open, closing from today to today + 30 days: not the closed one, not September's.
+    assert_eq!(
+        ids(OpportunityQuery {
+            closing_within_days: Some(30),
+            ..Default::default()
+        }),
+        ["006A", "006D"]
+    );
+    assert_eq!(
+        ids(OpportunityQuery {
+            closing_within_days: Some(30),
+            min_amount: Some(20_000.0),
+            ..Default::default()
+        }),
+        ["006A"]
+    );
+    assert_eq!(
+        ids(OpportunityQuery {
+            min_amount: Some(10_000.0),
+            limit: Some(2),
+            offset: 1,
+            sort: OpportunitySort::AmountDesc,
+            ..Default::default()
+        }),
+        ["006A", "006C"]
+    );
+    let first = replica
+        .opportunities_as_of(&OpportunityQuery::default(), today)
+        .unwrap();
+    assert_eq!(first[0].account_name.as_deref(), Some("Acme Corporation"));
+    assert!(first[0].is_closed && first[0].is_won);
+    assert_eq!(
+        replica
+            .opportunities(&OpportunityQuery {
+                min_amount: Some(f64::NAN),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .kind(),
+        "bad_input"
+    );
+}
+
+#[test]
+fn opportunity_detail_has_account_and_recent_tasks() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    let deal = replica.opportunity("006A").unwrap().unwrap();
+    assert_eq!(deal.opportunity.name, "Acme renewal");
+    assert_eq!(deal.opportunity.amount, Some(50_000.0));
+    assert_eq!(deal.account.as_ref().unwrap().id, "001A");
+    let tasks: Vec<_> = deal.recent_tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(tasks, ["00TB", "00TA"]);
+    assert!(replica.opportunity("006Z").unwrap().is_none());
+    let json = serde_json::to_value(&deal).unwrap();
+    assert_eq!(json["id"], "006A");
+    assert_eq!(json["stage_name"], "Negotiation");
+    assert_eq!(json["account"]["name"], "Acme Corporation");
+}
+
+#[test]
+fn one_search_box_finds_contacts_accounts_and_opportunities() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    let hits = replica.search("acme", 50).unwrap();
+    let mut found: Vec<(&str, &str)> = hits.iter().map(|h| (h.object, h.id.as_str())).collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("Account", "001A"),
+            ("Contact", "003A"),
+            ("Contact", "003D"),
+            ("Opportunity", "006A"),
+            ("Opportunity", "006B"),
+            ("Opportunity", "006C"),
+        ]
+    );
+    // The account named Acme ranks first: its name is the match.
+    assert_eq!(hits[0].id, "001A");
+    assert_eq!(hits[0].title, "Acme Corporation");
+    assert_eq!(hits[0].subtitle.as_deref(), Some("Technology · Lyon"));
+    let ada = hits.iter().find(|h| h.id == "003A").unwrap();
+    assert_eq!(ada.subtitle.as_deref(), Some("CTO · Acme Corporation"));
+    let renewal = hits.iter().find(|h| h.id == "006A").unwrap();
+    assert_eq!(
+        renewal.subtitle.as_deref(),
+        Some("Acme Corporation · Negotiation · 2024-06-10")
+    );
+
+    // Case and accents ignored both ways; word prefixes of any word.
+    assert_eq!(hit_ids(&replica.search("jose", 50).unwrap()), ["003B"]);
+    assert_eq!(hit_ids(&replica.search("JOSÉ ÁLV", 50).unwrap()), ["003B"]);
+    assert_eq!(hit_ids(&replica.search("alvarez", 50).unwrap()), ["003B"]);
+    assert_eq!(hit_ids(&replica.search("rollout", 50).unwrap()), ["006D"]);
+    assert_eq!(hit_ids(&replica.search("glob roll", 50).unwrap()), ["006D"]);
+    assert_eq!(hit_ids(&replica.search("navy", 50).unwrap()), ["003C"]);
+    assert!(replica.search("", 50).unwrap().is_empty());
+    assert!(replica.search("zebra", 50).unwrap().is_empty());
+    assert_eq!(replica.search("acme", 2).unwrap().len(), 2);
+}
+
+#[test]
+fn an_exact_name_match_ranks_above_a_mention_in_a_title() {
+    let (_dir, replica) = open_temp();
+    replica
+        .apply_page(&SyncResponse {
+            contacts: vec![
+                contact(
+                    "003A",
+                    "Ann",
+                    "Miller",
+                    "ann@x.example",
+                    "Sales Director",
+                    None,
+                ),
+                contact(
+                    "003B",
+                    "Bea",
+                    "Cruz",
+                    "bea@x.example",
+                    "Director of Sales",
+                    None,
+                ),
+                contact("003C", "Sales", "Smith", "s@x.example", "Engineer", None),
+                contact(
+                    "003D",
+                    "Cat",
+                    "Ng",
+                    "cat@x.example",
+                    "Head of Sales Operations",
+                    None,
+                ),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    let hits = replica.search("sales", 50).unwrap();
+    assert_eq!(hits.len(), 4);
+    assert_eq!(hits[0].id, "003C", "{hits:?}");
+}
+
+#[test]
+fn phones_are_found_by_digits_with_or_without_punctuation() {
+    let (_dir, replica) = open_temp();
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![stamped(account("001A", "Acme"), |a| {
+                a.phone = Some("+1 (415) 555-2199".into())
+            })],
+            contacts: vec![
+                stamped(
+                    contact("003A", "Ada", "Lovelace", "ada@x.example", "CTO", None),
+                    |c| {
+                        c.phone = Some("(555) 010-1234".into());
+                        c.mobile_phone = Some("06 12 34 56 78".into());
+                    },
+                ),
+                stamped(
+                    contact("003B", "Bob", "Stone", "bob@x.example", "CTO", None),
+                    |c| c.phone = Some("(555) 999-0000".into()),
+                ),
+            ],
+            ..Default::default()
+        })
+        .unwrap();
+    let ids = |text: &str| {
+        let mut ids: Vec<String> = replica
+            .search(text, 50)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("555 01"), ["003A"]);
+    assert_eq!(ids("55501"), ["003A"]);
+    assert_eq!(ids("5550101234"), ["003A"]);
+    assert_eq!(ids("(555) 010-12"), ["003A"]);
+    assert_eq!(ids("555"), ["001A", "003A", "003B"]);
+    assert_eq!(ids("0612"), ["003A"], "the mobile phone too");
+    assert_eq!(ids("1415555"), ["001A"]);
+    assert!(ids("55502").is_empty());
+}
+
+#[test]
+fn renaming_an_account_renames_it_in_its_contacts_and_opportunities_search() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![stamped(account("001B", "Initech"), |a| {
+                a.system_modstamp = "2024-06-01T00:00:00.000+0000".into()
+            })],
+            ..Default::default()
+        })
+        .unwrap();
+    let mut found: Vec<String> = replica
+        .search("initech", 50)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    found.sort();
+    assert_eq!(found, ["001B", "003B", "006D"]);
+    // Only José's email and the opportunity's own name still say globex.
+    let mut globex = hit_ids(&replica.search("globex", 50).unwrap())
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    globex.sort();
+    assert_eq!(globex, ["003B", "006D"]);
+    // An account deleted: its name leaves its contacts' and opportunities' entries.
+    replica
+        .apply_page(&SyncResponse {
+            deleted: vec![deleted("Account", "001B", None)],
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(replica.search("initech", 50).unwrap().is_empty());
+    // A record moved to another account is found by the new account's name.
+    replica
+        .apply_page(&SyncResponse {
+            opportunities: vec![stamped(
+                opportunity(
+                    "006D",
+                    "Globex rollout",
+                    "Qualification",
+                    None,
+                    "2024-06-20",
+                    Some("001A"),
+                ),
+                |o| o.system_modstamp = "2024-06-02T00:00:00.000+0000".into(),
+            )],
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(hit_ids(&replica.search("acme rollout", 50).unwrap()) == ["006D"]);
+}
+
+#[test]
+fn search_input_that_looks_like_syntax_is_just_text() {
+    let (_dir, replica) = open_temp();
+    seed_all(&replica);
+    for text in [
+        "\"",
+        "*",
+        "ada*",
+        "-ada",
+        "ada OR bob",
+        "NEAR(ada bob)",
+        "name:ada",
+        "{name email}: ada",
+        "^ada",
+        "(",
+        "AND",
+        "'; DROP TABLE contact; --",
+        "ada\u{0}lov",
+        "🙂",
+        "%",
+        "\\",
+    ] {
+        let result = replica.search(text, 50);
+        assert!(result.is_ok(), "{text:?}: {result:?}");
+    }
+    assert!(replica.search("ada OR bob", 50).unwrap().is_empty());
+    assert!(replica.search("name:ada", 50).unwrap().is_empty());
+    assert_eq!(hit_ids(&replica.search("\"ada", 50).unwrap()), ["003A"]);
+    assert_eq!(hit_ids(&replica.search("o'brien", 50).unwrap()), ["003D"]);
+    assert_eq!(
+        replica.counts().unwrap()["Contact"],
+        4,
+        "nothing was dropped"
+    );
+}
+
+#[test]
+fn search_stops_at_fifty() {
+    let (_dir, replica) = open_temp();
+    let contacts = (0..80)
+        .map(|i| {
+            contact(
+                &format!("003{i:03}"),
+                "Ada",
+                &format!("Smith{i}"),
+                "a@x.example",
+                "CTO",
+                None,
+            )
+        })
+        .collect();
+    replica
+        .apply_page(&SyncResponse {
+            contacts,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(replica.search("ada", 50).unwrap().len(), 50);
+    assert_eq!(replica.search("ada", 500).unwrap().len(), 50);
+    assert_eq!(replica.search("ada", 7).unwrap().len(), 7);
 }

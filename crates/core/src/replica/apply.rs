@@ -1,0 +1,397 @@
+//! Applying one `/v1/sync` page: upserts, deletes, cursors and reset passes in one transaction.
+
+use std::collections::BTreeSet;
+
+use companion_api::SyncResponse;
+use rusqlite::{Connection, Params, TransactionBehavior};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+use super::{Replica, OBJECTS};
+use crate::error::CoreError;
+
+/// What one page changed, per object: records upserted plus records deleted (by the page's
+/// delete list or by the end of a reset pass).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct PageCounts {
+    pub accounts: u64,
+    pub contacts: u64,
+    pub opportunities: u64,
+    pub tasks: u64,
+}
+
+impl PageCounts {
+    pub(crate) fn total(&self) -> u64 {
+        self.accounts + self.contacts + self.opportunities + self.tasks
+    }
+
+    fn slot(&mut self, object: usize) -> &mut u64 {
+        match object {
+            ACCOUNT => &mut self.accounts,
+            CONTACT => &mut self.contacts,
+            OPPORTUNITY => &mut self.opportunities,
+            _ => &mut self.tasks,
+        }
+    }
+}
+
+// Indexes into `OBJECTS`.
+const ACCOUNT: usize = 0;
+const CONTACT: usize = 1;
+const OPPORTUNITY: usize = 2;
+const TASK: usize = 3;
+
+/// Each object's reset pass: its number, and whether it is still running.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Pass {
+    number: i64,
+    open: bool,
+}
+
+impl Replica {
+    /// Applies one page — upserts, deletes, the new cursors, reset passes — in one transaction:
+    /// after a crash or an error either all of it is there or none of it.
+    ///
+    /// An upsert never replaces a record with an older version of it; a delete older than the
+    /// record's SystemModstamp is skipped (the record was undeleted since). For an object in
+    /// `page.reset`, or one without a cursor yet, a new pass starts; when the object's last page
+    /// (`objects[OBJECT].more == false`) is applied, its records not written during the pass
+    /// are the ones the rep no longer sees, and go.
+    pub(crate) fn apply_page(&self, page: &SyncResponse) -> Result<PageCounts, CoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let counts = apply(&tx, page)?;
+        tx.commit()?;
+        Ok(counts)
+    }
+}
+
+fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError> {
+    let mut counts = PageCounts::default();
+    let mut passes = load_passes(conn)?;
+    let before = passes;
+    let with_cursor: BTreeSet<String> = {
+        let mut stmt = conn.prepare_cached("SELECT object FROM sync_state")?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (i, object) in OBJECTS.iter().enumerate() {
+        let reset = page.reset.iter().any(|r| r == object);
+        // The page that brings an object's first cursor opens a pass too: harmless on an empty
+        // replica, and it clears records left behind if the cursors were ever lost. (A page
+        // without a cursor for the object leaves the next one to start over anyway.)
+        let first =
+            !with_cursor.contains(*object) && page.cursors.contains_key(*object) && !passes[i].open;
+        if reset || first {
+            passes[i] = Pass {
+                number: passes[i].number + 1,
+                open: true,
+            };
+        }
+    }
+
+    counts.accounts += upsert_all(
+        conn,
+        "account",
+        UPSERT_ACCOUNT,
+        passes[ACCOUNT],
+        &page.accounts,
+        |a| &a.id,
+        |a, pass| {
+            (
+                &a.id,
+                &a.name,
+                &a.industry,
+                &a.phone,
+                &a.billing_city,
+                &a.owner_id,
+                &a.system_modstamp,
+                pass,
+            )
+        },
+    )?;
+    counts.contacts += upsert_all(
+        conn,
+        "contact",
+        UPSERT_CONTACT,
+        passes[CONTACT],
+        &page.contacts,
+        |c| &c.id,
+        |c, pass| {
+            (
+                &c.id,
+                &c.first_name,
+                &c.last_name,
+                &c.name,
+                &c.email,
+                &c.phone,
+                &c.mobile_phone,
+                &c.title,
+                &c.account_id,
+                &c.owner_id,
+                &c.system_modstamp,
+                pass,
+            )
+        },
+    )?;
+    counts.opportunities += upsert_all(
+        conn,
+        "opportunity",
+        UPSERT_OPPORTUNITY,
+        passes[OPPORTUNITY],
+        &page.opportunities,
+        |o| &o.id,
+        |o, pass| {
+            (
+                &o.id,
+                &o.name,
+                &o.stage_name,
+                o.amount,
+                &o.close_date,
+                o.probability,
+                o.is_closed,
+                o.is_won,
+                &o.account_id,
+                &o.owner_id,
+                &o.system_modstamp,
+                pass,
+            )
+        },
+    )?;
+    counts.tasks += upsert_all(
+        conn,
+        "task",
+        UPSERT_TASK,
+        passes[TASK],
+        &page.tasks,
+        |t| &t.id,
+        |t, pass| {
+            (
+                &t.id,
+                &t.subject,
+                &t.status,
+                &t.priority,
+                &t.task_subtype,
+                &t.activity_date,
+                &t.who_id,
+                &t.what_id,
+                &t.description,
+                t.is_closed,
+                &t.owner_id,
+                &t.system_modstamp,
+                pass,
+            )
+        },
+    )?;
+
+    for deleted in &page.deleted {
+        let Some(i) = OBJECTS.iter().position(|o| *o == deleted.object) else {
+            tracing::debug!(object = %deleted.object, "ignoring a delete of an object not replicated");
+            continue;
+        };
+        let deleted_at = deleted.deleted_date.as_deref().and_then(|d| {
+            let stamp = salesforce_stamp(d);
+            if stamp.is_none() {
+                tracing::debug!(
+                    date = d,
+                    "unreadable deleted_date: deleting unconditionally"
+                );
+            }
+            stamp
+        });
+        let mut stmt = conn.prepare_cached(DELETE[i])?;
+        *counts.slot(i) += stmt.execute((&deleted.id, deleted_at))? as u64;
+    }
+
+    {
+        let mut save_cursor = conn.prepare_cached(
+            "INSERT INTO sync_state (object, cursor) VALUES (?1, ?2)
+             ON CONFLICT (object) DO UPDATE SET cursor = excluded.cursor",
+        )?;
+        // A cursor is kept only for an object whose records are kept: a cursor without the
+        // records would skip them for good once the replica learns the object.
+        for (object, cursor) in &page.cursors {
+            if OBJECTS.contains(&object.as_str()) {
+                save_cursor.execute([object, cursor])?;
+            }
+        }
+    }
+
+    for (i, object) in OBJECTS.iter().enumerate() {
+        let finished = !page.more || page.objects.get(*object).is_some_and(|p| !p.more);
+        if passes[i].open && finished {
+            let mut stmt = conn.prepare_cached(END_PASS[i])?;
+            *counts.slot(i) += stmt.execute([passes[i].number])? as u64;
+            passes[i].open = false;
+        }
+    }
+    if passes != before {
+        let mut save = conn.prepare_cached(
+            "INSERT INTO sync_pass (object, pass, open) VALUES (?1, ?2, ?3)
+             ON CONFLICT (object) DO UPDATE SET pass = excluded.pass, open = excluded.open",
+        )?;
+        for (object, pass) in OBJECTS.iter().zip(passes) {
+            save.execute((object, pass.number, pass.open))?;
+        }
+    }
+    Ok(counts)
+}
+
+fn load_passes(conn: &Connection) -> Result<[Pass; 4], CoreError> {
+    let mut passes = [Pass::default(); 4];
+    let mut stmt = conn.prepare_cached("SELECT object, pass, open FROM sync_pass")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let object: String = row.get(0)?;
+        if let Some(i) = OBJECTS.iter().position(|o| *o == object) {
+            passes[i] = Pass {
+                number: row.get(1)?,
+                open: row.get(2)?,
+            };
+        }
+    }
+    Ok(passes)
+}
+
+/// Upserts `records` with one cached statement; returns how many were given. A record whose
+/// stored version is newer keeps its data but is still marked as seen in an open pass.
+fn upsert_all<'a, R, P: Params>(
+    conn: &Connection,
+    table: &str,
+    upsert: &str,
+    pass: Pass,
+    records: &'a [R],
+    id: impl Fn(&'a R) -> &'a String,
+    params: impl Fn(&'a R, i64) -> P,
+) -> Result<u64, CoreError> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let mut upsert = conn.prepare_cached(upsert)?;
+    let mut mark_seen = pass
+        .open
+        .then(|| conn.prepare_cached(&format!("UPDATE {table} SET pass = ?2 WHERE id = ?1")))
+        .transpose()?;
+    for record in records {
+        let written = upsert.execute(params(record, pass.number))?;
+        if written == 0 {
+            if let Some(mark_seen) = mark_seen.as_mut() {
+                mark_seen.execute((id(record), pass.number))?;
+            }
+        }
+    }
+    Ok(records.len() as u64)
+}
+
+/// A Salesforce datetime in SystemModstamp's form, `2024-05-01T10:00:00.000+0000`, whose text
+/// order is time order. Accepts that form and RFC 3339 (`2024-05-01T10:00:00Z`, as the
+/// gateway writes `deleted_date`).
+fn salesforce_stamp(text: &str) -> Option<String> {
+    let rfc3339 = match text.strip_suffix("+0000") {
+        Some(utc) => format!("{utc}Z"),
+        None => text.to_owned(),
+    };
+    let at = OffsetDateTime::parse(&rfc3339, &Rfc3339)
+        .ok()?
+        .to_offset(UtcOffset::UTC);
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    ))
+}
+
+// An upsert never replaces a row with an older version of it: two processes syncing the same
+// replica at once may apply pages out of order. SystemModstamp comes as Salesforce writes it,
+// `2024-05-01T10:00:00.000+0000` (always UTC, fixed width), so text order is time order.
+
+const UPSERT_ACCOUNT: &str = "
+    INSERT INTO account (id, name, industry, phone, billing_city, owner_id, system_modstamp, pass)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, industry = excluded.industry, phone = excluded.phone,
+        billing_city = excluded.billing_city, owner_id = excluded.owner_id,
+        system_modstamp = excluded.system_modstamp, pass = excluded.pass
+    WHERE excluded.system_modstamp >= account.system_modstamp";
+
+const UPSERT_CONTACT: &str = "
+    INSERT INTO contact (id, first_name, last_name, name, email, phone, mobile_phone, title,
+                         account_id, owner_id, system_modstamp, pass)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+    ON CONFLICT (id) DO UPDATE SET
+        first_name = excluded.first_name, last_name = excluded.last_name, name = excluded.name,
+        email = excluded.email, phone = excluded.phone, mobile_phone = excluded.mobile_phone,
+        title = excluded.title, account_id = excluded.account_id, owner_id = excluded.owner_id,
+        system_modstamp = excluded.system_modstamp, pass = excluded.pass
+    WHERE excluded.system_modstamp >= contact.system_modstamp";
+
+const UPSERT_OPPORTUNITY: &str = "
+    INSERT INTO opportunity (id, name, stage_name, amount, close_date, probability, is_closed,
+                             is_won, account_id, owner_id, system_modstamp, pass)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+    ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, stage_name = excluded.stage_name, amount = excluded.amount,
+        close_date = excluded.close_date, probability = excluded.probability,
+        is_closed = excluded.is_closed, is_won = excluded.is_won,
+        account_id = excluded.account_id, owner_id = excluded.owner_id,
+        system_modstamp = excluded.system_modstamp, pass = excluded.pass
+    WHERE excluded.system_modstamp >= opportunity.system_modstamp";
+
+const UPSERT_TASK: &str = "
+    INSERT INTO task (id, subject, status, priority, task_subtype, activity_date, who_id,
+                      what_id, description, is_closed, owner_id, system_modstamp, pass)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+    ON CONFLICT (id) DO UPDATE SET
+        subject = excluded.subject, status = excluded.status, priority = excluded.priority,
+        task_subtype = excluded.task_subtype, activity_date = excluded.activity_date,
+        who_id = excluded.who_id, what_id = excluded.what_id,
+        description = excluded.description, is_closed = excluded.is_closed,
+        owner_id = excluded.owner_id, system_modstamp = excluded.system_modstamp,
+        pass = excluded.pass
+    WHERE excluded.system_modstamp >= task.system_modstamp";
+
+/// Per object (in `OBJECTS` order): delete unless the record was stamped after the deletion.
+const DELETE: [&str; 4] = [
+    "DELETE FROM account WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
+    "DELETE FROM contact WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
+    "DELETE FROM opportunity WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
+    "DELETE FROM task WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
+];
+
+/// Per object: the records not written during the pass that just ended.
+const END_PASS: [&str; 4] = [
+    "DELETE FROM account WHERE pass < ?1",
+    "DELETE FROM contact WHERE pass < ?1",
+    "DELETE FROM opportunity WHERE pass < ?1",
+    "DELETE FROM task WHERE pass < ?1",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::salesforce_stamp;
+
+    #[test]
+    fn deleted_dates_compare_like_system_modstamps() {
+        let stamp = |s: &str| salesforce_stamp(s).unwrap();
+        assert_eq!(
+            stamp("2024-05-01T10:00:00Z"),
+            "2024-05-01T10:00:00.000+0000"
+        );
+        assert_eq!(
+            stamp("2024-05-01T12:00:00.250+02:00"),
+            "2024-05-01T10:00:00.250+0000"
+        );
+        assert_eq!(
+            stamp("2024-05-01T10:00:00.000+0000"),
+            "2024-05-01T10:00:00.000+0000"
+        );
+        assert_eq!(salesforce_stamp("yesterday"), None);
+        assert_eq!(salesforce_stamp(""), None);
+    }
+}
