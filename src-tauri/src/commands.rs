@@ -1,7 +1,10 @@
 //! The UI's commands: each adapts one core call. JSON field names are snake_case.
 
 use companion_api::User;
-use companion_core::{ContactSummary, SyncReport};
+use companion_core::{
+    AccountSummary, ContactSummary, OpportunityQuery, OpportunitySummary, RecordDetail, SearchHit,
+    SyncReport,
+};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
@@ -61,6 +64,36 @@ pub fn list_contacts(
     Ok(state.core()?.contacts(search.as_deref())?)
 }
 
+#[tauri::command]
+pub fn list_accounts(
+    state: State<'_, AppState>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+) -> Result<Vec<AccountSummary>, AppError> {
+    Ok(state.core()?.accounts(limit, offset.unwrap_or(0))?)
+}
+
+/// Opportunities by stage, closing soon, amount (the filters combine).
+#[tauri::command]
+pub fn list_opportunities(
+    state: State<'_, AppState>,
+    query: Option<OpportunityQuery>,
+) -> Result<Vec<OpportunitySummary>, AppError> {
+    Ok(state.core()?.opportunities(&query.unwrap_or_default())?)
+}
+
+/// A contact, account or opportunity with what goes with it, by Salesforce id.
+#[tauri::command]
+pub fn get_record(state: State<'_, AppState>, id: String) -> Result<RecordDetail, AppError> {
+    Ok(state.core()?.show(&id)?)
+}
+
+/// The one search box: contacts, accounts and opportunities, best first, at most 50.
+#[tauri::command]
+pub fn search(state: State<'_, AppState>, text: String) -> Result<Vec<SearchHit>, AppError> {
+    Ok(state.core()?.search(&text)?)
+}
+
 /// Pull-to-refresh: brings the replica up to date, reporting progress as `sync-progress` events.
 #[tauri::command]
 pub async fn sync_now<R: Runtime>(
@@ -83,6 +116,7 @@ pub async fn sign_out<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<(), AppError> {
+    crate::background::stop(&app);
     state.core()?.sign_out().await?;
     emit_status(&app);
     Ok(())

@@ -2,6 +2,7 @@
 //! registers the `companion://` deep link, opens the system browser, and turns core calls into
 //! commands and events for the UI. Anything with logic belongs in core.
 
+mod background;
 mod commands;
 mod error;
 mod sign_in;
@@ -47,12 +48,17 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .setup(|app| {
             app.manage(open_core(app.handle()));
             listen_for_deep_links(app.handle());
+            background::start(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::get_status,
             commands::sign_in,
             commands::list_contacts,
+            commands::list_accounts,
+            commands::list_opportunities,
+            commands::get_record,
+            commands::search,
             commands::sync_now,
             commands::sign_out,
         ])

@@ -32,6 +32,7 @@ pub fn handle_callback<R: Runtime>(app: &tauri::AppHandle<R>, url: Url) {
                 tracing::info!("signed in");
                 let _ = app.emit("sign-in-complete", &user);
                 commands::emit_status(&app);
+                crate::background::start(&app);
             }
             Err(error) => {
                 tracing::warn!(kind = error.kind(), "sign-in failed");

@@ -10,6 +10,8 @@ pub struct AppState {
     core: Result<Arc<Companion>, String>,
     /// Callback URLs already handled: a cold start can see the same link twice.
     handled_callbacks: Mutex<HashSet<String>>,
+    /// The background sync task, while one runs.
+    background: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
 
 impl AppState {
@@ -17,6 +19,7 @@ impl AppState {
         Self {
             core: Ok(core),
             handled_callbacks: Mutex::default(),
+            background: Mutex::default(),
         }
     }
 
@@ -24,11 +27,24 @@ impl AppState {
         Self {
             core: Err(error.to_string()),
             handled_callbacks: Mutex::default(),
+            background: Mutex::default(),
         }
     }
 
     pub fn core(&self) -> Result<Arc<Companion>, AppError> {
         self.core.clone().map_err(AppError::Startup)
+    }
+
+    /// Stops the running background sync, if any, and keeps `task` instead.
+    pub fn replace_background(&self, task: Option<tauri::async_runtime::JoinHandle<()>>) {
+        let mut slot = self
+            .background
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(old) = slot.take() {
+            old.abort();
+        }
+        *slot = task;
     }
 
     /// True the first time a callback URL is seen.

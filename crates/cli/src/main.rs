@@ -2,6 +2,7 @@
 //! A thin adapter over `companion-core`; everything with logic lives there.
 
 mod browser;
+mod details;
 mod loopback;
 mod secrets;
 mod table;
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use companion_core::{Companion, Config, CoreError};
+use companion_core::{Companion, Config, CoreError, OpportunityQuery, OpportunitySort};
 use url::Url;
 
 #[derive(Debug, Parser)]
@@ -40,7 +41,7 @@ struct Cli {
 enum Command {
     /// Sign in with Salesforce in the browser (loopback redirect).
     Login,
-    /// Bring the contacts on this device up to date.
+    /// Bring the records on this device up to date (and drop those you may no longer see).
     Sync,
     /// List the contacts on this device (works offline).
     Contacts {
@@ -51,13 +52,57 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Who is signed in, last sync, online or not.
+    /// List the accounts on this device, by name (works offline).
+    Accounts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the opportunities on this device (works offline).
+    Opportunities {
+        /// Only this stage (exact StageName).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Only open ones closing within this many days.
+        #[arg(long)]
+        closing_within_days: Option<u32>,
+        /// Only those with at least this amount.
+        #[arg(long)]
+        min_amount: Option<f64>,
+        /// Order: close-date (default), amount (largest first) or name.
+        #[arg(long, value_enum, default_value_t = SortArg::CloseDate)]
+        sort: SortArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One record by its Salesforce id: a contact, account or opportunity with what goes with it.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find contacts, accounts and opportunities by any word prefix (name, email, phone, title,
+    /// account), best matches first.
+    Search {
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who is signed in, last sync, record counts, pending changes, online or not.
     Status {
         #[arg(long)]
         json: bool,
     },
+    /// Check the on-device database (SQLite integrity check); prints `ok` when it is sound.
+    Check,
     /// Forget the session on this device.
     Logout,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SortArg {
+    CloseDate,
+    Amount,
+    Name,
 }
 
 /// Errors of the CLI itself; core's errors pass through with their message.
@@ -128,15 +173,21 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
         }
         Command::Sync => {
             let report = companion
-                .sync(|p| eprintln!("{}: {} synced", p.object, p.done))
+                .sync(|p| match p.total {
+                    Some(total) => eprintln!("{}: {} of {total}", p.object, p.done),
+                    None => eprintln!("{}: {} synced", p.object, p.done),
+                })
                 .await?;
             let plural =
                 |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             writeln!(
                 out,
-                "Synced {} and {} ({}).",
+                "Synced {}, {}, {} and {}; {} no longer yours ({}).",
                 plural(report.accounts, "account change"),
                 plural(report.contacts, "contact change"),
+                plural(report.opportunities, "opportunity change"),
+                plural(report.tasks, "task change"),
+                plural(report.removed, "record"),
                 plural(report.pages, "page")
             )?;
         }
@@ -148,6 +199,64 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
                 writeln!(out, "No contacts.")?;
             } else {
                 write!(out, "{}", table::contacts(&contacts))?;
+            }
+        }
+        Command::Accounts { json } => {
+            let accounts = companion.accounts(None, 0)?;
+            if json {
+                writeln!(out, "{}", to_json(&accounts)?)?;
+            } else if accounts.is_empty() {
+                writeln!(out, "No accounts.")?;
+            } else {
+                write!(out, "{}", table::accounts(&accounts))?;
+            }
+        }
+        Command::Opportunities {
+            stage,
+            closing_within_days,
+            min_amount,
+            sort,
+            json,
+        } => {
+            let opportunities = companion.opportunities(&OpportunityQuery {
+                stage,
+                closing_within_days,
+                min_amount,
+                sort: match sort {
+                    SortArg::CloseDate => OpportunitySort::CloseDate,
+                    SortArg::Amount => OpportunitySort::AmountDesc,
+                    SortArg::Name => OpportunitySort::Name,
+                },
+                limit: None,
+                offset: 0,
+            })?;
+            if json {
+                writeln!(out, "{}", to_json(&opportunities)?)?;
+            } else if opportunities.is_empty() {
+                writeln!(out, "No opportunities.")?;
+            } else {
+                write!(out, "{}", table::opportunities(&opportunities))?;
+            }
+        }
+        Command::Show { id, json } => {
+            let record = companion.show(&id)?;
+            if json {
+                writeln!(out, "{}", to_json(&record)?)?;
+            } else {
+                // The same fields, as readable indented text.
+                let value = serde_json::to_value(&record)
+                    .map_err(|e| CliError::Other(format!("could not show the record: {e}")))?;
+                write!(out, "{}", details::render(&value))?;
+            }
+        }
+        Command::Search { text, json } => {
+            let hits = companion.search(&text)?;
+            if json {
+                writeln!(out, "{}", to_json(&hits)?)?;
+            } else if hits.is_empty() {
+                writeln!(out, "Nothing found.")?;
+            } else {
+                write!(out, "{}", table::search_hits(&hits))?;
             }
         }
         Command::Status { json } => {
@@ -166,7 +275,24 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
                     "Last sync: {}",
                     status.last_synced_at.as_deref().unwrap_or("never")
                 )?;
+                for (object, count) in &status.counts {
+                    writeln!(out, "{object}: {count}")?;
+                }
+                writeln!(out, "Pending changes: {}", status.pending)?;
+                writeln!(
+                    out,
+                    "Server: {}",
+                    match status.online {
+                        Some(true) => "online",
+                        Some(false) => "offline",
+                        None => "not tried yet",
+                    }
+                )?;
             }
+        }
+        Command::Check => {
+            companion.check_integrity()?;
+            writeln!(out, "ok")?;
         }
         Command::Logout => {
             companion.sign_out().await?;

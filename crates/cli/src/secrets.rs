@@ -32,7 +32,7 @@ impl KeyringOrFile {
             Err(SecretError::Unavailable(why)) => {
                 tracing::debug!(%why, "no OS keyring");
                 eprintln!(
-                    "warning: no OS keyring available; storing the session token in {} (readable only by you)",
+                    "warning: no OS keyring available; keeping the session token and the data key in {} (readable only by you)",
                     self.file.path().display()
                 );
                 *chosen = Some(self.file.clone());

@@ -1,6 +1,6 @@
 //! The plain-text table `contacts` prints.
 
-use companion_core::ContactSummary;
+use companion_core::{AccountSummary, ContactSummary, OpportunitySummary, SearchHit};
 
 const MAX_CELL: usize = 40;
 
@@ -17,6 +17,51 @@ pub(crate) fn contacts(contacts: &[ContactSummary]) -> String {
         })
         .collect();
     render(["NAME", "EMAIL", "TITLE", "ACCOUNT"], &rows)
+}
+
+pub(crate) fn accounts(accounts: &[AccountSummary]) -> String {
+    let rows: Vec<[String; 4]> = accounts
+        .iter()
+        .map(|a| {
+            [
+                a.name.clone(),
+                a.industry.clone().unwrap_or_default(),
+                a.phone.clone().unwrap_or_default(),
+                a.billing_city.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    render(["NAME", "INDUSTRY", "PHONE", "CITY"], &rows)
+}
+
+pub(crate) fn opportunities(opportunities: &[OpportunitySummary]) -> String {
+    let rows: Vec<[String; 5]> = opportunities
+        .iter()
+        .map(|o| {
+            [
+                o.name.clone(),
+                o.stage_name.clone(),
+                o.amount.map(|a| format!("{a:.2}")).unwrap_or_default(),
+                o.close_date.clone(),
+                o.account_name.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    render(["NAME", "STAGE", "AMOUNT", "CLOSE", "ACCOUNT"], &rows)
+}
+
+pub(crate) fn search_hits(hits: &[SearchHit]) -> String {
+    let rows: Vec<[String; 3]> = hits
+        .iter()
+        .map(|h| {
+            [
+                h.object.to_string(),
+                h.title.clone(),
+                h.subtitle.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    render(["TYPE", "NAME", "DETAILS"], &rows)
 }
 
 fn render<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use companion_api::{ExchangeRequest, User};
 use time::format_description::well_known::Rfc3339;
@@ -12,10 +12,26 @@ use crate::error::CoreError;
 use crate::files;
 use crate::gateway::GatewayClient;
 use crate::login;
-use crate::model::{LoginStart, Status, SyncProgress, SyncReport};
-use crate::replica::{ContactSummary, Replica, ReplicaKey};
+use crate::model::{LoginStart, Status, SyncOptions, SyncProgress, SyncReport};
+use crate::replica::{
+    AccountDetail, AccountSummary, ContactDetail, ContactSummary, OpportunityDetail,
+    OpportunityQuery, OpportunitySummary, Replica, ReplicaKey, SearchHit,
+};
 use crate::secrets::{SecretError, SecretStore};
 use crate::sync;
+use companion_api::PicklistEntry;
+
+/// The most results the search box shows.
+const SEARCH_LIMIT: u32 = 50;
+
+/// A record `show` found, with what goes with it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "object")]
+pub enum RecordDetail {
+    Contact(ContactDetail),
+    Account(AccountDetail),
+    Opportunity(OpportunityDetail),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -29,7 +45,9 @@ pub struct Config {
 #[derive(Clone)]
 struct Session {
     user: User,
-    replica: Arc<Replica>,
+    /// The open replica, or why it cannot be opened (a lost or wrong key: the rep is offered a
+    /// fresh sync, [`Companion::start_fresh`]).
+    replica: Result<Arc<Replica>, CoreError>,
 }
 
 /// Companion's state for one device. `Send + Sync`: share it behind an `Arc`.
@@ -38,10 +56,14 @@ pub struct Companion {
     secrets: Arc<dyn SecretStore>,
     gateway: GatewayClient,
     session: RwLock<Option<Session>>,
-    /// One sync at a time: a second caller waits for the running one, then finds little to do.
-    sync_lock: tokio::sync::Mutex<()>,
+    /// The running sync's outcome, for callers that arrive while it runs: one sync at a time,
+    /// and a second request joins the running one instead of queueing another.
+    running: Mutex<Option<SyncWatch>>,
     syncing: AtomicBool,
 }
+
+type SyncOutcome = Option<Result<SyncReport, CoreError>>;
+type SyncWatch = tokio::sync::watch::Receiver<SyncOutcome>;
 
 impl Companion {
     /// Opens core on `config.data_dir`, reopening the last signed-in user's replica if any.
@@ -60,12 +82,11 @@ impl Companion {
         let gateway = GatewayClient::new(config.gateway_url.clone())?;
         let session = match read_current_user(&config.data_dir)? {
             Some(user) => {
-                let path = Replica::path_for(&config.data_dir, &user.org_id, &user.user_id)?;
-                let key = ReplicaKey::for_user(secrets.as_ref(), &user.org_id, &user.user_id)?;
-                Some(Session {
-                    replica: Arc::new(Replica::open(&path, &key)?),
-                    user,
-                })
+                let replica = open_replica(&config.data_dir, secrets.as_ref(), &user);
+                if let Err(error) = &replica {
+                    tracing::warn!(kind = error.kind(), error = %error, "the replica cannot be opened");
+                }
+                Some(Session { replica, user })
             }
             None => None,
         };
@@ -74,7 +95,7 @@ impl Companion {
             secrets,
             gateway,
             session: RwLock::new(session),
-            sync_lock: tokio::sync::Mutex::new(()),
+            running: Mutex::new(None),
             syncing: AtomicBool::new(false),
         })
     }
@@ -113,7 +134,7 @@ impl Companion {
             })
             .await?;
         let user = exchanged.user;
-        let replica_path = Replica::path_for(&self.config.data_dir, &user.org_id, &user.user_id)?;
+        Replica::path_for(&self.config.data_dir, &user.org_id, &user.user_id)?;
 
         // Whoever was signed in before is signed out first (their replica file stays).
         if let Some(previous) = self.previous_user() {
@@ -126,16 +147,16 @@ impl Companion {
         files::write_json_private(&current_user_path(&self.config.data_dir), &user)
             .map_err(|e| CoreError::storage("could not remember the signed-in user", e))?;
         let secrets = self.secrets.clone();
-        let (org_id, user_id) = (user.org_id.clone(), user.user_id.clone());
+        let data_dir = self.config.data_dir.clone();
+        let opening = user.clone();
         let replica = tokio::task::spawn_blocking(move || {
-            let key = ReplicaKey::for_user(secrets.as_ref(), &org_id, &user_id)?;
-            Replica::open(&replica_path, &key)
+            open_replica(&data_dir, secrets.as_ref(), &opening)
         })
         .await
-        .map_err(|e| CoreError::storage("opening the replica stopped", e))??;
+        .map_err(|e| CoreError::storage("opening the replica stopped", e))?;
         *self.session.write().unwrap_or_else(|e| e.into_inner()) = Some(Session {
             user: user.clone(),
-            replica: Arc::new(replica),
+            replica,
         });
         login::clear_pending(&self.config.data_dir)?;
         tracing::info!(user_id = %user.user_id, org_id = %user.org_id, "signed in");
@@ -146,60 +167,261 @@ impl Companion {
         self.current_session().map(|s| s.user)
     }
 
-    /// Brings the replica up to date with Salesforce through the gateway. `on_progress` is
-    /// called after each applied page. Offline: [`CoreError::Offline`], and the replica keeps
-    /// serving reads.
+    /// Brings the replica up to date with Salesforce through the gateway, and drops records
+    /// that left the rep's view (what a rep's explicit refresh does). `on_progress` is called
+    /// after each page with the object, records so far and the estimated total. Offline:
+    /// [`CoreError::Offline`], and the replica keeps serving reads.
     pub async fn sync(
         &self,
         on_progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport, CoreError> {
-        let _one_at_a_time = self.sync_lock.lock().await;
-        let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
-        let key = session_key(&session.user);
-        let token = self
-            .with_secrets(move |s| s.get(&key))
-            .await?
-            .ok_or(CoreError::ReauthRequired)?;
+        self.sync_with(SyncOptions { reconcile: true }, on_progress)
+            .await
+    }
 
+    /// [`Companion::sync`] with options. One sync runs at a time: a call made while one runs
+    /// waits for it and returns its outcome (without its progress events).
+    pub async fn sync_with(
+        &self,
+        options: SyncOptions,
+        on_progress: impl Fn(SyncProgress) + Send + Sync,
+    ) -> Result<SyncReport, CoreError> {
+        // Decided under the lock, acted on after it (a std guard must not live across an await).
+        let (outcome, joined) = {
+            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+            match running.as_ref() {
+                Some(watch) => (None, Some(watch.clone())),
+                None => {
+                    let (outcome, watch) = tokio::sync::watch::channel(None);
+                    *running = Some(watch);
+                    (Some(outcome), None)
+                }
+            }
+        };
+        if let Some(outcome) = outcome {
+            let _clear = ClearOnDrop(&self.running);
+            let result = self.run_sync(options, on_progress).await;
+            let _ = outcome.send(Some(result.clone()));
+            return result;
+        }
+        let mut watch = joined.expect("set above");
+        loop {
+            if let Some(result) = watch.borrow_and_update().clone() {
+                return result;
+            }
+            if watch.changed().await.is_err() {
+                // The running sync was cancelled before it finished.
+                return Err(CoreError::storage(
+                    "the sync this request joined",
+                    "stopped before it finished",
+                ));
+            }
+        }
+    }
+
+    async fn run_sync(
+        &self,
+        options: SyncOptions,
+        on_progress: impl Fn(SyncProgress) + Send + Sync,
+    ) -> Result<SyncReport, CoreError> {
+        let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
+        let token = self.session_token(&session.user).await?;
         self.syncing.store(true, Ordering::SeqCst);
         let _done = ResetOnDrop(&self.syncing);
-        let report = sync::pull(&self.gateway, &session.replica, &token, &on_progress).await?;
+        let report = sync::pull(
+            &self.gateway,
+            &session.replica.clone()?,
+            &token,
+            sync::PullOptions {
+                reconcile: options.reconcile,
+            },
+            &on_progress,
+        )
+        .await?;
         let now = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .map_err(|e| CoreError::storage("could not format the time", e))?;
-        session.replica.set_last_synced_at(&now)?;
+        session.replica.clone()?.set_last_synced_at(&now)?;
         tracing::info!(
             pages = report.pages,
             accounts = report.accounts,
             contacts = report.contacts,
+            opportunities = report.opportunities,
+            tasks = report.tasks,
+            removed = report.removed,
             "sync finished"
         );
         Ok(report)
+    }
+
+    async fn session_token(&self, user: &User) -> Result<String, CoreError> {
+        let key = session_key(user);
+        self.with_secrets(move |s| s.get(&key))
+            .await?
+            .ok_or(CoreError::ReauthRequired)
+    }
+
+    /// Whether the gateway answers now (a cheap probe, for coming back online).
+    pub async fn gateway_answers(&self) -> bool {
+        self.gateway.ping().await
+    }
+
+    /// Listens to the gateway's change hints for the signed-in rep until the stream ends.
+    pub async fn watch_changes(
+        &self,
+        on_hint: impl FnMut(companion_api::ChangeHint),
+    ) -> Result<(), CoreError> {
+        let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
+        let token = self.session_token(&session.user).await?;
+        self.gateway.watch(&token, on_hint).await
     }
 
     /// The replica's contacts sorted by name, or the matches of `search` (word prefixes of
     /// name, email, title, account name). Never touches the network.
     pub fn contacts(&self, search: Option<&str>) -> Result<Vec<ContactSummary>, CoreError> {
         let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
-        session.replica.contacts(search)
+        session.replica?.contacts(search)
+    }
+
+    /// Accounts sorted by name (`limit` `None`: all).
+    pub fn accounts(
+        &self,
+        limit: Option<u32>,
+        offset: u32,
+    ) -> Result<Vec<AccountSummary>, CoreError> {
+        self.replica()?.accounts(limit, offset)
+    }
+
+    /// Opportunities filtered and sorted as asked, with their account names.
+    pub fn opportunities(
+        &self,
+        query: &OpportunityQuery,
+    ) -> Result<Vec<OpportunitySummary>, CoreError> {
+        self.replica()?.opportunities(query)
+    }
+
+    pub fn contact(&self, id: &str) -> Result<Option<ContactDetail>, CoreError> {
+        self.replica()?.contact(id)
+    }
+
+    pub fn account(&self, id: &str) -> Result<Option<AccountDetail>, CoreError> {
+        self.replica()?.account(id)
+    }
+
+    pub fn opportunity(&self, id: &str) -> Result<Option<OpportunityDetail>, CoreError> {
+        self.replica()?.opportunity(id)
+    }
+
+    /// One record by Salesforce id, whatever its object (told by the id's key prefix).
+    pub fn show(&self, id: &str) -> Result<RecordDetail, CoreError> {
+        let id = id.trim();
+        let not_found = || CoreError::BadInput(format!("No record with id {id} on this device."));
+        if !(id.len() == 15 || id.len() == 18) || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(CoreError::BadInput(format!(
+                "{id:?} is not a Salesforce id (15 or 18 letters and digits)."
+            )));
+        }
+        match &id[..3] {
+            "003" => self
+                .contact(id)?
+                .map(RecordDetail::Contact)
+                .ok_or_else(not_found),
+            "001" => self
+                .account(id)?
+                .map(RecordDetail::Account)
+                .ok_or_else(not_found),
+            "006" => self
+                .opportunity(id)?
+                .map(RecordDetail::Opportunity)
+                .ok_or_else(not_found),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// The search box: contacts, accounts and opportunities whose name, email, phone, title or
+    /// account name has a word starting with each word typed; best first, at most 50.
+    pub fn search(&self, text: &str) -> Result<Vec<SearchHit>, CoreError> {
+        self.replica()?.search(text, SEARCH_LIMIT)
+    }
+
+    /// The picklist values of `object.field` as last synced (e.g. `Opportunity`, `StageName`).
+    pub fn picklist(&self, object: &str, field: &str) -> Result<Vec<PicklistEntry>, CoreError> {
+        self.replica()?.picklist(object, field)
+    }
+
+    /// Runs SQLite's integrity check on the replica.
+    pub fn check_integrity(&self) -> Result<(), CoreError> {
+        self.replica()?.check_integrity()
+    }
+
+    fn replica(&self) -> Result<Arc<Replica>, CoreError> {
+        self.current_session()
+            .ok_or(CoreError::NotSignedIn)?
+            .replica
+    }
+
+    /// Every record of `object` on this device as `{SalesforceField: value}`, in id order.
+    pub fn records(&self, object: &str) -> Result<Vec<serde_json::Value>, CoreError> {
+        self.replica()?.records(object)
+    }
+
+    /// Drops this user's replica (and, if it could not be opened, its key) and starts an empty
+    /// one: the next sync downloads a fresh copy. What a rep chooses when the data on the
+    /// device cannot be opened.
+    pub fn start_fresh(&self) -> Result<(), CoreError> {
+        let mut slot = self.session.write().unwrap_or_else(|e| e.into_inner());
+        let session = slot.as_mut().ok_or(CoreError::NotSignedIn)?;
+        let path = Replica::path_for(
+            &self.config.data_dir,
+            &session.user.org_id,
+            &session.user.user_id,
+        )?;
+        let unreadable = session.replica.is_err();
+        // Close it first: the file is removed under no open connection.
+        session.replica = Err(CoreError::NotSignedIn);
+        Replica::destroy(&path)?;
+        if unreadable {
+            ReplicaKey::forget(
+                self.secrets.as_ref(),
+                &session.user.org_id,
+                &session.user.user_id,
+            )?;
+        }
+        session.replica = open_replica(&self.config.data_dir, self.secrets.as_ref(), &session.user);
+        session.replica.clone().map(|_| ())
     }
 
     pub fn status(&self) -> Status {
         let session = self.current_session();
         let last_synced_at = session
             .as_ref()
-            .and_then(|s| match s.replica.last_synced_at() {
+            .and_then(|s| s.replica.as_ref().ok())
+            .and_then(|replica| match replica.last_synced_at() {
                 Ok(at) => at,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not read the last sync time");
                     None
                 }
             });
+        let counts = session
+            .as_ref()
+            .and_then(|s| s.replica.as_ref().ok())
+            .and_then(|replica| match replica.counts() {
+                Ok(counts) => Some(counts),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not count the records");
+                    None
+                }
+            })
+            .unwrap_or_default();
         Status {
             signed_in: session.is_some(),
             online: self.gateway.reachable(),
             last_synced_at,
             syncing: self.syncing.load(Ordering::SeqCst),
+            counts,
+            // Writes made offline arrive with the outbox; none can be pending yet.
+            pending: 0,
         }
     }
 
@@ -282,6 +504,17 @@ impl Companion {
     }
 }
 
+/// Opens `user`'s replica with its key from the secret store (made on first use).
+fn open_replica(
+    data_dir: &Path,
+    secrets: &dyn SecretStore,
+    user: &User,
+) -> Result<Arc<Replica>, CoreError> {
+    let path = Replica::path_for(data_dir, &user.org_id, &user.user_id)?;
+    let key = ReplicaKey::for_user(secrets, &user.org_id, &user.user_id)?;
+    Ok(Arc::new(Replica::open(&path, &key)?))
+}
+
 /// The secret-store key of a user's session token.
 fn session_key(user: &User) -> String {
     format!("session:{}:{}", user.org_id, user.user_id)
@@ -294,6 +527,15 @@ fn current_user_path(data_dir: &Path) -> PathBuf {
 fn read_current_user(data_dir: &Path) -> Result<Option<User>, CoreError> {
     files::read_json(&current_user_path(data_dir))
         .map_err(|e| CoreError::storage("could not read who is signed in", e))
+}
+
+/// Marks "no sync running" when the running sync ends, however it ends (even cancelled).
+struct ClearOnDrop<'a>(&'a Mutex<Option<SyncWatch>>);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 struct ResetOnDrop<'a>(&'a AtomicBool);

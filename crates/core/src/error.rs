@@ -5,7 +5,7 @@ use serde::ser::SerializeStruct;
 
 use crate::secrets::SecretError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CoreError {
     /// The gateway did not answer (no network, server down, timeout).
     #[error("Can't reach the Companion server at {url}. Check your connection; what is already on this device stays available.")]

@@ -4,8 +4,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use companion_api::{
-    AuthConfig, ErrorBody, ExchangeRequest, ExchangeResponse, SyncRequest, SyncResponse,
+    AuthConfig, ChangeHint, CountsResponse, DescribeResponse, ErrorBody, ExchangeRequest,
+    ExchangeResponse, IdsRequest, IdsResponse, SyncRequest, SyncResponse,
 };
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,6 +23,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) struct GatewayClient {
     base: Url,
     http: reqwest::Client,
+    /// For the long-lived change-hint stream: same settings without the request timeout.
+    streaming: reqwest::Client,
     /// What the last call showed: `Some(true)` answered, `Some(false)` unreachable.
     reachable: Mutex<Option<bool>>,
 }
@@ -43,9 +47,15 @@ impl GatewayClient {
             .user_agent(concat!("companion-core/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CoreError::storage("could not set up the HTTP client", e))?;
+        let streaming = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("companion-core/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CoreError::storage("could not set up the HTTP client", e))?;
         Ok(Self {
             base,
             http,
+            streaming,
             reachable: Mutex::new(None),
         })
     }
@@ -90,6 +100,105 @@ impl GatewayClient {
     ) -> Result<SyncResponse, CoreError> {
         self.call(Method::POST, "v1/sync", Some(session_token), Some(request))
             .await
+    }
+
+    /// How many records of each object the rep may see now.
+    pub(crate) async fn counts(&self, session_token: &str) -> Result<CountsResponse, CoreError> {
+        self.call(
+            Method::POST,
+            "v1/sync/counts",
+            Some(session_token),
+            Some(&serde_json::json!({})),
+        )
+        .await
+    }
+
+    /// A page of the ids of `object` the rep may see, after `after`.
+    pub(crate) async fn ids(
+        &self,
+        session_token: &str,
+        request: &IdsRequest,
+    ) -> Result<IdsResponse, CoreError> {
+        self.call(
+            Method::POST,
+            "v1/sync/ids",
+            Some(session_token),
+            Some(request),
+        )
+        .await
+    }
+
+    pub(crate) async fn describe(
+        &self,
+        session_token: &str,
+        object: &str,
+    ) -> Result<DescribeResponse, CoreError> {
+        self.call::<(), _>(
+            Method::GET,
+            &format!("v1/describe/{object}"),
+            Some(session_token),
+            None,
+        )
+        .await
+    }
+
+    /// Listens to `GET /v1/events` and calls `on_hint` for each change hint, until the stream
+    /// ends (`Ok`) or fails to start (`Err`). No overall timeout: the stream is long-lived.
+    pub(crate) async fn watch(
+        &self,
+        session_token: &str,
+        mut on_hint: impl FnMut(ChangeHint),
+    ) -> Result<(), CoreError> {
+        use eventsource_stream::Eventsource;
+        let url = self.endpoint("v1/events")?;
+        let response = self
+            .streaming
+            .get(url)
+            .bearer_auth(session_token)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.unwrap_or_default();
+            return Err(error_from_status(status, &bytes));
+        }
+        self.set_reachable(true);
+        let mut events = response.bytes_stream().eventsource();
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(event) if event.event == companion_api::CHANGE_EVENT => {
+                    match serde_json::from_str::<ChangeHint>(&event.data) {
+                        Ok(hint) => on_hint(hint),
+                        Err(e) => tracing::warn!(error = %e, "ignoring a malformed change hint"),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::info!(error = %e, "the change-hint stream broke");
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the gateway answers at all (`/healthz`), quickly.
+    pub(crate) async fn ping(&self) -> bool {
+        let Ok(url) = self.endpoint("healthz") else {
+            return false;
+        };
+        match self.http.get(url).timeout(CONNECT_TIMEOUT).send().await {
+            Ok(response) => {
+                self.set_reachable(true);
+                response.status().is_success()
+            }
+            Err(e) => {
+                self.transport_error(e);
+                false
+            }
+        }
     }
 
     /// Ends the session at the gateway. Best effort: the caller forgets the token either way.

@@ -2,6 +2,7 @@
 //! token in a [`SecretStore`], the on-device replica (SQLite) and its sync, and the reads the
 //! screens need. No Tauri here: the app shell and the CLI are thin adapters over [`Companion`].
 
+mod background;
 mod companion;
 mod error;
 mod files;
@@ -14,10 +15,14 @@ mod sync;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 
-pub use companion::{Companion, Config};
+pub use background::{keep_in_sync, BackgroundEvent};
+pub use companion::{Companion, Config, RecordDetail};
 pub use error::CoreError;
-pub use model::{LoginStart, Status, SyncProgress, SyncReport};
-pub use replica::ContactSummary;
+pub use model::{LoginStart, Status, SyncOptions, SyncProgress, SyncReport};
+pub use replica::{
+    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, OpportunityDetail,
+    OpportunityQuery, OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
+};
 pub use secrets::{FileStore, KeyringStore, MemoryStore, SecretError, SecretStore};
 
 /// The gateway's `/v1` types, re-exported for callers of core.

@@ -24,7 +24,19 @@ pub struct SyncProgress {
 pub struct SyncReport {
     pub accounts: u64,
     pub contacts: u64,
+    pub opportunities: u64,
+    pub tasks: u64,
+    /// Records dropped because they left the rep's view (owner or sharing changed).
+    pub removed: u64,
     pub pages: u64,
+}
+
+/// How a sync runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Also find and drop records that left the rep's view (a rep's explicit refresh; costs one
+    /// more gateway call). Background syncs started by change hints leave it off.
+    pub reconcile: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,4 +47,8 @@ pub struct Status {
     /// End of the last completed sync, RFC 3339.
     pub last_synced_at: Option<String>,
     pub syncing: bool,
+    /// Records on this device per object.
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// Changes made on this device not yet in Salesforce.
+    pub pending: u64,
 }

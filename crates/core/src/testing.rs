@@ -13,9 +13,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::collections::BTreeMap;
+
+use axum::extract::Path;
 use companion_api::{
-    AuthConfig, ErrorBody, ErrorDetail, ExchangeRequest, ExchangeResponse, LoginHost, SyncRequest,
-    SyncResponse, User,
+    AuthConfig, CountsResponse, DescribeResponse, ErrorBody, ErrorDetail, ExchangeRequest,
+    ExchangeResponse, IdsRequest, IdsResponse, LoginHost, PicklistEntry, SyncRequest, SyncResponse,
+    User,
 };
 use url::Url;
 
@@ -45,6 +49,9 @@ struct FakeState {
     identity: Mutex<Option<(User, String)>>,
     /// The authorize URL `/v1/auth/config` advertises instead of the login host's.
     authorize_url: Mutex<Option<String>>,
+    /// Object → the ids the rep may see (`/v1/sync/counts`, `/v1/sync/ids`); an object not
+    /// set here counts as "more than any replica holds".
+    visible: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl FakeState {
@@ -75,6 +82,9 @@ impl FakeGateway {
             .route("/v1/auth/config", get(auth_config))
             .route("/v1/auth/exchange", post(exchange))
             .route("/v1/sync", post(sync))
+            .route("/v1/sync/counts", post(counts))
+            .route("/v1/sync/ids", post(ids))
+            .route("/v1/describe/{object}", get(describe))
             .route("/v1/auth/logout", post(logout))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -110,6 +120,18 @@ impl FakeGateway {
 
     pub fn push_page(&self, page: SyncResponse) {
         self.state.pages.lock().unwrap().push(page);
+    }
+
+    /// From now on the rep may see exactly `ids` of `object` (what `/v1/sync/counts` and
+    /// `/v1/sync/ids` answer).
+    pub fn set_visible(&self, object: &str, ids: &[&str]) {
+        let mut ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        ids.sort();
+        self.state
+            .visible
+            .lock()
+            .unwrap()
+            .insert(object.to_string(), ids);
     }
 
     /// From now on `/v1/sync` answers 401 `reauth_required`.
@@ -268,10 +290,8 @@ async fn sync(
     Json(request): Json<SyncRequest>,
 ) -> Response {
     record(&state, "/v1/sync", serde_json::to_value(&request).unwrap());
-    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
-    let (_, token) = state.identity();
-    if bearer != Some(&format!("Bearer {token}")) || *state.reauth_required.lock().unwrap() {
-        return error(StatusCode::UNAUTHORIZED, "reauth_required", "Sign in again");
+    if let Some(refused) = refuse(&state, &headers) {
+        return refused;
     }
     let next: usize = request
         .cursors
@@ -288,4 +308,91 @@ async fn sync(
         .collect();
     page.more = after < pages.len();
     Json(page).into_response()
+}
+
+async fn counts(State(state): State<Arc<FakeState>>, headers: HeaderMap) -> Response {
+    record(&state, "/v1/sync/counts", serde_json::Value::Null);
+    if let Some(refused) = refuse(&state, &headers) {
+        return refused;
+    }
+    let visible = state.visible.lock().unwrap();
+    let counts = companion_api::SYNC_OBJECTS
+        .iter()
+        .map(|object| {
+            let count = visible
+                .get(*object)
+                .map_or(1_000_000, |ids| ids.len() as u64);
+            (object.to_string(), count)
+        })
+        .collect();
+    Json(CountsResponse { counts }).into_response()
+}
+
+async fn ids(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Json(request): Json<IdsRequest>,
+) -> Response {
+    record(
+        &state,
+        "/v1/sync/ids",
+        serde_json::to_value(&request).unwrap(),
+    );
+    if let Some(refused) = refuse(&state, &headers) {
+        return refused;
+    }
+    let visible = state.visible.lock().unwrap();
+    let ids = visible
+        .get(&request.object)
+        .map(|ids| {
+            ids.iter()
+                .filter(|id| request.after.as_ref().is_none_or(|after| *id > after))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(IdsResponse { ids, next: None }).into_response()
+}
+
+/// A stage picklist for `Opportunity`, nothing for the others.
+async fn describe(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Path(object): Path<String>,
+) -> Response {
+    record(
+        &state,
+        &format!("/v1/describe/{object}"),
+        serde_json::Value::Null,
+    );
+    if let Some(refused) = refuse(&state, &headers) {
+        return refused;
+    }
+    let mut picklists = BTreeMap::new();
+    if object == "Opportunity" {
+        let stage = |value: &str, probability: f64, closed: bool, won: bool| PicklistEntry {
+            value: value.into(),
+            label: value.into(),
+            default: false,
+            probability: Some(probability),
+            closed: Some(closed),
+            won: Some(won),
+        };
+        picklists.insert(
+            "StageName".to_string(),
+            vec![
+                stage("Prospecting", 10.0, false, false),
+                stage("Closed Won", 100.0, true, true),
+            ],
+        );
+    }
+    Json(DescribeResponse { object, picklists }).into_response()
+}
+
+/// 401 `reauth_required` unless the request carries the issued session token.
+fn refuse(state: &FakeState, headers: &HeaderMap) -> Option<Response> {
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let (_, token) = state.identity();
+    (bearer != Some(&format!("Bearer {token}")) || *state.reauth_required.lock().unwrap())
+        .then(|| error(StatusCode::UNAUTHORIZED, "reauth_required", "Sign in again"))
 }

@@ -66,6 +66,16 @@ impl ReplicaKey {
         Ok(key)
     }
 
+    /// Deletes the stored key (before a fresh replica gets a new one).
+    pub(crate) fn forget(
+        secrets: &dyn SecretStore,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<(), CoreError> {
+        secrets.delete(&format!("replica-key:{org_id}:{user_id}"))?;
+        Ok(())
+    }
+
     /// `PRAGMA key = "x'…'"`, the statement that unlocks a connection.
     pub(super) fn pragma(&self) -> String {
         format!("PRAGMA key = \"x'{}'\";", self.to_hex())

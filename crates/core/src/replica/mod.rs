@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod apply;
+mod export;
 mod key;
 mod migrations;
 mod search;

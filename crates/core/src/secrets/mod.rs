@@ -19,7 +19,7 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, key: &str) -> Result<(), SecretError>;
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SecretError {
     /// There is no usable secret store on this machine (no Secret Service on D-Bus, keyring
     /// locked and no way to unlock it…). The CLI falls back to a file on this error.

@@ -1,5 +1,5 @@
 //! Gateway benchmark: `cargo xtask bench gateway` (= `cargo run --release -p companion-gateway
-//! --example bench`).
+//! --example gateway_bench`).
 //!
 //! Against an in-process sfsim seeded with 50,000 contacts (the admin user sees all of them),
 //! prints `gateway bench: <name> <value> <unit>` lines:

@@ -1,4 +1,4 @@
-//! Seeding and paging benchmark: `cargo run --release -p sfsim --example bench`.
+//! Seeding and paging benchmark: `cargo run --release -p sfsim --example sfsim_bench`.
 //!
 //! Prints `sfsim bench: <name> <value> <unit>` lines: the time to start an org seeded with
 //! 100,000 contacts, and the time to serve a 2000-row Contact page with `Account.Name` (the

@@ -1,0 +1,542 @@
+//! The read path end to end (issue 5): sfsim (the org) + the gateway + core, on loopback.
+//! Another user edits the org; one refresh makes the replica equal, record for record and field
+//! for field, to what sfsim shows the rep. A first sync killed with SIGKILL at random moments
+//! resumes and ends equal, with a sound database every time. Faults of the org mid-sync end in a
+//! finished sync or an offline report, never in wrong data.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::*;
+use companion_core::{Companion, Config, FileStore, SecretStore};
+use serde_json::{json, Value};
+use sfsim::{SeedCounts, Sim, SimConfig};
+
+const REP2: &str = "rep2@demo.example";
+const LOOPBACK_REDIRECT: &str = "http://127.0.0.1:45123/callback";
+/// The fields the replica keeps, per object (Salesforce API names), as the gateway sends them.
+const FIELDS: &[(&str, &[&str])] = &[
+    (
+        "Account",
+        &[
+            "Id",
+            "Name",
+            "Industry",
+            "Phone",
+            "BillingCity",
+            "OwnerId",
+            "SystemModstamp",
+        ],
+    ),
+    (
+        "Contact",
+        &[
+            "Id",
+            "FirstName",
+            "LastName",
+            "Name",
+            "Email",
+            "Phone",
+            "MobilePhone",
+            "Title",
+            "AccountId",
+            "OwnerId",
+            "SystemModstamp",
+        ],
+    ),
+    (
+        "Opportunity",
+        &[
+            "Id",
+            "Name",
+            "StageName",
+            "Amount",
+            "CloseDate",
+            "Probability",
+            "IsClosed",
+            "IsWon",
+            "AccountId",
+            "OwnerId",
+            "SystemModstamp",
+        ],
+    ),
+    (
+        "Task",
+        &[
+            "Id",
+            "Subject",
+            "Status",
+            "Priority",
+            "TaskSubtype",
+            "ActivityDate",
+            "WhoId",
+            "WhatId",
+            "Description",
+            "IsClosed",
+            "OwnerId",
+            "SystemModstamp",
+        ],
+    ),
+];
+
+async fn start_sim(config: SimConfig) -> Sim {
+    sfsim::start(loopback(), config)
+        .await
+        .expect("sfsim starts")
+}
+
+fn open_core(gateway_url: &str, data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Companion {
+    Companion::open(
+        Config {
+            gateway_url: gateway_url.parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+        },
+        secrets,
+    )
+    .expect("core opens")
+}
+
+async fn sign_in(core: &Companion, username: &str) {
+    let start = core.begin_login(LOOPBACK_REDIRECT).await.unwrap();
+    let callback = browser_sign_in(&start.authorize_url, username).await;
+    core.complete_login(&callback).await.unwrap();
+}
+
+/// What sfsim shows `username`: every account; the contacts, opportunities and tasks they own;
+/// only the replicated fields; 18-character ids throughout.
+fn org_view(sim: &Sim, username: &str) -> BTreeMap<String, BTreeMap<String, Value>> {
+    let owner = sim.user_id(username).unwrap();
+    let mut view = BTreeMap::new();
+    for (object, fields) in FIELDS {
+        let records = sim
+            .records(object)
+            .into_iter()
+            .filter(|r| *object == "Account" || r["OwnerId"] == owner.as_str())
+            .map(|r| {
+                let id = r["Id"].as_str().unwrap().to_string();
+                let kept: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|f| (f.to_string(), r.get(*f).cloned().unwrap_or(Value::Null)))
+                    .collect();
+                (id, Value::Object(kept))
+            })
+            .collect();
+        view.insert(object.to_string(), records);
+    }
+    view
+}
+
+/// The replica, in the same shape.
+fn replica_view(core: &Companion) -> BTreeMap<String, BTreeMap<String, Value>> {
+    FIELDS
+        .iter()
+        .map(|(object, _)| {
+            let records = core
+                .records(object)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r["Id"].as_str().unwrap().to_string(), r))
+                .collect();
+            (object.to_string(), records)
+        })
+        .collect()
+}
+
+fn assert_same(
+    replica: &BTreeMap<String, BTreeMap<String, Value>>,
+    org: &BTreeMap<String, BTreeMap<String, Value>>,
+) {
+    for (object, expected) in org {
+        let got = &replica[object];
+        let missing: Vec<&String> = expected
+            .keys()
+            .filter(|id| !got.contains_key(*id))
+            .collect();
+        let extra: Vec<&String> = got
+            .keys()
+            .filter(|id| !expected.contains_key(*id))
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{object}: missing {missing:?}, not the rep's {extra:?}"
+        );
+        for (id, record) in expected {
+            assert_eq!(&got[id], record, "{object} {id} field for field");
+        }
+    }
+}
+
+/// An admin session straight at sfsim: the "other user" who edits the org.
+struct Admin {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Admin {
+    async fn sign_in(sim: &Sim) -> Admin {
+        let http = reqwest::Client::new();
+        let body: Value = http
+            .post(format!("{}/services/oauth2/token", sim.base_url()))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", sfsim::DEMO_CLIENT_ID),
+                ("client_secret", sfsim::DEMO_CLIENT_SECRET),
+                ("username", "admin@demo.example"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Admin {
+            http,
+            base: sim.base_url(),
+            token: body["access_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}/services/data/v58.0/{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "admin {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+fn owned_by(sim: &Sim, object: &str, username: &str) -> Vec<String> {
+    let owner = sim.user_id(username).unwrap();
+    sim.records(object)
+        .into_iter()
+        .filter(|r| r["OwnerId"] == owner.as_str())
+        .map(|r| r["Id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_another_user_edits_the_org_one_refresh_makes_the_replica_equal() {
+    let sim = start_sim(SimConfig::default()).await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let device = tempfile::tempdir().unwrap();
+    let core = open_core(
+        &gateway.base_url(),
+        device.path(),
+        Arc::new(companion_core::MemoryStore::default()),
+    );
+    sign_in(&core, REP).await;
+    core.sync(|_| {}).await.unwrap();
+    assert_same(&replica_view(&core), &org_view(&sim, REP));
+
+    // The admin creates, edits, deletes and re-assigns.
+    let admin = Admin::sign_in(&sim).await;
+    let rep = sim.user_id(REP).unwrap();
+    let rep2 = sim.user_id(REP2).unwrap();
+    let contacts = owned_by(&sim, "Contact", REP);
+    let deals = owned_by(&sim, "Opportunity", REP);
+    let tasks = owned_by(&sim, "Task", REP);
+    let rep2_contacts = owned_by(&sim, "Contact", REP2);
+    use reqwest::Method;
+    admin
+        .call(
+            Method::POST,
+            "sobjects/Contact",
+            Some(json!({"FirstName": "Zoë", "LastName": "Ñúñez", "Email": "zoe@new.example", "OwnerId": rep})),
+        )
+        .await;
+    admin
+        .call(
+            Method::PATCH,
+            &format!("sobjects/Contact/{}", contacts[0]),
+            Some(json!({"Title": "Head of Everything", "Phone": null})),
+        )
+        .await;
+    admin
+        .call(
+            Method::PATCH,
+            &format!("sobjects/Opportunity/{}", deals[0]),
+            Some(json!({"StageName": "Negotiation/Review", "Amount": 125000.5})),
+        )
+        .await;
+    admin
+        .call(
+            Method::DELETE,
+            &format!("sobjects/Contact/{}", contacts[1]),
+            None,
+        )
+        .await;
+    admin
+        .call(Method::DELETE, &format!("sobjects/Task/{}", tasks[0]), None)
+        .await;
+    for (object, id) in [("Contact", &contacts[2]), ("Opportunity", &deals[1])] {
+        admin
+            .call(
+                Method::PATCH,
+                &format!("sobjects/{object}/{id}"),
+                Some(json!({ "OwnerId": rep2 })),
+            )
+            .await;
+    }
+    admin
+        .call(
+            Method::PATCH,
+            &format!("sobjects/Contact/{}", rep2_contacts[0]),
+            Some(json!({ "OwnerId": rep })),
+        )
+        .await;
+    let account = sim.records("Account")[0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    admin
+        .call(
+            Method::PATCH,
+            &format!("sobjects/Account/{account}"),
+            Some(json!({"Name": "Renamed Holdings"})),
+        )
+        .await;
+
+    // One refresh.
+    let report = core.sync(|_| {}).await.unwrap();
+    assert!(report.removed >= 2, "{report:?}");
+    assert_same(&replica_view(&core), &org_view(&sim, REP));
+    // And the search index followed: the new contact by an accent-free prefix, the renamed
+    // account by its new name, the re-assigned contact no more.
+    let hits = core.search("zoe nunez").unwrap();
+    assert_eq!(hits.first().map(|h| h.object), Some("Contact"), "{hits:?}");
+    assert!(!core.search("renamed hold").unwrap().is_empty());
+    gateway.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// The `companion-cli` binary cargo built next to this test.
+fn cli_binary() -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop(); // deps
+    dir.pop(); // debug
+    let path = dir.join(format!("companion-cli{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "companion-cli is built: {}", path.display());
+    path
+}
+
+fn cli(data_dir: &Path, gateway_url: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(cli_binary());
+    command
+        .arg("--gateway")
+        .arg(gateway_url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        // No session bus: the CLI uses its file store, where this test's core put the secrets.
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/companion-test-bus",
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+fn integrity_ok(data_dir: &Path, gateway_url: &str) {
+    let output = cli(data_dir, gateway_url).arg("check").output().unwrap();
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "ok",
+        "integrity check: {} {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_sync_killed_at_random_moments_resumes_and_ends_equal() {
+    // 25,000 contacts: the rep owns about 20,000 of them.
+    let sim = start_sim(SimConfig {
+        seed: SeedCounts {
+            accounts: 500,
+            contacts: 25_000,
+            opportunities: 1_000,
+            tasks: 2_000,
+        },
+        daily_api_limit: 1_000_000,
+        ..SimConfig::default()
+    })
+    .await;
+    assert!(owned_by(&sim, "Contact", REP).len() >= 20_000);
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let url = gateway.base_url();
+    let device = tempfile::tempdir().unwrap();
+    let secrets: Arc<dyn SecretStore> = Arc::new(FileStore::new(device.path()));
+    {
+        let core = open_core(&url, device.path(), secrets.clone());
+        sign_in(&core, REP).await;
+    }
+
+    // How long an uninterrupted first sync takes, so kills land inside one.
+    let started = Instant::now();
+    let full = cli(device.path(), &url).arg("sync").output().unwrap();
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    let span = started.elapsed();
+    let mut kills_mid_sync = 0;
+    let mut attempts = 0;
+    let mut rng = rand::thread_rng();
+    while kills_mid_sync < 20 {
+        attempts += 1;
+        assert!(attempts < 200, "could not interrupt 20 syncs");
+        // Start over: a first sync each time, killed at a random moment of it.
+        wipe_replica(device.path(), &url, secrets.clone());
+        let mut child = cli(device.path(), &url).arg("sync").spawn().unwrap();
+        let at = span.mul_f64(rand::Rng::gen_range(&mut rng, 0.05..0.95));
+        std::thread::sleep(at);
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills_mid_sync += 1;
+        }
+        let _ = child.wait();
+        integrity_ok(device.path(), &url);
+        // Resume once in three, killed again: a resumed sync is interrupted too.
+        if kills_mid_sync % 3 == 0 {
+            let mut child = cli(device.path(), &url).arg("sync").spawn().unwrap();
+            std::thread::sleep(span.mul_f64(rand::Rng::gen_range(&mut rng, 0.05..0.5)));
+            let _ = child.kill();
+            let _ = child.wait();
+            integrity_ok(device.path(), &url);
+        }
+    }
+    // The last one is left to resume and finish.
+    let done = cli(device.path(), &url).arg("sync").output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    integrity_ok(device.path(), &url);
+    let core = open_core(&url, device.path(), secrets.clone());
+    assert_same(&replica_view(&core), &org_view(&sim, REP));
+    gateway.shutdown().await;
+    sim.shutdown().await;
+}
+
+/// Drops the replica file (as "fresh sync" does) so the next sync is a first sync.
+fn wipe_replica(data_dir: &Path, gateway_url: &str, secrets: Arc<dyn SecretStore>) {
+    let core = open_core(gateway_url, data_dir, secrets);
+    core.start_fresh().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_of_the_org_during_sync_end_finished_or_offline_and_store_nothing_wrong() {
+    let sim = start_sim(SimConfig {
+        control: true,
+        seed: SeedCounts {
+            accounts: 100,
+            contacts: 3_000,
+            opportunities: 300,
+            tasks: 500,
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let device = tempfile::tempdir().unwrap();
+    let core = open_core(
+        &gateway.base_url(),
+        device.path(),
+        Arc::new(companion_core::MemoryStore::default()),
+    );
+    sign_in(&core, REP).await;
+    let control = reqwest::Client::new();
+    let faults = [
+        json!({"status": 503, "count": 3}),
+        json!({"drop_connection": "before", "count": 2}),
+        json!({"drop_connection": "after", "count": 2}),
+        json!({"delay_ms": 1500, "count": 2}),
+        json!({"status": 500, "count": 50}),
+    ];
+    for fault in faults {
+        core.start_fresh().unwrap();
+        let answer = control
+            .post(format!("{}/__sim/faults", sim.base_url()))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{fault}");
+        match core.sync(|_| {}).await {
+            Ok(_) => {}
+            Err(error) => assert!(
+                matches!(error.kind(), "offline" | "gateway"),
+                "{fault}: {error:?}"
+            ),
+        }
+        // Whatever happened, nothing wrong was stored: clear the faults, finish, compare.
+        control
+            .delete(format!("{}/__sim/faults", sim.base_url()))
+            .send()
+            .await
+            .unwrap();
+        core.sync(|_| {}).await.unwrap();
+        assert_same(&replica_view(&core), &org_view(&sim, REP));
+    }
+    gateway.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_gateway_down_every_read_works_and_status_says_offline() {
+    let sim = start_sim(SimConfig::default()).await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let device = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(companion_core::MemoryStore::default());
+    let url = gateway.base_url();
+    let core = open_core(&url, device.path(), secrets.clone());
+    sign_in(&core, REP).await;
+    core.sync(|_| {}).await.unwrap();
+    gateway.shutdown().await;
+
+    let core = open_core(&url, device.path(), secrets);
+    let error = core.sync(|_| {}).await.unwrap_err();
+    assert_eq!(error.kind(), "offline");
+    let status = core.status();
+    assert_eq!(status.online, Some(false));
+    assert!(status.counts["Contact"] > 0);
+    let contacts = core.contacts(None).unwrap();
+    let contact = core
+        .contact(&contacts[0].id)
+        .unwrap()
+        .expect("contact detail");
+    assert_eq!(contact.name, contacts[0].name);
+    let accounts = core.accounts(None, 0).unwrap();
+    assert!(core.account(&accounts[0].id).unwrap().is_some());
+    let deals = core.opportunities(&Default::default()).unwrap();
+    assert!(core.opportunity(&deals[0].id).unwrap().is_some());
+    let word = contacts[0].last_name.clone();
+    assert!(core
+        .search(&word)
+        .unwrap()
+        .iter()
+        .any(|hit| hit.id == contacts[0].id));
+    assert!(!core
+        .picklist("Opportunity", "StageName")
+        .unwrap()
+        .is_empty());
+    sim.shutdown().await;
+}
