@@ -646,9 +646,9 @@ impl Filter {
                 else {
                     return None;
                 };
-                let (at_stamp, id) = at.stamp_then_id()?;
-                (path.is_own("SystemModstamp") && at_stamp == *stamp).then(|| KeysetStart {
-                    start: Bound::Excluded((at_stamp, id)),
+                let (tied_stamp, id) = at.stamp_then_id()?;
+                (path.is_own("SystemModstamp") && tied_stamp == *stamp).then_some(KeysetStart {
+                    start: Bound::Excluded((tied_stamp, id)),
                     exact: true,
                 })
             }
