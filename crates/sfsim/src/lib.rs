@@ -22,6 +22,7 @@ pub mod schema;
 mod seed;
 mod serve;
 pub mod soql;
+mod stamp_index;
 mod state;
 mod store;
 

@@ -1,7 +1,7 @@
 //! Runs a parsed SOQL query against the store: checks names against the schema (with Salesforce's
 //! error codes and messages), applies sharing, filters, sorts, limits, and renders result rows.
 
-use std::{borrow::Cow, cmp::Ordering, sync::Arc};
+use std::{borrow::Cow, cmp::Ordering, ops::Bound, sync::Arc};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
@@ -10,6 +10,7 @@ use crate::{
     ids,
     schema::{self, FieldDef, FieldKind, ObjectDef},
     soql::{self, ast::*},
+    stamp_index::{at_stamp, later_start, StampStart},
     store::{stamp_millis, Entry, OrgUser, Record, Store},
 };
 
@@ -175,6 +176,32 @@ pub fn run(
     source: &str,
     options: &Options,
 ) -> Result<QueryOutput, QueryError> {
+    run_with(
+        store,
+        user,
+        source,
+        options,
+        Access::StampIndexWherePossible,
+    )
+}
+
+/// How [`run_with`] finds rows. Both ways give the same answer; tests compare them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Keyset-shaped queries read a range of the object's stamp index, the rest scan.
+    StampIndexWherePossible,
+    /// Every query scans the whole table.
+    #[cfg_attr(not(test), allow(dead_code))]
+    TableScan,
+}
+
+fn run_with(
+    store: &Store,
+    user: &OrgUser,
+    source: &str,
+    options: &Options,
+    access: Access,
+) -> Result<QueryOutput, QueryError> {
     let api_version = options.api_version;
     let query = soql::parse(source).map_err(|e| QueryError {
         error_code: "MALFORMED_QUERY",
@@ -233,11 +260,38 @@ pub fn run(
 
     let offset = query.offset.unwrap_or(0) as usize;
     let limit = query.limit.map_or(usize::MAX, |l| l as usize);
+    let plan = Arc::new(Plan {
+        object,
+        columns,
+        api_version: api_version.to_owned(),
+    });
+    let stamp_order = StampOrder::of(&order);
+
+    // Keyset sync's query: the live records after its position, already in order.
+    let indexed = access == Access::StampIndexWherePossible
+        && !options.include_deleted
+        && stamp_order.is_some_and(StampOrder::is_ascending);
+    if let Some(keyset) = indexed.then(|| KeysetStart::of(filter.as_ref())).flatten() {
+        let rows = store
+            .live_by_stamp(object, keyset.start)
+            .filter(|row| store.can_read_row(object, row, user))
+            .filter(|row| {
+                // Every row from the start on matches a filter that is exactly "from there on".
+                keyset.exact
+                    || filter.as_ref().is_none_or(|f| {
+                        store
+                            .entry(object, row.id15)
+                            .is_some_and(|entry| f.matches(store, entry))
+                    })
+            })
+            .map(|row| row.id15);
+        return Ok(output(plan, count_only, rows.skip(offset).take(limit)));
+    }
+
     let visible = store
         .entries(object, options.include_deleted)
         .filter(|entry| store.can_read_entry(object, entry, user))
         .filter(|entry| filter.as_ref().is_none_or(|f| f.matches(store, entry)));
-    let stamp_order = StampOrder::of(&order);
     let mut matches: Vec<&Entry> = if let Some(stamp_order) = stamp_order {
         // Keys taken during the scan, while each entry is in cache.
         stamp_order.first(
@@ -307,26 +361,61 @@ pub fn run(
         rows.sort_unstable_by(compare);
         matches = rows.into_iter().map(|i| matches[i as usize]).collect();
     }
-    let selected = matches.into_iter().skip(offset).take(limit);
+    let selected = matches
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|entry| &entry.id15);
+    Ok(output(plan, count_only, selected))
+}
 
-    let plan = Arc::new(Plan {
-        object,
-        columns,
-        api_version: api_version.to_owned(),
-    });
+/// The answer for the selected rows (OFFSET and LIMIT applied): only their number for COUNT().
+fn output<'s>(
+    plan: Arc<Plan>,
+    count_only: bool,
+    selected: impl Iterator<Item = &'s Arc<str>>,
+) -> QueryOutput {
     if count_only {
-        return Ok(QueryOutput {
+        return QueryOutput {
             total_size: selected.count(),
             ids: Vec::new(),
             plan,
-        });
+        };
     }
-    let ids: Vec<Arc<str>> = selected.map(|entry| entry.id15.clone()).collect();
-    Ok(QueryOutput {
+    let ids: Vec<Arc<str>> = selected.cloned().collect();
+    QueryOutput {
         total_size: ids.len(),
         ids,
         plan,
-    })
+    }
+}
+
+/// Where in the stamp index a query ordered by `SystemModstamp, Id` can start: every record its
+/// WHERE accepts is at or after `start`. When `exact`, the WHERE accepts every record from there
+/// on, so it need not be evaluated.
+#[derive(Debug)]
+struct KeysetStart {
+    start: StampStart,
+    exact: bool,
+}
+
+impl KeysetStart {
+    fn of(filter: Option<&Filter>) -> Option<Self> {
+        match filter {
+            None => Some(Self {
+                start: Bound::Unbounded,
+                exact: true,
+            }),
+            Some(filter) => filter.stamp_start(),
+        }
+    }
+
+    fn inexact(start: StampStart) -> Self {
+        Self {
+            start,
+            exact: false,
+        }
+    }
 }
 
 /// `ORDER BY SystemModstamp [, Id]`, keyset sync's order, sorted as one `(i64, u32)` pair per
@@ -340,6 +429,11 @@ struct StampOrder {
 }
 
 impl StampOrder {
+    /// The index's own order: stamp, then id, both ascending.
+    fn is_ascending(self) -> bool {
+        !self.stamp_descending && !self.id_descending
+    }
+
     fn of(order: &[(Resolved, &OrderItem)]) -> Option<Self> {
         let own = |path: &Resolved| path.steps.is_empty();
         let (first, rest) = order.split_first()?;
@@ -398,6 +492,11 @@ struct Resolved {
 }
 
 impl Resolved {
+    /// The object's own field `name` (no relationship in between).
+    fn is_own(&self, name: &str) -> bool {
+        self.steps.is_empty() && self.field.name == name
+    }
+
     fn value<'a>(&self, store: &'a Store, entry: &'a Entry) -> Option<&'a Value> {
         let mut current = &entry.record;
         for (lookup, _, target) in &self.steps {
@@ -506,6 +605,94 @@ enum Filter {
 }
 
 impl Filter {
+    /// A lower bound on `(SystemModstamp, Id)` from the top level of the WHERE: keyset sync's
+    /// `SystemModstamp > T OR (SystemModstamp = T AND Id > 'X')` (exact: strictly after `(T, X)`),
+    /// `SystemModstamp > T` and `>= T` (exact), `= T`, and any of these ANDed with other terms.
+    fn stamp_start(&self) -> Option<KeysetStart> {
+        match self {
+            Filter::Compare {
+                path,
+                op,
+                value: Some(Typed::Instant(stamp)),
+            } if path.is_own("SystemModstamp") => match op {
+                // Stamps are whole milliseconds: after T is from T + 1 on.
+                CompareOp::Gt => Some(match stamp.checked_add(1) {
+                    Some(next) => KeysetStart {
+                        start: at_stamp(next),
+                        exact: true,
+                    },
+                    None => KeysetStart::inexact(at_stamp(*stamp)),
+                }),
+                CompareOp::Ge => Some(KeysetStart {
+                    start: at_stamp(*stamp),
+                    exact: true,
+                }),
+                CompareOp::Eq => Some(KeysetStart::inexact(at_stamp(*stamp))),
+                _ => None,
+            },
+            Filter::Or(terms) => {
+                let [after, at] = terms.as_slice() else {
+                    return None;
+                };
+                let (after, at) = match (after, at) {
+                    (after, at @ Filter::And(_)) | (at @ Filter::And(_), after) => (after, at),
+                    _ => return None,
+                };
+                let Filter::Compare {
+                    path,
+                    op: CompareOp::Gt,
+                    value: Some(Typed::Instant(stamp)),
+                } = after
+                else {
+                    return None;
+                };
+                let (tied_stamp, id) = at.stamp_then_id()?;
+                (path.is_own("SystemModstamp") && tied_stamp == *stamp).then_some(KeysetStart {
+                    start: Bound::Excluded((tied_stamp, id)),
+                    exact: true,
+                })
+            }
+            Filter::And(terms) => {
+                let mut starts: Vec<KeysetStart> =
+                    terms.iter().filter_map(Filter::stamp_start).collect();
+                if let Some((stamp, id)) = self.stamp_then_id() {
+                    starts.push(KeysetStart::inexact(Bound::Excluded((stamp, id))));
+                }
+                let exact = terms.len() == 1 && starts.len() == 1 && starts[0].exact;
+                let start = starts.into_iter().map(|s| s.start).reduce(later_start)?;
+                Some(KeysetStart { start, exact })
+            }
+            _ => None,
+        }
+    }
+
+    /// `(T, X)` of `SystemModstamp = T AND Id > 'X'` (either order).
+    fn stamp_then_id(&self) -> Option<(i64, Arc<str>)> {
+        let Filter::And(terms) = self else {
+            return None;
+        };
+        let [a, b] = terms.as_slice() else {
+            return None;
+        };
+        let stamp = |term: &Filter| match term {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value: Some(Typed::Instant(stamp)),
+            } if path.is_own("SystemModstamp") => Some(*stamp),
+            _ => None,
+        };
+        let id = |term: &Filter| match term {
+            Filter::Compare {
+                path,
+                op: CompareOp::Gt,
+                value: Some(Typed::Id(id)),
+            } if path.is_own("Id") => Some(Arc::from(&**id)),
+            _ => None,
+        };
+        stamp(a).zip(id(b)).or_else(|| stamp(b).zip(id(a)))
+    }
+
     fn matches(&self, store: &Store, record: &Entry) -> bool {
         match self {
             Filter::And(terms) => terms.iter().all(|t| t.matches(store, record)),
@@ -929,6 +1116,9 @@ pub fn record_row(
     }));
     Row(cells)
 }
+
+#[cfg(test)]
+mod keyset_tests;
 
 #[cfg(test)]
 mod tests {

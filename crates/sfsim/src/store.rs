@@ -3,7 +3,11 @@
 //! deleted records stay in their table with `IsDeleted = true` (the recycle bin) and in a log that
 //! `sobjects/{type}/deleted/` reads.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    ops::Bound,
+    sync::Arc,
+};
 
 use serde_json::{Map, Value};
 
@@ -11,6 +15,7 @@ use crate::{
     error::SimError,
     ids::{self, IdGenerator},
     schema::{self, ObjectDef, Sharing, OPPORTUNITY_STAGES},
+    stamp_index::{IndexedRow, StampIndex, StampKey},
 };
 
 pub type Record = Map<String, Value>;
@@ -39,9 +44,10 @@ pub struct Deletion {
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// The 15-char id (the table key); shared, so query cursors hold ids without copying them.
-    pub id15: std::sync::Arc<str>,
+    pub id15: Arc<str>,
     pub deleted: bool,
-    pub owner_id: Option<String>,
+    /// Shared with the stamp index, which checks sharing without the table.
+    pub owner_id: Option<Arc<str>>,
     /// `SystemModstamp` as epoch milliseconds: sorting 100,000 of these touches no other memory.
     pub system_modstamp_ms: i64,
     pub record: Record,
@@ -52,7 +58,7 @@ impl Entry {
         let text = |name: &str| record.get(name).and_then(Value::as_str).map(str::to_owned);
         Self {
             deleted: is_deleted(&record),
-            owner_id: text("OwnerId"),
+            owner_id: text("OwnerId").map(Arc::from),
             system_modstamp_ms: text("SystemModstamp")
                 .as_deref()
                 .and_then(stamp_millis)
@@ -63,12 +69,36 @@ impl Entry {
     }
 }
 
+/// One object's records, and the same records' live part in `(SystemModstamp, Id)` order. Every
+/// change goes through [`Table::put`] and [`Table::take`], which keep the two exact.
+#[derive(Debug, Default)]
+struct Table {
+    /// Keyed by the 15-char id (byte order = id order), deleted ones included.
+    by_id: BTreeMap<String, Entry>,
+    by_stamp: StampIndex,
+}
+
+impl Table {
+    /// Stores `entry`, replacing the one with its id.
+    fn put(&mut self, entry: Entry) {
+        self.take(&entry.id15);
+        self.by_stamp.add(&entry);
+        self.by_id.insert(entry.id15.to_string(), entry);
+    }
+
+    fn take(&mut self, id15: &str) -> Option<Entry> {
+        let entry = self.by_id.remove(id15)?;
+        self.by_stamp.remove(&entry);
+        Some(entry)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Store {
     pub org_id: String,
     pub users: Vec<OrgUser>,
-    /// Object name → records keyed by the 15-char id (byte order = id order), deleted ones included.
-    tables: HashMap<&'static str, BTreeMap<String, Entry>>,
+    /// Object name → its records.
+    tables: HashMap<&'static str, Table>,
     /// Object name → ids for records created through the API.
     id_generators: HashMap<&'static str, IdGenerator>,
     deletions: Vec<Deletion>,
@@ -81,7 +111,7 @@ impl Store {
             users: Vec::new(),
             tables: schema::OBJECTS
                 .iter()
-                .map(|o| (o.name, BTreeMap::new()))
+                .map(|o| (o.name, Table::default()))
                 .collect(),
             // Above every seeded record number, so API-created ids sort after seeded ones.
             id_generators: schema::OBJECTS
@@ -125,8 +155,7 @@ impl Store {
             .and_then(ids::to_15)
             .expect("records are inserted with a valid Id")
             .to_owned();
-        self.table_mut(object)
-            .insert(id.clone(), Entry::new(id, record));
+        self.table_mut(object).put(Entry::new(id, record));
     }
 
     /// A record by 15- or 18-char id, deleted or not.
@@ -142,7 +171,7 @@ impl Store {
             15 | 18 => id.get(..15)?,
             _ => return None,
         };
-        self.tables.get(object.name)?.get(id15)
+        self.tables.get(object.name)?.by_id.get(id15)
     }
 
     /// The records of an object in id order, with the recycle bin when `include_deleted`.
@@ -154,13 +183,25 @@ impl Store {
         self.tables
             .get(object.name)
             .into_iter()
-            .flat_map(|table| table.values())
+            .flat_map(|table| table.by_id.values())
             .filter(move |e| include_deleted || !e.deleted)
     }
 
     /// How many records an object has, deleted ones included.
     pub fn table_len(&self, object: &ObjectDef) -> usize {
-        self.tables.get(object.name).map_or(0, BTreeMap::len)
+        self.tables.get(object.name).map_or(0, |t| t.by_id.len())
+    }
+
+    /// Live records of an object from `start` on, in `(SystemModstamp, Id)` order.
+    pub fn live_by_stamp(
+        &self,
+        object: &ObjectDef,
+        start: Bound<StampKey>,
+    ) -> impl Iterator<Item = IndexedRow<'_>> {
+        self.tables
+            .get(object.name)
+            .into_iter()
+            .flat_map(move |table| table.by_stamp.from(start.clone()))
     }
 
     /// [`Store::can_read`] on an entry, without touching the record's map.
@@ -168,6 +209,14 @@ impl Store {
         match object.sharing {
             Sharing::PublicRead => true,
             Sharing::Private => user.is_admin || entry.owner_id.as_deref() == Some(&user.id),
+        }
+    }
+
+    /// [`Store::can_read`] on a row of the stamp index.
+    pub fn can_read_row(&self, object: &ObjectDef, row: &IndexedRow<'_>, user: &OrgUser) -> bool {
+        match object.sharing {
+            Sharing::PublicRead => true,
+            Sharing::Private => user.is_admin || row.owner_id == Some(&user.id),
         }
     }
 
@@ -231,7 +280,7 @@ impl Store {
     /// Writes already-validated changes (canonical field names) and stamps the record.
     pub fn apply_update(&mut self, object: &ObjectDef, id: &str, changes: Record, now: &str) {
         let Some(mut record) = ids::to_15(id)
-            .and_then(|id15| self.tables.get_mut(object.name)?.remove(id15))
+            .and_then(|id15| self.tables.get_mut(object.name)?.take(id15))
             .map(|entry| entry.record)
         else {
             return;
@@ -257,11 +306,11 @@ impl Store {
 
     /// Moves a record to the recycle bin and logs the deletion.
     pub fn delete(&mut self, object: &'static ObjectDef, id: &str, now: &str) {
-        let Some(entry) = ids::to_15(id).and_then(|id15| {
-            self.tables
-                .get_mut(object.name)
-                .and_then(|t| t.get_mut(id15))
-        }) else {
+        let Some(table) = self.tables.get_mut(object.name) else {
+            return;
+        };
+        // Taken out and put back, so the stamp index drops it.
+        let Some(mut entry) = ids::to_15(id).and_then(|id15| table.take(id15)) else {
             return;
         };
         entry.record.insert("IsDeleted".into(), true.into());
@@ -274,6 +323,7 @@ impl Store {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
+        table.put(entry);
         self.deletions.push(Deletion {
             object: object.name,
             id: id18,
@@ -307,16 +357,32 @@ impl Store {
         let table = self.table_mut(object);
         match previous {
             Some(record) => {
-                table.insert(id15.clone(), Entry::new(id15, record));
+                table.put(Entry::new(id15, record));
             }
             None => {
-                table.remove(&id15);
+                table.take(&id15);
             }
         }
     }
 
-    fn table_mut(&mut self, object: &ObjectDef) -> &mut BTreeMap<String, Entry> {
+    fn table_mut(&mut self, object: &ObjectDef) -> &mut Table {
         self.tables.entry(object.name).or_default()
+    }
+
+    /// Whether every object's stamp index holds exactly its live records, keyed and owned as
+    /// the table says.
+    #[cfg(test)]
+    pub fn stamp_indexes_are_exact(&self) -> bool {
+        self.tables.values().all(|table| {
+            let mut expected: Vec<(StampKey, Option<Arc<str>>)> = table
+                .by_id
+                .values()
+                .filter(|e| !e.deleted)
+                .map(|e| ((e.system_modstamp_ms, e.id15.clone()), e.owner_id.clone()))
+                .collect();
+            expected.sort();
+            table.by_stamp.snapshot() == expected
+        })
     }
 }
 
