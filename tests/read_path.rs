@@ -379,7 +379,7 @@ async fn a_first_sync_killed_at_random_moments_resumes_and_ends_equal() {
     let gateway = start_gateway(&sim, gateway_dir.path()).await;
     let url = gateway.base_url();
     let device = tempfile::tempdir().unwrap();
-    let secrets: Arc<dyn SecretStore> = Arc::new(FileStore::new(device.path()));
+    let secrets: Arc<dyn SecretStore> = Arc::new(FileStore::in_data_dir(device.path()));
     {
         let core = open_core(&url, device.path(), secrets.clone());
         sign_in(&core, REP).await;
@@ -538,5 +538,76 @@ async fn with_the_gateway_down_every_read_works_and_status_says_offline() {
         .picklist("Opportunity", "StageName")
         .unwrap()
         .is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_hint_starts_a_delta_sync_while_the_app_is_open() {
+    // The gateway's address goes into sfsim's outbound rule, so bind it first.
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let gateway_url = format!("http://{}", listener.local_addr().unwrap());
+    let sim = start_sim(SimConfig {
+        outbound_messages: vec![format!(
+            "Contact:LastName,Title:{gateway_url}/v1/salesforce/outbound"
+        )
+        .parse()
+        .unwrap()],
+        outbound_time_scale: 0.001,
+        ..SimConfig::default()
+    })
+    .await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let mut config = companion_gateway::GatewayConfig {
+        login_hosts: vec![companion_gateway::LoginHostConfig {
+            label: "Demo org".into(),
+            url: sim.base_url(),
+        }],
+        ..companion_gateway::GatewayConfig::new(
+            &sim.base_url(),
+            sfsim::DEMO_CLIENT_ID,
+            sfsim::DEMO_CLIENT_SECRET,
+            gateway_dir.path(),
+            [7u8; 32],
+        )
+    };
+    config.outbound_org_ids = vec![sim.org_id()];
+    let gateway = companion_gateway::start_on(listener, config, Default::default())
+        .await
+        .expect("gateway starts");
+    let device = tempfile::tempdir().unwrap();
+    let core = Arc::new(open_core(
+        &gateway_url,
+        device.path(),
+        Arc::new(companion_core::MemoryStore::default()),
+    ));
+    sign_in(&core, REP).await;
+
+    // The app's background loop: a first sync, then it waits for hints (or 15 minutes).
+    let synced = Arc::new(tokio::sync::Notify::new());
+    let on_synced = synced.clone();
+    let background = tokio::spawn(companion_core::keep_in_sync(core.clone(), move |event| {
+        if event == companion_core::BackgroundEvent::Synced {
+            on_synced.notify_one();
+        }
+    }));
+    tokio::time::timeout(std::time::Duration::from_secs(30), synced.notified())
+        .await
+        .expect("the first sync");
+    // Let the hint stream connect, then the admin edits one of the rep's contacts.
+    let contact = owned_by(&sim, "Contact", REP)[0].clone();
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        // Edited again until the hint arrives: the stream may not have been open for the first.
+        sim.update_record("Contact", &contact, json!({"Title": "Hinted Title"}))
+            .unwrap();
+        let woke = tokio::time::timeout(std::time::Duration::from_secs(3), synced.notified()).await;
+        let detail = core.contact(&contact).unwrap().unwrap();
+        if woke.is_ok() && detail.title.as_deref() == Some("Hinted Title") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no delta sync followed the hint");
+    }
+    background.abort();
+    gateway.shutdown().await;
     sim.shutdown().await;
 }

@@ -3,7 +3,7 @@
 
 use crate::process::{self, command, in_dir};
 
-pub const WHAT: &str = "sfsim, gateway";
+pub const WHAT: &str = "sfsim, gateway, sync";
 
 pub fn run(what: &str) -> Result<(), String> {
     let root = crate::root();
@@ -38,6 +38,30 @@ pub fn run(what: &str) -> Result<(), String> {
             ),
             &root,
         )),
+        // The read path end to end: first sync records/s and memory, refresh, search latency.
+        "sync" => {
+            process::run(in_dir(
+                &mut command(
+                    "cargo",
+                    &["build", "--release", "--package", "companion-cli"],
+                ),
+                &root,
+            ))?;
+            process::run(in_dir(
+                &mut command(
+                    "cargo",
+                    &[
+                        "run",
+                        "--release",
+                        "--package",
+                        "companion",
+                        "--example",
+                        "sync_bench",
+                    ],
+                ),
+                &root,
+            ))
+        }
         other => Err(format!("no benchmark named {other:?}; there are: {WHAT}")),
     }
 }

@@ -22,6 +22,7 @@ pub(crate) struct PageCounts {
 }
 
 impl PageCounts {
+    #[cfg(test)]
     pub(crate) fn total(&self) -> u64 {
         self.accounts + self.contacts + self.opportunities + self.tasks
     }

@@ -6,8 +6,11 @@ use serde_json::{Map, Value};
 use super::Replica;
 use crate::error::CoreError;
 
-/// Per object: the table and (column, Salesforce field, kind) of every replicated field.
-const COLUMNS: &[(&str, &str, &[(&str, &str, Kind)])] = &[
+/// (column, Salesforce field, kind) of one replicated field.
+type Column = (&'static str, &'static str, Kind);
+
+/// Per object: the table and every replicated field.
+const COLUMNS: &[(&str, &str, &[Column])] = &[
     (
         "Account",
         "account",

@@ -3,7 +3,6 @@
 
 // Companion and the CLI wire the read API up as issue 5's commands land (the lead's side); until
 // then parts of it are used by the tests only.
-#![allow(dead_code, unused_imports)]
 
 mod apply;
 mod export;
@@ -25,7 +24,6 @@ use crate::files;
 
 pub(crate) use apply::PageCounts;
 pub(crate) use key::ReplicaKey;
-pub(crate) use search::MAX_HITS;
 pub use views::{
     AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, OpportunityDetail,
     OpportunityQuery, OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
@@ -190,12 +188,8 @@ impl Replica {
         Ok(counts)
     }
 
-    /// What the status screen counts: [`Replica::counts`].
-    pub(crate) fn status_counts(&self) -> Result<BTreeMap<String, u64>, CoreError> {
-        self.counts()
-    }
-
     /// Every id of `object` held here, ascending.
+    #[cfg(test)]
     pub(crate) fn ids(&self, object: &str) -> Result<Vec<String>, CoreError> {
         let table = table_of(object)?;
         let conn = self.reader();

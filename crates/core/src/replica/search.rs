@@ -10,6 +10,9 @@ use crate::error::CoreError;
 /// The most hits the search box shows.
 pub(crate) const MAX_HITS: u32 = 50;
 
+/// How many matches a search scores before keeping the best [`MAX_HITS`].
+const RANKED_CANDIDATES: u32 = 2_000;
+
 /// bm25 with column weights, in `search`'s column order (name, email, phone, title,
 /// account_name, phone_digits): a word of the name counts most, so an exact name match ranks
 /// above a mention in a title or an account name. Lower is better.
@@ -24,12 +27,24 @@ impl Replica {
             return Ok(Vec::new());
         };
         let conn = self.reader();
+        // Ranking scores every match, so a word half the table shares ("a", "example") would
+        // cost a scan of the whole index. Score at most RANKED_CANDIDATES matches (in index
+        // order) and keep the best: precise queries are ranked in full, and a very common one
+        // stays instant and sharpens as the rep types on.
         let mut hits_stmt = conn.prepare_cached(&format!(
-            "SELECT rowid FROM search WHERE search MATCH ?1 ORDER BY {RANK}, rowid LIMIT ?2"
+            "SELECT rowid, {RANK} FROM search WHERE search MATCH ?1 LIMIT {RANKED_CANDIDATES}"
         ))?;
-        let rowids = hits_stmt
-            .query_map((query, limit.min(MAX_HITS)), |row| row.get::<_, i64>(0))?
+        let mut scored = hits_stmt
+            .query_map([query], |row| {
+                Ok((row.get::<_, f64>(1)?, row.get::<_, i64>(0)?))
+            })?
             .collect::<Result<Vec<_>, _>>()?;
+        scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let rowids: Vec<i64> = scored
+            .into_iter()
+            .take(limit.min(MAX_HITS) as usize)
+            .map(|(_, rowid)| rowid)
+            .collect();
         let mut account = conn.prepare_cached(
             "SELECT id, name, concat_ws(' · ', industry, billing_city) FROM account WHERE rowid = ?1",
         )?;
