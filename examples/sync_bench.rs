@@ -73,7 +73,9 @@ async fn main() {
         records as f64 / first_sync.as_secs_f64(),
         "records/s",
     );
-    report("first_sync_cli_peak_rss", peak_child_rss_mib(), "MiB");
+    let (peak_rss, cpu) = child_usage();
+    report("first_sync_cli_peak_rss", peak_rss, "MiB");
+    report("first_sync_cli_cpu_seconds", cpu, "s");
 
     // 2. No-change refreshes, in-process.
     let mut background = Vec::new();
@@ -200,6 +202,7 @@ async fn sign_in(url: &str, data_dir: &Path, secrets: Arc<dyn SecretStore>) {
 /// The release `companion-cli` next to this example (xtask builds it first).
 fn cli_binary() -> std::path::PathBuf {
     let mut dir = std::env::current_exe().unwrap();
+    dir.pop(); // the example's own name
     dir.pop(); // examples
     let path = dir.join(format!("companion-cli{}", std::env::consts::EXE_SUFFIX));
     assert!(
@@ -210,15 +213,20 @@ fn cli_binary() -> std::path::PathBuf {
     path
 }
 
-/// The largest resident set of any finished child process (here: the one CLI run).
-fn peak_child_rss_mib() -> f64 {
+/// The largest resident set (MiB) and the CPU time (s) of the finished child processes (here:
+/// the one CLI run).
+fn child_usage() -> (f64, f64) {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is a valid `who`.
     let usage = unsafe {
         libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
         usage.assume_init()
     };
-    usage.ru_maxrss as f64 / 1024.0 // kilobytes on Linux
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (
+        usage.ru_maxrss as f64 / 1024.0, // kilobytes on Linux
+        seconds(usage.ru_utime) + seconds(usage.ru_stime),
+    )
 }
 
 fn median(times: &mut [Duration]) -> Duration {

@@ -316,11 +316,12 @@ async fn an_expired_salesforce_session_is_refreshed_transparently() {
 }
 
 #[tokio::test]
-async fn twenty_concurrent_syncs_after_expiry_cause_one_refresh_with_rotation() {
+async fn fifty_concurrent_requests_after_expiry_cause_one_refresh_with_rotation() {
     let env = Arc::new(
         Env::start(
             SimConfig {
                 refresh_token_rotation: true,
+                control: true,
                 ..SimConfig::default()
             },
             Tuning::default(),
@@ -328,6 +329,20 @@ async fn twenty_concurrent_syncs_after_expiry_cause_one_refresh_with_rotation() 
         .await,
     );
     let signed_in = env.sign_in(REP).await;
+    let refreshes = || async {
+        let stats: serde_json::Value = env
+            .http
+            .get(format!("{}/__sim/stats", env.sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["token_requests"]["refresh_token"]
+            .as_u64()
+            .unwrap_or(0)
+    };
     let expected = env
         .sync(&signed_in.session_token, &SyncRequest::default())
         .await
@@ -335,8 +350,9 @@ async fn twenty_concurrent_syncs_after_expiry_cause_one_refresh_with_rotation() 
         .len();
     env.sim.expire_access_tokens();
 
+    let before = refreshes().await;
     let mut tasks = Vec::new();
-    for _ in 0..20 {
+    for _ in 0..50 {
         let env = env.clone();
         let session = signed_in.session_token.clone();
         tasks.push(tokio::spawn(async move {
@@ -353,9 +369,14 @@ async fn twenty_concurrent_syncs_after_expiry_cause_one_refresh_with_rotation() 
         assert_eq!(page.contacts.len(), expected);
     }
     assert_eq!(
+        refreshes().await - before,
+        1,
+        "exactly one refresh at Salesforce"
+    );
+    assert_eq!(
         env.token_generation(&signed_in.user.user_id),
         2,
-        "exactly one refresh"
+        "one new set of tokens stored"
     );
 
     // With rotation, the rotated token still works for the next expiry.
