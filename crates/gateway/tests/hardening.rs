@@ -190,3 +190,102 @@ async fn a_session_over_its_rate_gets_429_with_retry_after_and_others_carry_on()
     );
     env.shutdown().await;
 }
+
+/// Strings an attacker (or a confused client) sends: SOQL and SQL metacharacters, URL and
+/// path tricks, control characters, odd Unicode, a long one.
+fn injection_corpus() -> Vec<String> {
+    let mut corpus: Vec<String> = [
+        "'",
+        "\\",
+        "%",
+        "_",
+        "' OR Name != '",
+        "\\' OR Id != null --",
+        "SELECT Id FROM User",
+        "0035g00000AbCdE' OR ''='",
+        "../../services/data/v58.0/limits",
+        "%2e%2e%2flimits",
+        "a\u{0}b",
+        "line\r\nInjected: header",
+        "\u{202e}evil",
+        "😀😀",
+        "<script>alert(1)</script>",
+        "${jndi:ldap://x}",
+        "@{ref.id}",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    corpus.push("x".repeat(5_000));
+    corpus
+}
+
+#[tokio::test]
+async fn an_injection_corpus_in_sign_in_session_and_sync_strings_is_refused_cleanly() {
+    let env = Env::default().await;
+    let session = env.sign_in(REP).await.session_token;
+    for text in injection_corpus() {
+        // Sign-in: as code, verifier, redirect URI and login host.
+        for request in [
+            ExchangeRequest {
+                code: text.clone(),
+                ..exchange(&env.sim.base_url(), REDIRECT_URI)
+            },
+            ExchangeRequest {
+                code_verifier: text.clone(),
+                ..exchange(&env.sim.base_url(), REDIRECT_URI)
+            },
+            exchange(&env.sim.base_url(), &text),
+            exchange(&text, REDIRECT_URI),
+        ] {
+            let (status, body) = error_of(env.exchange_raw(&request).await).await;
+            assert_eq!(status, 400, "{text:?}: {body:?}");
+        }
+        // As a session token.
+        let response = env
+            .http
+            .get(env.url("/v1/me"))
+            .header(
+                "authorization",
+                format!("Bearer {}", text.replace(['\r', '\n', '\0'], " ")),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{text:?}");
+        // As a cursor, an object to list, an id to list after, an object to describe.
+        let mut cursors = std::collections::BTreeMap::new();
+        cursors.insert("Contact".to_string(), text.clone());
+        let (status, _) = error_of(env.sync_raw(&session, &SyncRequest { cursors }).await).await;
+        assert_eq!(status, 400, "cursor {text:?}");
+        for body in [
+            serde_json::json!({"object": text}),
+            serde_json::json!({"object": "Contact", "after": text}),
+        ] {
+            let response = env
+                .http
+                .post(env.url("/v1/sync/ids"))
+                .bearer_auth(&session)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let (status, _) = error_of(response).await;
+            assert_eq!(status, 400, "ids {body}");
+        }
+        let path: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        let response = env
+            .http
+            .get(env.url(&format!("/v1/describe/{path}")))
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert!(matches!(status, 400 | 404), "describe {text:?}: {status}");
+    }
+    // Nothing of it reached the data: the rep's sync still answers as before.
+    let page = env.sync(&session, &SyncRequest::default()).await;
+    assert!(!page.contacts.is_empty());
+    env.shutdown().await;
+}
