@@ -239,8 +239,18 @@ async fn after_another_user_edits_the_org_one_refresh_makes_the_replica_equal() 
         Arc::new(companion_core::MemoryStore::default()),
     );
     sign_in(&core, REP).await;
-    core.sync(|_| {}).await.unwrap();
+    let progress = std::sync::Mutex::new(Vec::new());
+    core.sync(|p| progress.lock().unwrap().push(p))
+        .await
+        .unwrap();
     assert_same(&replica_view(&core), &org_view(&sim, REP));
+    // Progress: per object, records so far and the estimated total, ending complete.
+    let progress = progress.into_inner().unwrap();
+    for object in ["Account", "Contact", "Opportunity", "Task"] {
+        let last = progress.iter().rev().find(|p| p.object == object).unwrap();
+        assert_eq!(Some(last.done), last.total, "{object}: {last:?}");
+        assert_eq!(last.done as usize, org_view(&sim, REP)[object].len());
+    }
 
     // The admin creates, edits, deletes and re-assigns.
     let admin = Admin::sign_in(&sim).await;
@@ -607,6 +617,57 @@ async fn a_change_hint_starts_a_delta_sync_while_the_app_is_open() {
         }
         assert!(Instant::now() < deadline, "no delta sync followed the hint");
     }
+    background.abort();
+    gateway.shutdown().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_the_background_sync_backs_off_and_runs_as_soon_as_the_gateway_answers() {
+    let sim = start_sim(SimConfig::default()).await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let address = gateway.local_addr();
+    let device = tempfile::tempdir().unwrap();
+    let core = Arc::new(open_core(
+        &gateway.base_url(),
+        device.path(),
+        Arc::new(companion_core::MemoryStore::default()),
+    ));
+    sign_in(&core, REP).await;
+    gateway.shutdown().await;
+
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let background = tokio::spawn(companion_core::keep_in_sync(core.clone(), move |event| {
+        let _ = events.send(event);
+    }));
+    // Offline: the loop says so, with a growing, jittered wait.
+    let mut waits = Vec::new();
+    while waits.len() < 2 {
+        match received.recv().await.unwrap() {
+            companion_core::BackgroundEvent::Offline { retry_in_ms } => waits.push(retry_in_ms),
+            companion_core::BackgroundEvent::Synced => panic!("synced with the gateway down"),
+            _ => {}
+        }
+    }
+    assert!(
+        waits[0] <= 1_000 && waits[1] <= 2_000 && waits[1] >= 1_000,
+        "{waits:?}"
+    );
+    assert_eq!(core.status().online, Some(false));
+
+    // The gateway is back on the same address: the next probe finds it and the sync runs.
+    let gateway = start_gateway_at(&sim, gateway_dir.path(), address).await;
+    let synced = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            if received.recv().await.unwrap() == companion_core::BackgroundEvent::Synced {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(synced.is_ok(), "no sync after the gateway came back");
+    assert!(core.status().counts["Contact"] > 0);
     background.abort();
     gateway.shutdown().await;
     sim.shutdown().await;

@@ -473,3 +473,91 @@ async fn login_reports_salesforces_refusal() {
     assert_eq!(gateway.requests_to("/v1/auth/exchange"), 0);
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn accounts_opportunities_show_search_and_status_speak_json_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = pages();
+    first[0].opportunities = vec![companion_core::api::Opportunity {
+        id: "006000000000001AAA".into(),
+        name: "Acme renewal".into(),
+        stage_name: "Negotiation/Review".into(),
+        amount: Some(48_000.0),
+        close_date: "2099-06-30".into(),
+        probability: Some(90.0),
+        is_closed: false,
+        is_won: false,
+        account_id: Some("001000000000001AAA".into()),
+        owner_id: "005000000000001AAA".into(),
+        system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
+    }];
+    let gateway = FakeGateway::start(first).await;
+    prepare(dir.path(), &gateway).await;
+    gateway.stop().await;
+    let offline = closed_port_url();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let output = cli(dir.path(), &offline).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        serde_json::from_str(&stdout(&output)).expect("one JSON value")
+    };
+
+    let accounts = json(&["accounts", "--json"]);
+    assert_eq!(accounts[0]["id"], "001000000000001AAA");
+    assert_eq!(accounts[0]["name"], "Acme");
+    assert!(
+        accounts[0].get("billing_city").is_some(),
+        "snake_case fields"
+    );
+
+    let deals = json(&["opportunities", "--json", "--stage", "Negotiation/Review"]);
+    assert_eq!(deals[0]["id"], "006000000000001AAA");
+    assert_eq!(deals[0]["stage_name"], "Negotiation/Review");
+    assert_eq!(deals[0]["account_name"], "Acme");
+    let none = json(&["opportunities", "--json", "--min-amount", "50000"]);
+    assert_eq!(none, serde_json::json!([]));
+
+    let contact = json(&["show", "003000000000001AAA", "--json"]);
+    assert_eq!(contact["object"], "Contact");
+    assert_eq!(contact["name"], "Ada Lovelace");
+    assert_eq!(contact["account"]["name"], "Acme");
+    assert_eq!(contact["open_opportunities"][0]["id"], "006000000000001AAA");
+
+    let hits = json(&["search", "acme", "--json"]);
+    let objects: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["object"].as_str().unwrap())
+        .collect();
+    assert!(
+        objects.contains(&"Account") && objects.contains(&"Opportunity"),
+        "{hits}"
+    );
+
+    let status = json(&["status", "--json"]);
+    assert_eq!(status["status"]["counts"]["Contact"], 2);
+    assert_eq!(status["status"]["counts"]["Opportunity"], 1);
+    assert_eq!(status["status"]["pending"], 0);
+    assert_eq!(status["user"]["username"], "rep@demo.example");
+
+    // A record not on the device, or not an id: a clear error, not a crash.
+    for bad in ["003000000000009AAA", "not-an-id"] {
+        let output = cli(dir.path(), &offline)
+            .args(["show", bad])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{bad}");
+        let err = stderr(&output);
+        assert!(err.lines().any(|l| l.starts_with("error: ")), "{err}");
+    }
+    // The plain-text forms print too.
+    for args in [["accounts"], ["opportunities"], ["check"]] {
+        let output = cli(dir.path(), &offline).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+    }
+    let table = cli(dir.path(), &offline)
+        .args(["search", "ada"])
+        .output()
+        .unwrap();
+    assert!(stdout(&table).contains("Ada Lovelace"));
+}

@@ -796,3 +796,33 @@ async fn signing_in_again_as_the_same_user_ends_the_old_gateway_session_only() {
     assert_eq!(logouts[0]["bearer"], testing::SESSION_TOKEN);
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn a_lost_replica_key_is_a_clear_error_and_a_fresh_start_recovers() {
+    let gateway = FakeGateway::start(first_sync_pages()).await;
+    let fx = Fixture::new();
+    let companion = fx.signed_in(&gateway).await;
+    companion.sync(|_| {}).await.unwrap();
+    assert_eq!(companion.contacts(None).unwrap().len(), 3);
+    drop(companion);
+
+    // The keyring lost the replica's key (a restored phone, a wiped keychain).
+    let user = testing::user();
+    fx.secrets
+        .delete(&format!("replica-key:{}:{}", user.org_id, user.user_id))
+        .unwrap();
+    let companion = fx.open(&gateway.url);
+    assert_eq!(companion.current_user(), Some(user), "still signed in");
+    let error = companion.contacts(None).unwrap_err();
+    assert_eq!(error.kind(), "replica_unreadable");
+    assert!(error.to_string().contains("Sync again"), "{error}");
+    let status = companion.status();
+    assert!(status.signed_in && status.counts.is_empty());
+
+    // The rep takes the offer: a fresh, empty replica, filled again by the next sync.
+    companion.start_fresh().unwrap();
+    assert!(companion.contacts(None).unwrap().is_empty());
+    companion.sync(|_| {}).await.unwrap();
+    assert_eq!(companion.contacts(None).unwrap().len(), 3);
+    gateway.stop().await;
+}
