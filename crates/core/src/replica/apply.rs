@@ -68,6 +68,11 @@ impl Replica {
     }
 }
 
+/// [`super::migrations::REBUILD_SEARCH`] with its `DIGITS()` spelled out.
+static REBUILD_SEARCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    super::migrations::expand_digits(super::migrations::REBUILD_SEARCH)
+});
+
 fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError> {
     let mut counts = PageCounts::default();
     let mut passes = load_passes(conn)?;
@@ -90,6 +95,12 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
                 open: true,
             };
         }
+    }
+
+    // A pass rewrites a whole object: keep the search index out of it and rebuild it at the end.
+    if passes.iter().any(|p| p.open) {
+        conn.prepare_cached("INSERT OR IGNORE INTO search_deferred (one) VALUES (1)")?
+            .execute([])?;
     }
 
     counts.accounts += upsert_all(
@@ -225,6 +236,14 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
             let mut stmt = conn.prepare_cached(END_PASS[i])?;
             *counts.slot(i) += stmt.execute([passes[i].number])? as u64;
             passes[i].open = false;
+        }
+    }
+    if passes.iter().all(|p| !p.open) {
+        let deferred: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_deferred)")?
+            .query_row([], |row| row.get(0))?;
+        if deferred {
+            conn.execute_batch(&REBUILD_SEARCH)?;
         }
     }
     if passes != before {

@@ -5,6 +5,20 @@ use std::sync::LazyLock;
 
 use rusqlite_migration::{Migrations, M};
 
+/// Rebuilds the whole search index from the tables (after a pass that deferred it).
+pub(crate) const REBUILD_SEARCH: &str = r#"
+DELETE FROM search;
+INSERT INTO search (rowid, name, phone, phone_digits)
+SELECT rowid * 4 + 1, name, phone, DIGITS(phone) FROM account;
+INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+SELECT c.rowid * 4 + 2, c.name, c.email, concat_ws(' ', c.phone, c.mobile_phone), c.title, a.name,
+       concat_ws(' ', DIGITS(c.phone), DIGITS(c.mobile_phone))
+FROM contact c LEFT JOIN account a ON a.id = c.account_id;
+INSERT INTO search (rowid, name, account_name)
+SELECT o.rowid * 4 + 3, o.name, a.name FROM opportunity o LEFT JOIN account a ON a.id = o.account_id;
+DELETE FROM search_deferred;
+"#;
+
 pub(crate) fn migrations() -> Migrations<'static> {
     static V2: LazyLock<String> =
         LazyLock::new(|| expand_digits(V2_OPPORTUNITIES_TASKS_PICKLISTS_ONE_SEARCH));
@@ -18,7 +32,7 @@ const PHONE_PUNCTUATION: &[char] = &[' ', '-', '(', ')', '.', '+', '/'];
 /// rather than an application-defined function, so the triggers also work in any SQLite shell
 /// that holds the key (a trigger calling an unregistered function would fail every write).
 /// `expr` must not contain parentheses.
-fn expand_digits(sql: &str) -> String {
+pub(crate) fn expand_digits(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() * 2);
     let mut rest = sql;
     while let Some(start) = rest.find("DIGITS(") {
@@ -201,29 +215,38 @@ DROP TRIGGER account_fts_update;
 DROP TRIGGER account_fts_delete;
 DROP TABLE contact_fts;
 
+-- While a first sync or a reset pass runs, the triggers below leave the search index alone and
+-- the pass's end rebuilds it in one go (`apply.rs`): row-by-row index upkeep cost three times
+-- the inserts themselves. One row here = deferred.
+CREATE TABLE search_deferred (one INTEGER PRIMARY KEY CHECK (one = 1));
+
 CREATE VIRTUAL TABLE search USING fts5 (
     name, email, phone, title, account_name, phone_digits,
     tokenize = 'unicode61 remove_diacritics 2',
-    -- Prefix indexes for the 2- and 3-letter starts typed most; one letter and longer
-    -- prefixes are range scans of the term index (and fewer index writes per word).
-    prefix = '2 3'
+    -- Prefix indexes for 1 to 3 letters: as-you-type queries (and the last letter of an
+    -- email typed so far, "yuki.m") read one index entry instead of merging every word's.
+    prefix = '1 2 3'
 );
 
 -- Contacts.
-CREATE TRIGGER contact_search_insert AFTER INSERT ON contact BEGIN
+CREATE TRIGGER contact_search_insert AFTER INSERT ON contact
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
     INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
     VALUES (new.rowid * 4 + 2, new.name, new.email,
             concat_ws(' ', new.phone, new.mobile_phone), new.title,
             (SELECT name FROM account WHERE id = new.account_id),
             concat_ws(' ', DIGITS(new.phone), DIGITS(new.mobile_phone)));
 END;
-CREATE TRIGGER contact_search_delete AFTER DELETE ON contact BEGIN
+CREATE TRIGGER contact_search_delete AFTER DELETE ON contact
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
     DELETE FROM search WHERE rowid = old.rowid * 4 + 2;
 END;
 CREATE TRIGGER contact_search_update AFTER UPDATE ON contact
-WHEN old.name IS NOT new.name OR old.email IS NOT new.email OR old.phone IS NOT new.phone
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred) AND (old.name IS NOT new.name OR old.email IS NOT new.email OR old.phone IS NOT new.phone
   OR old.mobile_phone IS NOT new.mobile_phone OR old.title IS NOT new.title
-  OR old.account_id IS NOT new.account_id
+  OR old.account_id IS NOT new.account_id)
 BEGIN
     DELETE FROM search WHERE rowid = old.rowid * 4 + 2;
     INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
@@ -234,16 +257,20 @@ BEGIN
 END;
 
 -- Opportunities.
-CREATE TRIGGER opportunity_search_insert AFTER INSERT ON opportunity BEGIN
+CREATE TRIGGER opportunity_search_insert AFTER INSERT ON opportunity
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
     INSERT INTO search (rowid, name, account_name)
     VALUES (new.rowid * 4 + 3, new.name,
             (SELECT name FROM account WHERE id = new.account_id));
 END;
-CREATE TRIGGER opportunity_search_delete AFTER DELETE ON opportunity BEGIN
+CREATE TRIGGER opportunity_search_delete AFTER DELETE ON opportunity
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
     DELETE FROM search WHERE rowid = old.rowid * 4 + 3;
 END;
 CREATE TRIGGER opportunity_search_update AFTER UPDATE ON opportunity
-WHEN old.name IS NOT new.name OR old.account_id IS NOT new.account_id
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred) AND (old.name IS NOT new.name OR old.account_id IS NOT new.account_id)
 BEGIN
     DELETE FROM search WHERE rowid = old.rowid * 4 + 3;
     INSERT INTO search (rowid, name, account_name)
@@ -253,7 +280,9 @@ END;
 
 -- Accounts; a contact's or opportunity's page may come before its account's, so an account's
 -- arrival, rename or removal also rewrites their account name.
-CREATE TRIGGER account_search_insert AFTER INSERT ON account BEGIN
+CREATE TRIGGER account_search_insert AFTER INSERT ON account
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
     INSERT INTO search (rowid, name, phone, phone_digits)
     VALUES (new.rowid * 4 + 1, new.name, new.phone, DIGITS(new.phone));
     UPDATE search SET account_name = new.name
@@ -261,7 +290,9 @@ CREATE TRIGGER account_search_insert AFTER INSERT ON account BEGIN
                     UNION ALL
                     SELECT rowid * 4 + 3 FROM opportunity WHERE account_id = new.id);
 END;
-CREATE TRIGGER account_search_delete AFTER DELETE ON account BEGIN
+CREATE TRIGGER account_search_delete AFTER DELETE ON account
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
     DELETE FROM search WHERE rowid = old.rowid * 4 + 1;
     UPDATE search SET account_name = NULL
     WHERE rowid IN (SELECT rowid * 4 + 2 FROM contact WHERE account_id = old.id
@@ -269,7 +300,7 @@ CREATE TRIGGER account_search_delete AFTER DELETE ON account BEGIN
                     SELECT rowid * 4 + 3 FROM opportunity WHERE account_id = old.id);
 END;
 CREATE TRIGGER account_search_update AFTER UPDATE ON account
-WHEN old.name IS NOT new.name OR old.phone IS NOT new.phone
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred) AND (old.name IS NOT new.name OR old.phone IS NOT new.phone)
 BEGIN
     DELETE FROM search WHERE rowid = old.rowid * 4 + 1;
     INSERT INTO search (rowid, name, phone, phone_digits)

@@ -11,7 +11,7 @@ use crate::error::CoreError;
 pub(crate) const MAX_HITS: u32 = 50;
 
 /// How many matches a search scores before keeping the best [`MAX_HITS`].
-const RANKED_CANDIDATES: u32 = 2_000;
+const RANKED_CANDIDATES: u32 = 500;
 
 /// bm25 with column weights, in `search`'s column order (name, email, phone, title,
 /// account_name, phone_digits): a word of the name counts most, so an exact name match ranks
