@@ -378,7 +378,9 @@ impl Companion {
         )?;
         let unreadable = session.replica.is_err();
         // Close it first: the file is removed under no open connection.
-        session.replica = Err(CoreError::NotSignedIn);
+        session.replica = Err(CoreError::Storage(
+            "the data on this device is being replaced".into(),
+        ));
         Replica::destroy(&path)?;
         if unreadable {
             ReplicaKey::forget(

@@ -174,7 +174,10 @@ async fn reconcile(
     let mut removed = 0;
     for object in SYNC_OBJECTS {
         let here = local.get(*object).copied().unwrap_or(0);
-        let there = visible.get(*object).copied().unwrap_or(0);
+        // An object the gateway did not count is left alone: "no answer" is not "none visible".
+        let Some(&there) = visible.get(*object) else {
+            continue;
+        };
         if here <= there {
             continue;
         }
