@@ -567,19 +567,7 @@ async fn a_change_hint_starts_a_delta_sync_while_the_app_is_open() {
     })
     .await;
     let gateway_dir = tempfile::tempdir().unwrap();
-    let mut config = companion_gateway::GatewayConfig {
-        login_hosts: vec![companion_gateway::LoginHostConfig {
-            label: "Demo org".into(),
-            url: sim.base_url(),
-        }],
-        ..companion_gateway::GatewayConfig::new(
-            &sim.base_url(),
-            sfsim::DEMO_CLIENT_ID,
-            sfsim::DEMO_CLIENT_SECRET,
-            gateway_dir.path(),
-            [7u8; 32],
-        )
-    };
+    let mut config = gateway_config(&sim, gateway_dir.path(), loopback());
     config.outbound_org_ids = vec![sim.org_id()];
     let gateway = companion_gateway::start_on(listener, config, Default::default())
         .await

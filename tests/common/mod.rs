@@ -27,7 +27,14 @@ pub async fn start_gateway(sim: &Sim, data_dir: &Path) -> Gateway {
 }
 
 pub async fn start_gateway_at(sim: &Sim, data_dir: &Path, listen: SocketAddr) -> Gateway {
-    let config = GatewayConfig {
+    companion_gateway::start(gateway_config(sim, data_dir, listen))
+        .await
+        .expect("gateway starts")
+}
+
+/// A gateway in front of `sim`'s demo org, keeping its data in `data_dir`.
+pub fn gateway_config(sim: &Sim, data_dir: &Path, listen: SocketAddr) -> GatewayConfig {
+    GatewayConfig {
         listen,
         login_hosts: vec![LoginHostConfig {
             label: "Demo org".into(),
@@ -41,10 +48,7 @@ pub async fn start_gateway_at(sim: &Sim, data_dir: &Path, listen: SocketAddr) ->
             data_dir,
             [7u8; 32],
         )
-    };
-    companion_gateway::start(config)
-        .await
-        .expect("gateway starts")
+    }
 }
 
 /// What a browser does on sfsim's login page: load the form, post the credentials with the

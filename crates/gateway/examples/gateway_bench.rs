@@ -173,22 +173,7 @@ async fn direct_composite(env: &Env) -> impl Fn() -> Call {
         connect_timeout: Duration::from_secs(10),
     })
     .expect("client");
-    let token: serde_json::Value = env
-        .http
-        .post(format!("{}/services/oauth2/token", env.sim.base_url()))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", sfsim::DEMO_CLIENT_ID),
-            ("client_secret", sfsim::DEMO_CLIENT_SECRET),
-            ("username", ADMIN),
-            ("password", sfsim::DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("token endpoint")
-        .json()
-        .await
-        .expect("token JSON");
+    let token = env.password_grant(ADMIN).await;
     let session = RestSession::new(
         token["instance_url"].as_str().expect("instance_url"),
         token["access_token"]

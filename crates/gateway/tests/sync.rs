@@ -39,29 +39,11 @@ fn synced_ids(pages: &[SyncResponse], object: &str) -> Vec<String> {
         .collect()
 }
 
-/// An admin session straight at sfsim (the "another user" of the tests).
-async fn admin_token(env: &Env) -> String {
-    let body: Value = env
-        .http
-        .post(format!("{}/services/oauth2/token", env.sim.base_url()))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", sfsim::DEMO_CLIENT_ID),
-            ("client_secret", sfsim::DEMO_CLIENT_SECRET),
-            ("username", "admin@demo.example"),
-            ("password", sfsim::DEMO_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
 async fn admin_call(env: &Env, method: reqwest::Method, path: &str, body: Option<Value>) {
-    let token = admin_token(env).await;
+    let token = env.password_grant("admin@demo.example").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut request = env
         .http
         .request(

@@ -131,6 +131,26 @@ impl Env {
         response.json().await.unwrap()
     }
 
+    /// A session of `username` straight at sfsim (password grant), as the org's other users
+    /// and the benchmarks' direct calls use it: the token endpoint's JSON answer.
+    pub async fn password_grant(&self, username: &str) -> serde_json::Value {
+        self.http
+            .post(format!("{}/services/oauth2/token", self.sim.base_url()))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", sfsim::DEMO_CLIENT_ID),
+                ("client_secret", sfsim::DEMO_CLIENT_SECRET),
+                ("username", username),
+                ("password", sfsim::DEMO_PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("token endpoint answers")
+            .json()
+            .await
+            .expect("token JSON")
+    }
+
     pub async fn sync_raw(&self, session: &str, request: &SyncRequest) -> reqwest::Response {
         self.http
             .post(self.url("/v1/sync"))
