@@ -146,13 +146,34 @@ impl Plan {
     }
 }
 
-/// A query subresponse's first batch.
+/// A query subresponse's first batch, its rows decoded straight into the record type.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Batch {
+struct Batch<T> {
     total_size: u64,
-    records: Vec<Value>,
+    #[serde(default = "Vec::new")]
+    records: Vec<T>,
 }
+
+/// A record type a sync page carries: what its keyset position is read from.
+trait Replicated: serde::de::DeserializeOwned {
+    fn id(&self) -> &str;
+    fn system_modstamp(&self) -> &str;
+}
+
+macro_rules! replicated {
+    ($($record:ty),*) => {$(
+        impl Replicated for $record {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn system_modstamp(&self) -> &str {
+                &self.system_modstamp
+            }
+        }
+    )*};
+}
+replicated!(Account, Contact, Opportunity, Task);
 
 pub async fn sync(
     upstream: &Upstream,
@@ -235,27 +256,20 @@ pub async fn sync(
                 }));
         }
 
-        let batch: Batch = answers.json(&plan.query_ref())?;
-        let total = batch.total_size;
-        // Keyset paging makes any prefix of the ordered batch a valid page.
-        let rows: Vec<Value> = batch.records.into_iter().take(page_size).collect();
-        let kept = rows.len() as u64;
         let mut last = plan.cursor.after.clone();
-        for row in rows {
-            let position = row_position(name, &row)?;
-            if last.as_ref().is_none_or(|l| {
-                (&position.system_modstamp, &position.id) > (&l.system_modstamp, &l.id)
-            }) {
-                last = Some(position);
-            }
-            match name {
-                "Account" => response.accounts.push(decode_row::<Account>(row)?),
-                "Contact" => response.contacts.push(decode_row::<Contact>(row)?),
-                "Opportunity" => response.opportunities.push(decode_row::<Opportunity>(row)?),
-                "Task" => response.tasks.push(decode_row::<Task>(row)?),
-                other => unreachable!("no record type for {other}"),
-            }
-        }
+        let (kept, total) = match name {
+            "Account" => take_page(&answers, plan, page_size, &mut last, &mut response.accounts),
+            "Contact" => take_page(&answers, plan, page_size, &mut last, &mut response.contacts),
+            "Opportunity" => take_page(
+                &answers,
+                plan,
+                page_size,
+                &mut last,
+                &mut response.opportunities,
+            ),
+            "Task" => take_page(&answers, plan, page_size, &mut last, &mut response.tasks),
+            other => unreachable!("no record type for {other}"),
+        }?;
         let remaining = total.saturating_sub(kept);
         let more = remaining > 0;
         response.more |= more;
@@ -277,6 +291,32 @@ pub async fn sync(
             .insert(name.to_string(), signer.encode(&user.org_id, &cursor));
     }
     Ok(response)
+}
+
+/// Moves at most `page_size` rows of the plan's query answer into `records` and advances `last`
+/// to the greatest position among them. Returns (rows kept, the query's total size).
+fn take_page<T: Replicated>(
+    answers: &CompositeResponse,
+    plan: &Plan,
+    page_size: usize,
+    last: &mut Option<Position>,
+    records: &mut Vec<T>,
+) -> Result<(u64, u64), GatewayError> {
+    let batch: Batch<T> = answers.json(&plan.query_ref())?;
+    // Keyset paging makes any prefix of the ordered batch a valid page.
+    let rows = batch.records.into_iter().take(page_size);
+    let before = records.len();
+    for row in rows {
+        let position = row_position(plan.spec.name, row.id(), row.system_modstamp())?;
+        if last
+            .as_ref()
+            .is_none_or(|l| (&position.system_modstamp, &position.id) > (&l.system_modstamp, &l.id))
+        {
+            *last = Some(position);
+        }
+        records.push(row);
+    }
+    Ok(((records.len() - before) as u64, batch.total_size))
 }
 
 /// Every object's query and delete-log read in one Composite call.
@@ -318,7 +358,7 @@ pub async fn counts(upstream: &Upstream, user: &User) -> Result<CountsResponse, 
     let answers = composite(upstream, &user.user_id, &request).await?;
     let mut counts = BTreeMap::new();
     for name in SYNC_OBJECTS {
-        let batch: Batch = answers.json(&format!("n{name}"))?;
+        let batch: Batch<serde::de::IgnoredAny> = answers.json(&format!("n{name}"))?;
         counts.insert(name.to_string(), batch.total_size);
     }
     Ok(CountsResponse { counts })
@@ -384,27 +424,14 @@ pub async fn ids(
     Ok(IdsResponse { ids, next })
 }
 
-fn row_position(object: &str, row: &Value) -> Result<Position, GatewayError> {
+fn row_position(object: &str, id: &str, stamp: &str) -> Result<Position, GatewayError> {
     let bad = |what: &str| {
         GatewayError::Salesforce(salesforce::Error::Decode(format!("{object} row: {what}")))
     };
-    let id = row
-        .get("Id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("no Id"))?;
-    let stamp = row
-        .get("SystemModstamp")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("no SystemModstamp"))?;
     Ok(Position {
         id: RecordId::parse_for(object, id).map_err(|e| bad(&e.to_string()))?,
         system_modstamp: soql::parse_datetime(stamp).map_err(|e| bad(&e.to_string()))?,
     })
-}
-
-fn decode_row<T: serde::de::DeserializeOwned>(row: Value) -> Result<T, GatewayError> {
-    serde_json::from_value(row)
-        .map_err(|e| GatewayError::Salesforce(salesforce::Error::Decode(e.to_string())))
 }
 
 #[cfg(test)]
@@ -449,15 +476,13 @@ mod tests {
 
     #[test]
     fn rows_yield_positions_and_bad_rows_are_errors() {
-        let row = serde_json::json!({"attributes":{"type":"Account"},"Id":"0011U00000V0tkDQAR",
-            "SystemModstamp":"2024-05-01T10:00:00.000+0000"});
-        let p = row_position("Account", &row).unwrap();
+        let id = "0011U00000V0tkDQAR";
+        let p = row_position("Account", id, "2024-05-01T10:00:00.000+0000").unwrap();
         assert_eq!(p.system_modstamp, datetime!(2024-05-01 10:00:00 UTC));
         assert!(
-            row_position("Contact", &row).is_err(),
+            row_position("Contact", id, "2024-05-01T10:00:00.000+0000").is_err(),
             "an Account id in a Contact row"
         );
-        let row = serde_json::json!({"Id":"0011U00000V0tkDQAR","SystemModstamp":"yesterday"});
-        assert!(row_position("Account", &row).is_err());
+        assert!(row_position("Account", id, "yesterday").is_err());
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -334,13 +335,14 @@ fn record_path(object: &str, id: &IdOrReference) -> Result<String> {
 }
 
 /// The answer to one subrequest.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubResponse {
-    /// The subrequest's own answer: a record, a query result, a save result, an error array,
-    /// or `null` (a `204`).
+    /// The subrequest's own answer as Salesforce wrote it: a record, a query result, a save
+    /// result, an error array, or nothing (a `204`). Kept as text and decoded straight into the
+    /// caller's type: a sync page's thousands of rows never become a `Value` tree first.
     #[serde(default)]
-    pub body: Value,
+    body: Option<Box<RawValue>>,
     #[serde(default)]
     pub http_headers: HashMap<String, String>,
     pub http_status_code: u16,
@@ -348,6 +350,15 @@ pub struct SubResponse {
 }
 
 impl SubResponse {
+    /// The body as a JSON value (`null` when there was none).
+    pub fn body(&self) -> Value {
+        serde_json::from_str(self.body_text()).unwrap_or(Value::Null)
+    }
+
+    fn body_text(&self) -> &str {
+        self.body.as_deref().map_or("null", RawValue::get)
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.http_status_code)
     }
@@ -357,7 +368,7 @@ impl SubResponse {
         if self.is_success() {
             return Vec::new();
         }
-        serde_json::from_value(self.body.clone()).unwrap_or_default()
+        serde_json::from_str(self.body_text()).unwrap_or_default()
     }
 
     /// Not run, or rolled back, because another subrequest failed (`PROCESSING_HALTED`).
@@ -371,8 +382,10 @@ impl SubResponse {
         if self.is_success() {
             return None;
         }
-        let body = serde_json::to_vec(&self.body).unwrap_or_default();
-        Some(api_error(self.http_status_code, &body))
+        Some(api_error(
+            self.http_status_code,
+            self.body_text().as_bytes(),
+        ))
     }
 
     /// The body decoded as `T`, or the subrequest's error.
@@ -380,13 +393,13 @@ impl SubResponse {
         if let Some(error) = self.error() {
             return Err(error);
         }
-        T::deserialize(&self.body)
+        serde_json::from_str(self.body_text())
             .map_err(|e| Error::Decode(format!("subrequest {}: {e}", self.reference_id)))
     }
 }
 
 /// `{"compositeResponse":[…]}`, in request order.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CompositeResponse {
     pub composite_response: Vec<SubResponse>,

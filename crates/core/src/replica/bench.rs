@@ -412,3 +412,58 @@ fn apply_by_object() {
         println!("{variant}: accounts {a:.1} ms, contacts {c:.1} ms, opportunities {o:.1} ms, tasks {t:.1} ms");
     }
 }
+
+/// The replica's share of `cargo xtask bench sync`'s first sync: 10,000 accounts, 50,000
+/// contacts and 20,000 opportunities in the gateway's pages of 2000 per object, passes open.
+#[test]
+#[ignore = "prints timings; run in release"]
+fn first_sync_80k() {
+    use companion_api::ObjectProgress;
+    let (_dir, replica) = open_temp();
+    let (na, nc, no) = (10_000usize, 50_000usize, 20_000usize);
+    let per = 2000;
+    let pages = nc / per;
+    let mut built = Vec::new();
+    for k in 0..pages {
+        let range = |n: usize| (k * per).min(n)..((k + 1) * per).min(n);
+        let mut p = page(
+            range(na).map(account).collect(),
+            range(nc).map(|i| contact(i, na)).collect(),
+            range(no).map(|i| opportunity(i, na)).collect(),
+            vec![],
+        );
+        for (object, n) in [
+            ("Account", na),
+            ("Contact", nc),
+            ("Opportunity", no),
+            ("Task", 0),
+        ] {
+            p.cursors.insert(object.into(), format!("c{k}"));
+            let done = ((k + 1) * per).min(n);
+            p.objects.insert(
+                object.into(),
+                ObjectProgress {
+                    records: 0,
+                    remaining: (n - done) as u64,
+                    more: done < n,
+                },
+            );
+        }
+        p.more = k + 1 < pages;
+        built.push(p);
+    }
+    let start = Instant::now();
+    let mut last = Duration::ZERO;
+    for p in &built {
+        let t = Instant::now();
+        replica.apply_page(p).unwrap();
+        last = t.elapsed();
+    }
+    let total = start.elapsed();
+    println!(
+        "first sync 80k: {:.0} ms ({:.0} records/s), last page (with search rebuild) {:.0} ms",
+        millis(total),
+        80_000.0 / total.as_secs_f64(),
+        millis(last)
+    );
+}

@@ -139,7 +139,7 @@ fn opens_with_migrations_in_wal_mode_and_reopens() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     drop(conn);
 
     // Reopening runs no migration twice and keeps the data.
@@ -1648,4 +1648,139 @@ fn search_stops_at_fifty() {
     assert_eq!(replica.search("ada", 50).unwrap().len(), 50);
     assert_eq!(replica.search("ada", 500).unwrap().len(), 50);
     assert_eq!(replica.search("ada", 7).unwrap().len(), 7);
+}
+
+/// Every index of the four record tables, with its definition.
+fn record_indexes(path: &std::path::Path) -> BTreeMap<String, String> {
+    let conn = raw_connection(path);
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
+             AND tbl_name IN ('account', 'contact', 'opportunity', 'task')",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
+/// A first sync leaves an object's secondary indexes out while its pass runs (they are built
+/// in one go at the end); a sync killed half-way finds them again when the pass ends after a
+/// restart, exactly as they were, and reads work all along.
+#[test]
+fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() {
+    let (_dir, replica) = open_temp();
+    let path = replica.path().to_owned();
+    let before = record_indexes(&path);
+    assert!(before.contains_key("contact_by_name"), "{before:?}");
+    assert!(before.contains_key("opportunity_by_stage"), "{before:?}");
+
+    let mut objects = all_done();
+    objects.insert("Contact".into(), progress(true));
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![account("001A", "Acme Corporation")],
+            contacts: vec![contact(
+                "003B",
+                "Zoë",
+                "Zeta",
+                "zoe@acme.example",
+                "CTO",
+                Some("001A"),
+            )],
+            objects,
+            cursors: all_cursors("p1"),
+            more: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let during = record_indexes(&path);
+    assert!(
+        !during.contains_key("contact_by_name") && !during.contains_key("contact_by_account"),
+        "contact indexes wait for the end of the contact pass: {during:?}"
+    );
+    assert!(
+        during.contains_key("account_by_name") && during.contains_key("opportunity_by_stage"),
+        "objects whose pass ended have theirs back: {during:?}"
+    );
+    assert_eq!(names(&replica.contacts(None).unwrap()), ["Zoë Zeta"]);
+
+    // Killed here: the next run resumes the pass and ends it.
+    drop(replica);
+    let replica = Replica::open(&path, &test_key()).unwrap();
+    replica
+        .apply_page(&SyncResponse {
+            contacts: vec![contact(
+                "003A",
+                "Ada",
+                "Lovelace",
+                "ada@acme.example",
+                "CTO",
+                Some("001A"),
+            )],
+            objects: all_done(),
+            cursors: all_cursors("p2"),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(record_indexes(&path), before);
+    assert_eq!(
+        names(&replica.contacts(None).unwrap()),
+        ["Ada Lovelace", "Zoë Zeta"]
+    );
+    assert_eq!(hit_ids(&replica.search("acme", 50).unwrap()).len(), 3);
+    let integrity: String = raw_connection(&path)
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+}
+
+/// A replica written by the previous version (schema 2, the search index holding its own copy
+/// of the text) opens with everything findable as before.
+#[test]
+fn a_replica_of_the_previous_schema_is_upgraded_with_its_search_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Replica::path_for(dir.path(), "00D000000000001AAA", OWNER).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let mut conn = raw_connection(&path);
+        conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+        migrations::migrations().to_version(&mut conn, 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO account (id, name, owner_id, system_modstamp)
+             VALUES ('001A', 'Acme Corporation', 'u', '2024-05-01T10:00:00.000+0000');
+             INSERT INTO contact (id, first_name, last_name, name, email, phone, account_id,
+                                  owner_id, system_modstamp)
+             VALUES ('003A', 'Ada', 'Lovelace', 'Ada Lovelace', 'ada@acme.example',
+                     '(555) 010-1234', '001A', 'u', '2024-05-01T10:00:00.000+0000');",
+        )
+        .unwrap();
+    }
+    let replica = Replica::open(&path, &test_key()).unwrap();
+    for text in ["lov", "acme ada", "55501", "ada@acme"] {
+        assert_eq!(
+            hit_ids(&replica.search(text, 50).unwrap()),
+            ["003A"],
+            "{text}"
+        );
+    }
+    assert_eq!(
+        hit_ids(&replica.search("corp", 50).unwrap()),
+        ["001A", "003A"]
+    );
+    // And the index follows later changes.
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![account("001A", "Initech")],
+            cursors: cursors(&[("Account", "a2")]),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(replica.search("corp", 50).unwrap().is_empty());
+    assert_eq!(
+        hit_ids(&replica.search("initech ada", 50).unwrap()),
+        ["003A"]
+    );
 }

@@ -10,7 +10,8 @@ use axum::{
     http::{header, HeaderMap, Method, StatusCode},
     response::Response,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use tower::ServiceExt;
 
@@ -70,26 +71,43 @@ struct SubrequestSpec {
     http_headers: Map<String, Value>,
 }
 
-/// What a subrequest answered.
+/// What a subrequest answered. The body stays the text the subrequest wrote (a query page of
+/// 2000 rows is copied into the answer, not parsed and written again); it is parsed only when
+/// a later subrequest refers to it.
 struct Outcome {
     reference_id: String,
     status: u16,
     location: Option<String>,
-    body: Value,
+    body: Box<RawValue>,
+}
+
+/// One entry of `compositeResponse`, in Salesforce's key order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutcomeJson<'a> {
+    body: &'a RawValue,
+    http_headers: Value,
+    http_status_code: u16,
+    reference_id: &'a str,
 }
 
 impl Outcome {
-    fn to_json(&self) -> Value {
+    fn to_json(&self) -> OutcomeJson<'_> {
         let headers = match &self.location {
             Some(location) => json!({"Location": location}),
             None => json!({}),
         };
-        json!({
-            "body": self.body,
-            "httpHeaders": headers,
-            "httpStatusCode": self.status,
-            "referenceId": self.reference_id,
-        })
+        OutcomeJson {
+            body: &self.body,
+            http_headers: headers,
+            http_status_code: self.status,
+            reference_id: &self.reference_id,
+        }
+    }
+
+    /// The body as a JSON value (`null` if it was not JSON).
+    fn body_value(&self) -> Value {
+        serde_json::from_str(self.body.get()).unwrap_or(Value::Null)
     }
 
     fn halted(reference_id: &str, message: &str) -> Self {
@@ -97,9 +115,13 @@ impl Outcome {
             reference_id: reference_id.to_owned(),
             status: 400,
             location: None,
-            body: json!([{"errorCode": "PROCESSING_HALTED", "message": message}]),
+            body: raw(&json!([{"errorCode": "PROCESSING_HALTED", "message": message}])),
         }
     }
+}
+
+fn raw(value: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).expect("a JSON value always serialises")
 }
 
 /// A change a subrequest made, to be undone when `allOrNone` rolls back.
@@ -248,9 +270,18 @@ pub async fn composite(
             outcomes.push(Outcome::halted(&sub.reference_id, ROLLED_BACK));
         }
     }
-    response::json(
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CompositeJson<'a> {
+        composite_response: Vec<OutcomeJson<'a>>,
+    }
+    let size: usize = outcomes.iter().map(|o| o.body.get().len() + 128).sum();
+    response::json_sized(
         StatusCode::OK,
-        &json!({"compositeResponse": outcomes.iter().map(Outcome::to_json).collect::<Vec<_>>()}),
+        &CompositeJson {
+            composite_response: outcomes.iter().map(Outcome::to_json).collect(),
+        },
+        size + 32,
     )
 }
 
@@ -290,7 +321,9 @@ async fn run_subrequest(
                 reference_id: reference_id.to_owned(),
                 status: 400,
                 location: None,
-                body: json!([{"errorCode": "INVALID_INPUT", "message": format!("Invalid url: '{url}'")}]),
+                body: raw(
+                    &json!([{"errorCode": "INVALID_INPUT", "message": format!("Invalid url: '{url}'")}]),
+                ),
             }
         }
     };
@@ -308,7 +341,7 @@ async fn outcome_of(response: Response, reference_id: &str) -> Outcome {
     let bytes = to_bytes(response.into_body(), MAX_SUBRESPONSE_BYTES)
         .await
         .unwrap_or_default();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| raw(&Value::Null));
     Outcome {
         reference_id: reference_id.to_owned(),
         status,
@@ -342,7 +375,8 @@ fn snapshot(state: &AppState, method: &Method, url: &str) -> Option<Undo> {
 }
 
 fn created_record(outcome: &Outcome) -> Option<(&'static ObjectDef, String)> {
-    let id = outcome.body.get("id")?.as_str()?;
+    let body = outcome.body_value();
+    let id = body.get("id")?.as_str()?;
     Some((schema::object_for_id(id)?, id.to_owned()))
 }
 
@@ -415,7 +449,8 @@ fn lookup(reference: &str, outcomes: &[Outcome]) -> Result<Value, String> {
         .iter()
         .find(|o| o.reference_id == name && o.status < 400)
         .ok_or_else(missing)?;
-    let mut current = &outcome.body;
+    let body = outcome.body_value();
+    let mut current = &body;
     for segment in path.split('.').filter(|s| !s.is_empty()) {
         let (key, indexes) = match segment.find('[') {
             Some(at) => (&segment[..at], &segment[at..]),
