@@ -92,6 +92,20 @@ pub async fn notify_saved_records(
             let response = next
                 .run(Request::from_parts(parts, Body::from(request_body)))
                 .await;
+            // Only reads (a sync page: queries and delete logs): nothing to notify, and a page of
+            // thousands of rows is not worth parsing to find that out.
+            let reads_only = subrequests["compositeRequest"]
+                .as_array()
+                .is_some_and(|all| {
+                    all.iter().all(|s| {
+                        s["method"]
+                            .as_str()
+                            .is_some_and(|m| m.eq_ignore_ascii_case("GET"))
+                    })
+                });
+            if reads_only {
+                return response;
+            }
             let (response, body) = buffered(response).await;
             if response.status().is_success() {
                 notify_composite(&state, &subrequests, &body);
