@@ -292,7 +292,16 @@ fn restore_indexes(conn: &Connection, table: &str) -> Result<(), CoreError> {
         .query_map([table], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (name, sql) in indexes {
-        conn.execute_batch(&sql)?;
+        // One made again meanwhile (a later schema version) is not made twice: that error would
+        // fail every page from here on.
+        let exists: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+            )?
+            .query_row([&name], |row| row.get(0))?;
+        if !exists {
+            conn.execute_batch(&sql)?;
+        }
         conn.prepare_cached("DELETE FROM deferred_index WHERE name = ?1")?
             .execute([&name])?;
     }

@@ -1784,3 +1784,34 @@ fn a_replica_of_the_previous_schema_is_upgraded_with_its_search_intact() {
         ["003A"]
     );
 }
+
+/// An index made again while its table's pass ran (say by a later schema version) does not
+/// make the pass's last page fail.
+#[test]
+fn an_index_made_again_during_a_pass_is_not_made_twice() {
+    let (_dir, replica) = open_temp();
+    let path = replica.path().to_owned();
+    let before = record_indexes(&path);
+    let mut objects = all_done();
+    objects.insert("Contact".into(), progress(true));
+    replica
+        .apply_page(&SyncResponse {
+            objects,
+            cursors: all_cursors("p1"),
+            more: true,
+            ..Default::default()
+        })
+        .unwrap();
+    raw_connection(&path)
+        .execute_batch("CREATE INDEX contact_by_name ON contact (name COLLATE NOCASE, id)")
+        .unwrap();
+    replica
+        .apply_page(&SyncResponse {
+            objects: all_done(),
+            cursors: all_cursors("p2"),
+            more: false,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(record_indexes(&path), before);
+}
