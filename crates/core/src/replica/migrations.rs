@@ -5,9 +5,12 @@ use std::sync::LazyLock;
 
 use rusqlite_migration::{Migrations, M};
 
-/// Rebuilds the whole search index from the tables (after a pass that deferred it).
+/// Rebuilds the whole search index from the tables (after a pass that deferred it). Segments
+/// are not merged while it writes them (a handful of large ones, each already sorted; merging
+/// them as they come cost an eighth of the rebuild); writes after it merge as usual (`4`).
 pub(crate) const REBUILD_SEARCH: &str = r#"
 INSERT INTO search (search) VALUES ('delete-all');
+INSERT INTO search (search, rank) VALUES ('automerge', 0);
 INSERT INTO search (rowid, name, phone, phone_digits)
 SELECT rowid * 4 + 1, name, phone, DIGITS(phone) FROM account;
 INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
@@ -16,6 +19,7 @@ SELECT c.rowid * 4 + 2, c.name, c.email, concat_ws(' ', c.phone, c.mobile_phone)
 FROM contact c LEFT JOIN account a ON a.id = c.account_id;
 INSERT INTO search (rowid, name, account_name)
 SELECT o.rowid * 4 + 3, o.name, a.name FROM opportunity o LEFT JOIN account a ON a.id = o.account_id;
+INSERT INTO search (search, rank) VALUES ('automerge', 4);
 DELETE FROM search_deferred;
 "#;
 

@@ -1731,10 +1731,20 @@ fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() 
         ["Ada Lovelace", "Zoë Zeta"]
     );
     assert_eq!(hit_ids(&replica.search("acme", 50).unwrap()).len(), 3);
-    let integrity: String = raw_connection(&path)
+    let conn = raw_connection(&path);
+    let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
+    // The rebuild merges no segments while it writes them; later writes merge as usual again.
+    let automerge: i64 = conn
+        .query_row(
+            "SELECT v FROM search_config WHERE k = 'automerge'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(automerge, 4);
 }
 
 /// A replica written by the previous version (schema 2, the search index holding its own copy
