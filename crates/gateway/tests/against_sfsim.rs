@@ -330,15 +330,7 @@ async fn fifty_concurrent_requests_after_expiry_cause_one_refresh_with_rotation(
     );
     let signed_in = env.sign_in(REP).await;
     let refreshes = || async {
-        let stats: serde_json::Value = env
-            .http
-            .get(format!("{}/__sim/stats", env.sim.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = env.sim_stats().await;
         stats["token_requests"]["refresh_token"]
             .as_u64()
             .unwrap_or(0)

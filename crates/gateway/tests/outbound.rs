@@ -187,15 +187,7 @@ fn hint(objects: &[&str]) -> ChangeHint {
 /// sfsim's outbound-message counters, polled (bounded) until `done` holds.
 async fn sim_outbound_stats(env: &Env, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..400 {
-        let stats: Value = env
-            .http
-            .get(format!("{}/__sim/stats", env.sim.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = env.sim_stats().await;
         if done(&stats["outbound_messages"]) {
             return stats["outbound_messages"].clone();
         }

@@ -187,6 +187,18 @@ impl Env {
         }
     }
 
+    /// sfsim's counters (`GET /__sim/stats`): token requests by grant, endpoints, outbound messages.
+    pub async fn sim_stats(&self) -> serde_json::Value {
+        self.http
+            .get(format!("{}/__sim/stats", self.sim.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// How many times the gateway stored new Salesforce tokens for `user_id` (1 = sign-in only),
     /// read from its SQLite file.
     pub fn token_generation(&self, user_id: &str) -> i64 {
