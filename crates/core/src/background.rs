@@ -76,6 +76,9 @@ pub async fn keep_in_sync(
             Ok(_) => {
                 backoff.reset();
                 on_event(BackgroundEvent::Synced);
+                if let Err(error) = companion.tidy_search().await {
+                    tracing::warn!(%error, "could not tidy the search index");
+                }
                 // The next sync: a change hint, or the quiet interval.
                 let _ = tokio::time::timeout(QUIET_INTERVAL, hinted.notified()).await;
             }

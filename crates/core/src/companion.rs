@@ -254,6 +254,26 @@ impl Companion {
         Ok(report)
     }
 
+    /// Merges the search index's segments that a first sync left (one per page), a short
+    /// transaction per step so the rep's writes go between them; returns the steps taken.
+    /// Search is correct before, during and after; the background loop runs this after each
+    /// sync (nothing to merge is one cheap step).
+    pub async fn tidy_search(&self) -> Result<u32, CoreError> {
+        let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
+        let replica = session.replica.clone()?;
+        let mut steps = 0;
+        loop {
+            let writer = replica.clone();
+            steps += 1;
+            let more = tokio::task::spawn_blocking(move || writer.tidy_search())
+                .await
+                .map_err(|e| CoreError::storage("the search index tidy-up", e))??;
+            if !more {
+                return Ok(steps);
+            }
+        }
+    }
+
     async fn session_token(&self, user: &User) -> Result<String, CoreError> {
         let key = session_key(user);
         self.with_secrets(move |s| s.get(&key))

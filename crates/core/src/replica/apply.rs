@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
+use super::search_upkeep::{self, PageIndex, Upkeep};
 use super::{Replica, OBJECTS, TABLES};
 use crate::error::CoreError;
 
@@ -68,15 +69,11 @@ impl Replica {
     }
 }
 
-/// [`super::migrations::REBUILD_SEARCH`] with its `DIGITS()` spelled out.
-static REBUILD_SEARCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    super::migrations::expand_digits(super::migrations::REBUILD_SEARCH)
-});
-
 fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError> {
     let mut counts = PageCounts::default();
     let mut passes = load_passes(conn)?;
     let before = passes;
+    let mut upkeep = search_upkeep::current(conn)?;
     let with_cursor: BTreeSet<String> = {
         let mut stmt = conn.prepare_cached("SELECT object FROM sync_state")?;
         let rows = stmt.query_map([], |row| row.get(0))?;
@@ -94,18 +91,24 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
                 number: passes[i].number + 1,
                 open: true,
             };
+            if i != TASK {
+                upkeep = search_upkeep::pass_opens(conn, upkeep, TABLES[i])?;
+            }
             defer_indexes(conn, TABLES[i])?;
         }
     }
-
-    // A pass rewrites a whole object: keep the search index out of it and rebuild it at the end.
-    if passes.iter().any(|p| p.open) {
-        conn.prepare_cached("INSERT OR IGNORE INTO search_deferred (one) VALUES (1)")?
-            .execute([])?;
-    }
+    let mut page_index = match upkeep {
+        Upkeep::PageByPage => Some(PageIndex::begin(conn)?),
+        _ => None,
+    };
+    // Page by page, the rowids of records this page rewrote (new ones are found by rowid).
+    let mut rewritten = page_index
+        .as_ref()
+        .map(|_| [Vec::new(), Vec::new(), Vec::new()]);
 
     counts.accounts += upsert_all(
         conn,
+        rewritten.as_mut().map(|r| &mut r[ACCOUNT]),
         "account",
         UPSERT_ACCOUNT,
         passes[ACCOUNT],
@@ -126,6 +129,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
     )?;
     counts.contacts += upsert_all(
         conn,
+        rewritten.as_mut().map(|r| &mut r[CONTACT]),
         "contact",
         UPSERT_CONTACT,
         passes[CONTACT],
@@ -150,6 +154,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
     )?;
     counts.opportunities += upsert_all(
         conn,
+        rewritten.as_mut().map(|r| &mut r[OPPORTUNITY]),
         "opportunity",
         UPSERT_OPPORTUNITY,
         passes[OPPORTUNITY],
@@ -174,6 +179,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
     )?;
     counts.tasks += upsert_all(
         conn,
+        None,
         "task",
         UPSERT_TASK,
         passes[TASK],
@@ -198,6 +204,14 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         },
     )?;
 
+    if let (Some(index), Some(rewritten)) = (&mut page_index, &rewritten) {
+        for (object, rowids) in rewritten.iter().enumerate() {
+            for rowid in rowids {
+                index.written(conn, object, *rowid)?;
+            }
+        }
+    }
+
     for deleted in &page.deleted {
         let Some(i) = OBJECTS.iter().position(|o| *o == deleted.object) else {
             tracing::debug!(object = %deleted.object, "ignoring a delete of an object not replicated");
@@ -213,6 +227,9 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
             }
             stamp
         });
+        if let (Some(index), true) = (&mut page_index, i != TASK) {
+            index.deleting(conn, i, &deleted.id)?;
+        }
         let mut stmt = conn.prepare_cached(DELETE[i])?;
         *counts.slot(i) += stmt.execute((&deleted.id, deleted_at))? as u64;
     }
@@ -231,22 +248,32 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         }
     }
 
+    let accounts_were_open = passes[ACCOUNT].open;
     for (i, object) in OBJECTS.iter().enumerate() {
         let finished = !page.more || page.objects.get(*object).is_some_and(|p| !p.more);
         if passes[i].open && finished {
             let mut stmt = conn.prepare_cached(END_PASS[i])?;
-            *counts.slot(i) += stmt.execute([passes[i].number])? as u64;
+            let gone = stmt.execute([passes[i].number])? as u64;
+            *counts.slot(i) += gone;
             passes[i].open = false;
             restore_indexes(conn, TABLES[i])?;
+            // Page by page, a pass begins on an empty table, so none of its records is older
+            // than the pass; if some were, their entries are there: rebuild instead.
+            if gone > 0 && i != TASK && upkeep == Upkeep::PageByPage {
+                upkeep = search_upkeep::rebuild_at_end(conn)?;
+            }
         }
     }
-    if passes.iter().all(|p| !p.open) {
-        let deferred: bool = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_deferred)")?
-            .query_row([], |row| row.get(0))?;
-        if deferred {
-            conn.execute_batch(&REBUILD_SEARCH)?;
-        }
+    if let Some(index) = page_index {
+        upkeep = index.finish(
+            conn,
+            upkeep,
+            passes[ACCOUNT].open,
+            accounts_were_open && !passes[ACCOUNT].open,
+        )?;
+    }
+    if passes[..TASK].iter().all(|p| !p.open) {
+        search_upkeep::passes_ended(conn, upkeep)?;
     }
     if passes != before {
         let mut save = conn.prepare_cached(
@@ -325,9 +352,12 @@ fn load_passes(conn: &Connection) -> Result<[Pass; 4], CoreError> {
 }
 
 /// Upserts `records` with one cached statement; returns how many were given. A record whose
-/// stored version is newer keeps its data but is still marked as seen in an open pass.
+/// stored version is newer keeps its data but is still marked as seen in an open pass. With
+/// `rewritten`, the rowids of records that were there already and were written go in it.
+#[allow(clippy::too_many_arguments)]
 fn upsert_all<'a, R, P: Params>(
     conn: &Connection,
+    mut rewritten: Option<&mut Vec<i64>>,
     table: &str,
     upsert: &str,
     pass: Pass,
@@ -343,11 +373,25 @@ fn upsert_all<'a, R, P: Params>(
         .open
         .then(|| conn.prepare_cached(&format!("UPDATE {table} SET pass = ?2 WHERE id = ?1")))
         .transpose()?;
+    let mut find_rowid = rewritten
+        .is_some()
+        .then(|| conn.prepare_cached(&format!("SELECT rowid FROM {table} WHERE id = ?1")))
+        .transpose()?;
     for record in records {
+        let last_inserted = conn.last_insert_rowid();
         let written = upsert.execute(params(record, pass.number))?;
         if written == 0 {
             if let Some(mark_seen) = mark_seen.as_mut() {
                 mark_seen.execute((id(record), pass.number))?;
+            }
+        } else if let (Some(rewritten), Some(find_rowid)) =
+            (rewritten.as_deref_mut(), find_rowid.as_mut())
+        {
+            // An upsert that updated leaves the last inserted rowid as it was (`RETURNING`
+            // would say which rows, at a tenth of a page's time). An insert that happens to get
+            // the same rowid is looked up too, and is told apart by the caller: it is new.
+            if conn.last_insert_rowid() == last_inserted {
+                rewritten.push(find_rowid.query_row([id(record)], |row| row.get(0))?);
             }
         }
     }
@@ -388,7 +432,8 @@ const UPSERT_ACCOUNT: &str = "
         name = excluded.name, industry = excluded.industry, phone = excluded.phone,
         billing_city = excluded.billing_city, owner_id = excluded.owner_id,
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
-    WHERE excluded.system_modstamp >= account.system_modstamp";
+    WHERE excluded.system_modstamp >= account.system_modstamp
+";
 
 const UPSERT_CONTACT: &str = "
     INSERT INTO contact (id, first_name, last_name, name, email, phone, mobile_phone, title,
@@ -399,7 +444,8 @@ const UPSERT_CONTACT: &str = "
         email = excluded.email, phone = excluded.phone, mobile_phone = excluded.mobile_phone,
         title = excluded.title, account_id = excluded.account_id, owner_id = excluded.owner_id,
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
-    WHERE excluded.system_modstamp >= contact.system_modstamp";
+    WHERE excluded.system_modstamp >= contact.system_modstamp
+";
 
 const UPSERT_OPPORTUNITY: &str = "
     INSERT INTO opportunity (id, name, stage_name, amount, close_date, probability, is_closed,
@@ -411,7 +457,8 @@ const UPSERT_OPPORTUNITY: &str = "
         is_closed = excluded.is_closed, is_won = excluded.is_won,
         account_id = excluded.account_id, owner_id = excluded.owner_id,
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
-    WHERE excluded.system_modstamp >= opportunity.system_modstamp";
+    WHERE excluded.system_modstamp >= opportunity.system_modstamp
+";
 
 const UPSERT_TASK: &str = "
     INSERT INTO task (id, subject, status, priority, task_subtype, activity_date, who_id,
@@ -424,7 +471,8 @@ const UPSERT_TASK: &str = "
         description = excluded.description, is_closed = excluded.is_closed,
         owner_id = excluded.owner_id, system_modstamp = excluded.system_modstamp,
         pass = excluded.pass
-    WHERE excluded.system_modstamp >= task.system_modstamp";
+    WHERE excluded.system_modstamp >= task.system_modstamp
+";
 
 /// Per object (in `OBJECTS` order): delete unless the record was stamped after the deletion.
 const DELETE: [&str; 4] = [

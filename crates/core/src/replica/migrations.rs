@@ -32,6 +32,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V1_ACCOUNTS_CONTACTS_SEARCH),
         M::up(&V2),
         M::up(&V3),
+        M::up(V4_SEARCH_PAGE_BY_PAGE),
     ])
 }
 
@@ -472,6 +473,20 @@ CREATE TABLE deferred_index (
 
 -- Everything already here, indexed again below (REBUILD_SEARCH).
 "#;
+
+/// How the search index follows a running pass (`search_upkeep.rs`): `page_by_page` = 1 when
+/// the pass began on empty tables (a first sync) and each page indexes its own records, 0 when
+/// the index is rebuilt when the pass ends (as every pass did before). `search_waiting`: the
+/// contacts and opportunities (search rowids) not indexed yet because their account has not
+/// arrived.
+const V4_SEARCH_PAGE_BY_PAGE: &str = "
+ALTER TABLE search_deferred ADD COLUMN page_by_page INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE search_waiting (
+    account_id   TEXT NOT NULL,
+    search_rowid INTEGER NOT NULL,
+    PRIMARY KEY (account_id, search_rowid)
+) WITHOUT ROWID;
+";
 
 #[cfg(test)]
 mod tests {

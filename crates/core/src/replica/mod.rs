@@ -9,6 +9,7 @@ mod export;
 mod key;
 mod migrations;
 mod search;
+mod search_upkeep;
 mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -234,6 +235,7 @@ impl Replica {
                 removed += delete.execute([id])? as u64;
             }
         }
+        search_upkeep::removed_outside_a_page(&tx, table, removed)?;
         tx.commit()?;
         Ok(removed)
     }

@@ -139,7 +139,7 @@ fn opens_with_migrations_in_wal_mode_and_reopens() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     drop(conn);
 
     // Reopening runs no migration twice and keeps the data.
@@ -1700,6 +1700,11 @@ fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() 
         !during.contains_key("contact_by_name") && !during.contains_key("contact_by_account"),
         "contact indexes wait for the end of the contact pass: {during:?}"
     );
+    assert_eq!(
+        hit_ids(&replica.search("zeta", 50).unwrap()),
+        ["003B"],
+        "a first sync indexes search page by page"
+    );
     assert!(
         during.contains_key("account_by_name") && during.contains_key("opportunity_by_stage"),
         "objects whose pass ended have theirs back: {during:?}"
@@ -1736,15 +1741,21 @@ fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() 
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
-    // The rebuild merges no segments while it writes them; later writes merge as usual again.
-    let automerge: i64 = conn
-        .query_row(
-            "SELECT v FROM search_config WHERE k = 'automerge'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(automerge, 4);
+    // Segments are not merged while a pass writes them; later writes merge as usual again.
+    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+}
+
+/// The search index's merge settings that a pass changes while it runs.
+fn search_config(conn: &Connection) -> Vec<String> {
+    conn.prepare(
+        "SELECT k || '=' || v FROM search_config WHERE k IN ('automerge', 'crisismerge')
+         ORDER BY k",
+    )
+    .unwrap()
+    .query_map([], |r| r.get(0))
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
 }
 
 /// A replica written by the previous version (schema 2, the search index holding its own copy
@@ -1824,4 +1835,304 @@ fn an_index_made_again_during_a_pass_is_not_made_twice() {
         })
         .unwrap();
     assert_eq!(record_indexes(&path), before);
+}
+
+/// Pages of a first sync whose `objects` say which passes go on after them.
+fn first_sync_page(tag: &str, going_on: &[&str]) -> SyncResponse {
+    let mut objects = all_done();
+    for object in going_on {
+        objects.insert(object.to_string(), progress(true));
+    }
+    SyncResponse {
+        objects,
+        cursors: all_cursors(tag),
+        more: !going_on.is_empty(),
+        ..Default::default()
+    }
+}
+
+/// What the search box finds for a set of queries, to compare two replicas' indexes.
+fn findings(replica: &Replica) -> Vec<(String, Vec<String>)> {
+    [
+        "acme",
+        "industries",
+        "corporation",
+        "globex",
+        "zeta",
+        "zoe",
+        "ada",
+        "ceo",
+        "cto",
+        "hopper",
+        "johnson",
+        "turing",
+        "linus",
+        "big deal",
+        "3347",
+        "+33",
+        "example",
+    ]
+    .iter()
+    .map(|query| {
+        let hits = replica.search(query, 50).unwrap();
+        let ids = hit_ids(&hits).into_iter().map(String::from).collect();
+        (query.to_string(), ids)
+    })
+    .collect()
+}
+
+/// A first sync on an empty replica indexes search page by page: a record is found as soon
+/// as its page lands (a contact once its account is here, or once the accounts' pass has
+/// ended), contacts re-sent or deleted during the pass are found as they now are, and the
+/// sync ends with the index triggers would have built for the same records.
+#[test]
+fn a_first_sync_indexes_search_page_by_page_and_ends_as_the_triggers_would() {
+    let (_dir, replica) = open_temp();
+    let acme = account("001A", "Acme Corporation");
+    let globex = account("001B", "Globex");
+    let ada_promoted = stamped(
+        contact(
+            "003A",
+            "Ada",
+            "Lovelace",
+            "ada@acme.example",
+            "CEO",
+            Some("001A"),
+        ),
+        |c| c.system_modstamp = "2024-05-02T10:00:00.000+0000".into(),
+    );
+    let zoe = contact(
+        "003B",
+        "Zoë",
+        "Zeta",
+        "zoe@globex.example",
+        "CTO",
+        Some("001B"),
+    );
+    // 001Z never comes: the rep cannot see that account.
+    let grace = contact(
+        "003C",
+        "Grace",
+        "Hopper",
+        "grace@navy.example",
+        "CTO",
+        Some("001Z"),
+    );
+    let linus = contact(
+        "003E",
+        "Linus",
+        "Torvalds",
+        "linus@globex.example",
+        "CTO",
+        Some("001B"),
+    );
+    let katherine = contact(
+        "003F",
+        "Katherine",
+        "Johnson",
+        "kj@nasa.example",
+        "CTO",
+        Some("001Z"),
+    );
+    let deal = opportunity(
+        "006A",
+        "Big Deal",
+        "Prospecting",
+        None,
+        "2024-09-01",
+        Some("001B"),
+    );
+
+    let mut page = first_sync_page("1", &["Account", "Contact", "Opportunity"]);
+    page.accounts = vec![acme.clone()];
+    page.contacts = vec![
+        contact(
+            "003A",
+            "Ada",
+            "Lovelace",
+            "ada@acme.example",
+            "CTO",
+            Some("001A"),
+        ),
+        zoe.clone(),
+        grace.clone(),
+        contact("003D", "Alan", "Turing", "alan@example.org", "CTO", None),
+    ];
+    page.opportunities = vec![deal.clone()];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(
+        hit_ids(&replica.search("acme", 50).unwrap()),
+        ["001A", "003A"]
+    );
+    assert_eq!(hit_ids(&replica.search("turing", 50).unwrap()), ["003D"]);
+    assert!(
+        replica.search("zeta", 50).unwrap().is_empty(),
+        "Zoë waits for her account, whose name her entry carries"
+    );
+    assert!(replica.search("big", 50).unwrap().is_empty());
+
+    let mut page = first_sync_page("2", &["Account", "Contact"]);
+    page.accounts = vec![globex.clone()];
+    page.contacts = vec![ada_promoted.clone(), linus.clone()];
+    page.deleted = vec![deleted("Contact", "003D", None)];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(
+        hit_ids(&replica.search("globex", 50).unwrap()),
+        ["001B", "003B", "003E", "006A"]
+    );
+    assert!(replica.search("turing", 50).unwrap().is_empty());
+    assert_eq!(hit_ids(&replica.search("ceo", 50).unwrap()), ["003A"]);
+    assert!(
+        replica.search("hopper", 50).unwrap().is_empty(),
+        "Grace's account may still come"
+    );
+
+    let mut page = first_sync_page("3", &[]);
+    page.contacts = vec![katherine.clone()];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(hit_ids(&replica.search("hopper", 50).unwrap()), ["003C"]);
+    assert_eq!(hit_ids(&replica.search("johnson", 50).unwrap()), ["003F"]);
+
+    // The same records written outside a pass, where the triggers keep the index.
+    let (_other_dir, by_triggers) = open_temp();
+    by_triggers
+        .apply_page(&SyncResponse {
+            accounts: vec![acme, globex],
+            contacts: vec![ada_promoted, zoe, grace, linus, katherine],
+            opportunities: vec![deal],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(findings(&replica), findings(&by_triggers));
+
+    let conn = raw_connection(replica.path());
+    conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
+        .unwrap();
+    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+    drop(conn);
+
+    // The triggers are back: a rename after the sync reaches the contacts' entries.
+    replica
+        .apply_page(&SyncResponse {
+            accounts: vec![stamped(account("001B", "Initech"), |a| {
+                a.system_modstamp = "2024-05-03T10:00:00.000+0000".into()
+            })],
+            cursors: all_cursors("4"),
+            objects: all_done(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        hit_ids(&replica.search("globex", 50).unwrap()),
+        ["003B", "003E"],
+        "their emails still say globex; the account and the deal no longer do"
+    );
+    assert_eq!(
+        hit_ids(&replica.search("initech", 50).unwrap()),
+        ["001B", "003B", "003E", "006A"]
+    );
+
+    // Merging the segments the pages wrote changes what is found in no way.
+    let before = findings(&replica);
+    let mut steps = 0;
+    while replica.tidy_search().unwrap() {
+        steps += 1;
+        assert!(steps < 100, "tidying ends");
+    }
+    assert_eq!(findings(&replica), before);
+}
+
+/// An account renamed while a first sync runs (it changed in Salesforce meanwhile, and came
+/// again) is on its contacts' entries too: the index is rebuilt when the passes end.
+#[test]
+fn an_account_renamed_during_a_first_sync_is_searched_by_its_new_name() {
+    let (_dir, replica) = open_temp();
+    let mut page = first_sync_page("1", &["Account", "Contact"]);
+    page.accounts = vec![account("001A", "Acme Corporation")];
+    page.contacts = vec![contact(
+        "003A",
+        "Ada",
+        "Lovelace",
+        "ada@acme.example",
+        "CTO",
+        Some("001A"),
+    )];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(
+        hit_ids(&replica.search("corporation", 50).unwrap()),
+        ["001A", "003A"]
+    );
+
+    let mut page = first_sync_page("2", &[]);
+    page.accounts = vec![stamped(account("001A", "Acme Industries"), |a| {
+        a.system_modstamp = "2024-05-02T10:00:00.000+0000".into()
+    })];
+    page.contacts = vec![contact(
+        "003B",
+        "Zoë",
+        "Zeta",
+        "zoe@acme.example",
+        "CTO",
+        Some("001A"),
+    )];
+    replica.apply_page(&page).unwrap();
+    assert!(replica.search("corporation", 50).unwrap().is_empty());
+    assert_eq!(
+        hit_ids(&replica.search("industries", 50).unwrap()),
+        ["001A", "003B", "003A"]
+    );
+    let conn = raw_connection(replica.path());
+    conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
+        .unwrap();
+    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+}
+
+/// A reset of contacts in the middle of a first sync (the replica now holds contacts) gives
+/// up page-by-page indexing: the index is rebuilt when the passes end, without the contact
+/// the reset did not send again.
+#[test]
+fn a_reset_during_a_first_sync_falls_back_to_a_rebuild_at_the_end() {
+    let (_dir, replica) = open_temp();
+    let mut page = first_sync_page("1", &["Account", "Contact"]);
+    page.accounts = vec![account("001A", "Acme Corporation")];
+    page.contacts = vec![
+        contact(
+            "003A",
+            "Ada",
+            "Lovelace",
+            "ada@acme.example",
+            "CTO",
+            Some("001A"),
+        ),
+        contact("003D", "Alan", "Turing", "alan@example.org", "CTO", None),
+    ];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(hit_ids(&replica.search("turing", 50).unwrap()), ["003D"]);
+
+    let mut page = first_sync_page("2", &["Account"]);
+    page.reset = vec!["Contact".into()];
+    page.contacts = vec![contact(
+        "003A",
+        "Ada",
+        "Lovelace",
+        "ada@acme.example",
+        "CTO",
+        Some("001A"),
+    )];
+    replica.apply_page(&page).unwrap();
+
+    let mut page = first_sync_page("3", &[]);
+    page.accounts = vec![account("001B", "Globex")];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(replica.ids("Contact").unwrap(), ["003A"]);
+    assert!(replica.search("turing", 50).unwrap().is_empty());
+    assert_eq!(
+        hit_ids(&replica.search("acme", 50).unwrap()),
+        ["001A", "003A"]
+    );
+    assert_eq!(hit_ids(&replica.search("globex", 50).unwrap()), ["001B"]);
+    let conn = raw_connection(replica.path());
+    conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
+        .unwrap();
+    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
 }

@@ -1,0 +1,360 @@
+//! The search index while a pass runs (a first sync, or a reset after the delete log stopped
+//! reaching back). Outside passes the triggers keep it current record by record. A pass
+//! rewrites whole tables, and upkeep row by row cost several times the rows themselves, so
+//! during one the triggers stand aside (a row in `search_deferred`) and the index follows in
+//! one of two ways:
+//!
+//! - **Page by page**, when the pass began on empty tables (a first sync, a fresh start): each
+//!   page indexes the records it brought, in bulk and in rowid order, in its own transaction.
+//!   The first sync ends with its index built, and search finds records as their pages land.
+//!   A contact or opportunity is indexed once its account is here (the account's name is part
+//!   of its entry; until then it waits in `search_waiting`) or once the accounts' pass has
+//!   ended (then it has none).
+//! - **Rebuilt at the end**, when the pass rewrites tables that held records: nothing is
+//!   indexed while it runs, and the whole index is rebuilt from the tables when the last pass
+//!   ends. What page-by-page indexing does not expect falls back to this: an account changed
+//!   or deleted during the pass (its contacts' entries carry its name), records of an older
+//!   pass left at its end, records removed by a reconciliation.
+//!
+//! Page by page, FTS5 does not merge the segment each page's commit writes (`automerge` 0):
+//! merging them as they came doubled the index's cost on the sync's path.
+//! [`Replica::tidy_search`] merges them afterwards, a step at a time.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::Replica;
+use crate::error::CoreError;
+
+/// The searched tables, by kind: a search rowid is `record rowid * 4 + kind` (see schema 2).
+const SEARCHED: [(&str, i64); 3] = [("account", 1), ("contact", 2), ("opportunity", 3)];
+
+/// Leaf pages merged per [`Replica::tidy_search`] step: about a megabyte, a few milliseconds.
+const TIDY_STEP_PAGES: i64 = 256;
+
+/// How the search index follows the replica right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Upkeep {
+    /// No pass of a searched object runs: triggers keep the index current.
+    Triggers,
+    PageByPage,
+    RebuildAtEnd,
+}
+
+pub(super) fn current(conn: &Connection) -> Result<Upkeep, CoreError> {
+    let page_by_page: Option<bool> = conn
+        .prepare_cached("SELECT page_by_page FROM search_deferred")?
+        .query_row([], |row| row.get(0))
+        .optional()?;
+    Ok(match page_by_page {
+        None => Upkeep::Triggers,
+        Some(true) => Upkeep::PageByPage,
+        Some(false) => Upkeep::RebuildAtEnd,
+    })
+}
+
+/// A pass of the searched `table` opens.
+pub(super) fn pass_opens(
+    conn: &Connection,
+    upkeep: Upkeep,
+    table: &str,
+) -> Result<Upkeep, CoreError> {
+    match upkeep {
+        Upkeep::Triggers => {
+            let mut empty = true;
+            for (searched, _) in SEARCHED {
+                empty &= is_empty(conn, searched)?;
+            }
+            conn.prepare_cached("INSERT INTO search_deferred (one, page_by_page) VALUES (1, ?1)")?
+                .execute([empty])?;
+            if !empty {
+                return Ok(Upkeep::RebuildAtEnd);
+            }
+            // Empty tables, so an empty index (`delete-all` makes sure of it, cheaply). 64: a
+            // sync of more pages than that merges its first 64 segments once, as it goes.
+            conn.execute_batch(
+                "INSERT INTO search (search) VALUES ('delete-all');
+                 INSERT INTO search (search, rank) VALUES ('automerge', 0);
+                 INSERT INTO search (search, rank) VALUES ('crisismerge', 64);",
+            )?;
+            Ok(Upkeep::PageByPage)
+        }
+        Upkeep::PageByPage if !is_empty(conn, table)? => rebuild_at_end(conn),
+        other => Ok(other),
+    }
+}
+
+/// Gives up page-by-page indexing for this pass: the index is rebuilt when it ends.
+pub(super) fn rebuild_at_end(conn: &Connection) -> Result<Upkeep, CoreError> {
+    conn.prepare_cached("UPDATE search_deferred SET page_by_page = 0")?
+        .execute([])?;
+    Ok(Upkeep::RebuildAtEnd)
+}
+
+/// `removed` records of `table` went outside a page (records that left the rep's view): the
+/// triggers took their entries, unless they stand aside for page-by-page indexing, which
+/// does not see this — then the index is rebuilt when the pass ends.
+pub(super) fn removed_outside_a_page(
+    conn: &Connection,
+    table: &str,
+    removed: u64,
+) -> Result<(), CoreError> {
+    let searched = SEARCHED.iter().any(|(t, _)| *t == table);
+    if searched && removed > 0 && current(conn)? == Upkeep::PageByPage {
+        rebuild_at_end(conn)?;
+    }
+    Ok(())
+}
+
+/// Every pass of a searched object has ended: the triggers take over again.
+pub(super) fn passes_ended(conn: &Connection, upkeep: Upkeep) -> Result<(), CoreError> {
+    match upkeep {
+        Upkeep::Triggers => return Ok(()),
+        Upkeep::PageByPage => conn.execute_batch(
+            "DELETE FROM search_deferred;
+             INSERT INTO search (search, rank) VALUES ('automerge', 4);",
+        )?,
+        Upkeep::RebuildAtEnd => conn.execute_batch(&REBUILD_SEARCH)?,
+    }
+    conn.execute_batch(
+        "DELETE FROM search_waiting;
+         INSERT INTO search (search, rank) VALUES ('crisismerge', 16);",
+    )?;
+    Ok(())
+}
+
+/// [`super::migrations::REBUILD_SEARCH`] with its `DIGITS()` spelled out.
+static REBUILD_SEARCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    super::migrations::expand_digits(super::migrations::REBUILD_SEARCH)
+});
+
+fn is_empty(conn: &Connection, table: &str) -> Result<bool, CoreError> {
+    Ok(!conn
+        .prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {table})"))?
+        .query_row([], |row| row.get::<_, bool>(0))?)
+}
+
+/// One page's share of page-by-page indexing. New rows are found by rowid (above the
+/// table's highest before the page); rows the page rewrote or deleted, and those whose wait
+/// for an account ended, are noted in `temp.search_todo` (search rowids) as the page applies.
+/// [`PageIndex::finish`] deletes the noted rows' entries and writes the entries of both, each
+/// in rowid order — FTS5 writes a segment whenever a rowid comes out of order.
+pub(super) struct PageIndex {
+    /// The highest rowid of each searched table before the page.
+    before: [i64; 3],
+    /// The page did what page-by-page indexing does not follow.
+    gave_up: bool,
+}
+
+impl PageIndex {
+    pub(super) fn begin(conn: &Connection) -> Result<Self, CoreError> {
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS search_todo (rowid INTEGER PRIMARY KEY);
+             DELETE FROM temp.search_todo;",
+        )?;
+        let mut before = [0; 3];
+        for ((table, _), highest) in SEARCHED.iter().zip(&mut before) {
+            *highest = conn
+                .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
+                .query_row([], |row| row.get(0))?;
+        }
+        Ok(PageIndex {
+            before,
+            gave_up: false,
+        })
+    }
+
+    /// The page wrote the record at `rowid` of searched table `object` (0 account, 1 contact,
+    /// 2 opportunity). A rewritten contact or opportunity has its entry replaced; a rewritten
+    /// account ends page-by-page indexing.
+    pub(super) fn written(
+        &mut self,
+        conn: &Connection,
+        object: usize,
+        rowid: i64,
+    ) -> Result<(), CoreError> {
+        if rowid > self.before[object] || self.gave_up {
+            return Ok(());
+        }
+        if object == 0 {
+            return self.give_up(conn);
+        }
+        conn.prepare_cached("INSERT OR IGNORE INTO temp.search_todo (rowid) VALUES (?1)")?
+            .execute([rowid * 4 + SEARCHED[object].1])?;
+        Ok(())
+    }
+
+    /// The page is about to delete record `id` of searched table `object`: its entry goes. An
+    /// account's deletion ends page-by-page indexing.
+    pub(super) fn deleting(
+        &mut self,
+        conn: &Connection,
+        object: usize,
+        id: &str,
+    ) -> Result<(), CoreError> {
+        if self.gave_up {
+            return Ok(());
+        }
+        if object == 0 {
+            let here: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM account WHERE id = ?1)")?
+                .query_row([id], |row| row.get(0))?;
+            return if here { self.give_up(conn) } else { Ok(()) };
+        }
+        let (table, kind) = SEARCHED[object];
+        conn.prepare_cached(&format!(
+            "INSERT OR IGNORE INTO temp.search_todo (rowid)
+             SELECT rowid * 4 + {kind} FROM {table} WHERE id = ?1"
+        ))?
+        .execute([id])?;
+        Ok(())
+    }
+
+    fn give_up(&mut self, conn: &Connection) -> Result<(), CoreError> {
+        rebuild_at_end(conn)?;
+        self.gave_up = true;
+        Ok(())
+    }
+
+    /// Writes the entries of everything the page changed, and says how the index follows the
+    /// pass from here. `accounts_open`: the accounts' pass still runs after this page (a
+    /// contact whose account is not here yet waits for it); `accounts_ended`: it ended with
+    /// this page (whoever waited is indexed now, without an account name).
+    pub(super) fn finish(
+        self,
+        conn: &Connection,
+        upkeep: Upkeep,
+        accounts_open: bool,
+        accounts_ended: bool,
+    ) -> Result<Upkeep, CoreError> {
+        if self.gave_up || upkeep != Upkeep::PageByPage {
+            conn.prepare_cached("DELETE FROM temp.search_todo")?
+                .execute([])?;
+            return Ok(Upkeep::RebuildAtEnd);
+        }
+        // Those waiting for an account that came, or for the accounts' pass that ended. One
+        // rewritten since it began waiting may have an entry already: noted like the others.
+        if accounts_ended {
+            conn.execute_batch(
+                "INSERT OR IGNORE INTO temp.search_todo (rowid)
+                 SELECT search_rowid FROM search_waiting;
+                 DELETE FROM search_waiting;",
+            )?;
+        } else {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO temp.search_todo (rowid)
+                 SELECT w.search_rowid
+                 FROM account a JOIN search_waiting w ON w.account_id = a.id
+                 WHERE a.rowid > ?1",
+            )?
+            .execute([self.before[0]])?;
+            conn.prepare_cached(
+                "DELETE FROM search_waiting
+                 WHERE account_id IN (SELECT id FROM account WHERE rowid > ?1)",
+            )?
+            .execute([self.before[0]])?;
+        }
+        // Deleting an entry that is not there costs a lookup and changes nothing.
+        let noted: Vec<i64> = conn
+            .prepare_cached("SELECT rowid FROM temp.search_todo ORDER BY rowid")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut delete = conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?;
+        for rowid in noted {
+            delete.execute([rowid])?;
+        }
+        let [accounts, contacts, opportunities] = self.before;
+        if accounts_open {
+            conn.prepare_cached(&START_WAITING)?
+                .execute((contacts, opportunities))?;
+        }
+        conn.prepare_cached(&INDEX_PAGE)?.execute((
+            accounts_open,
+            accounts,
+            contacts,
+            opportunities,
+        ))?;
+        conn.prepare_cached("DELETE FROM temp.search_todo")?
+            .execute([])?;
+        Ok(Upkeep::PageByPage)
+    }
+}
+
+/// The records of a searched table a page indexes, as `FROM … WHERE …` over `x`: its new rows
+/// (rowid above `?before`), and its noted ones.
+fn page_records(table: &str, kind: i64, before: &str) -> [(String, String); 2] {
+    [
+        (format!("FROM {table} x"), format!("x.rowid > {before}")),
+        (
+            format!("FROM temp.search_todo t JOIN {table} x ON x.rowid = t.rowid / 4"),
+            format!("t.rowid % 4 = {kind} AND x.rowid <= {before}"),
+        ),
+    ]
+}
+
+/// The page's contacts and opportunities whose account is not here (yet) start waiting for
+/// it. `?1`, `?2`: the highest contact and opportunity rowids before the page.
+static START_WAITING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut parts = Vec::new();
+    for (table, kind, before) in [("contact", 2, "?1"), ("opportunity", 3, "?2")] {
+        for (from, condition) in page_records(table, kind, before) {
+            parts.push(format!(
+                "SELECT x.account_id, x.rowid * 4 + {kind} {from}
+                 WHERE {condition} AND x.account_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM account WHERE id = x.account_id)"
+            ));
+        }
+    }
+    format!(
+        "INSERT OR IGNORE INTO search_waiting (account_id, search_rowid) {}",
+        parts.join(" UNION ALL ")
+    )
+});
+
+/// The entries of a page's records that exist and may be indexed, in rowid order, with the
+/// fields the triggers of schema 3 write. `?1`: the accounts' pass still runs (a contact or
+/// opportunity whose account is not here waits); `?2`–`?4`: the highest account, contact and
+/// opportunity rowids before the page.
+static INDEX_PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut parts = Vec::new();
+    for (from, condition) in page_records("account", 1, "?2") {
+        parts.push(format!(
+            "SELECT x.rowid * 4 + 1, x.name, NULL, x.phone, NULL, NULL, DIGITS(x.phone)
+             {from} WHERE {condition}"
+        ));
+    }
+    for (from, condition) in page_records("contact", 2, "?3") {
+        parts.push(format!(
+            "SELECT x.rowid * 4 + 2, x.name, x.email, concat_ws(' ', x.phone, x.mobile_phone),
+                    x.title, a.name, concat_ws(' ', DIGITS(x.phone), DIGITS(x.mobile_phone))
+             {from} LEFT JOIN account a ON a.id = x.account_id
+             WHERE {condition} AND (x.account_id IS NULL OR a.id IS NOT NULL OR NOT ?1)"
+        ));
+    }
+    for (from, condition) in page_records("opportunity", 3, "?4") {
+        parts.push(format!(
+            "SELECT x.rowid * 4 + 3, x.name, NULL, NULL, NULL, a.name, NULL
+             {from} LEFT JOIN account a ON a.id = x.account_id
+             WHERE {condition} AND (x.account_id IS NULL OR a.id IS NOT NULL OR NOT ?1)"
+        ));
+    }
+    super::migrations::expand_digits(&format!(
+        "INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+         {} ORDER BY 1",
+        parts.join(" UNION ALL ")
+    ))
+});
+
+impl Replica {
+    /// Merges a step's worth of the search index's segments (a first sync leaves one per
+    /// page). Returns whether there is more to merge. Each step is its own short
+    /// transaction, so a background loop can run them between the rep's writes; search is
+    /// correct throughout, and a little faster after.
+    pub(crate) fn tidy_search(&self) -> Result<bool, CoreError> {
+        let conn = self.writer();
+        let before = conn.total_changes();
+        conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('merge', ?1)")?
+            .execute([TIDY_STEP_PAGES])?;
+        // FTS5's documented signal: a step that merged nothing changes fewer than 2 rows.
+        Ok(conn.total_changes() - before >= 2)
+    }
+}
