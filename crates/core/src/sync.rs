@@ -66,7 +66,10 @@ pub(crate) async fn pull(
         let more = page.more;
         let writer = replica.clone();
         applying = Some(tokio::task::spawn_blocking(move || {
-            writer.apply_page(&page)
+            let applied = writer.apply_page(&page);
+            // Tens of thousands of strings: freed on another thread, not the one that writes.
+            tokio::spawn(async move { drop(page) });
+            applied
         }));
         if !more {
             record(&mut report, finish(applying.take()).await?);

@@ -22,13 +22,17 @@ pub struct Position {
 }
 
 /// A decoded cursor: `after` is `None` until the client has seen a record of the object;
-/// `deletes_since` is `None` until the gateway has read the object's delete log once.
+/// `deletes_since` is `None` until the gateway has read the object's delete log once;
+/// `remaining` is set while a sync's pages of the object are under way: how many records were
+/// still to come after `after` (the next page then asks Salesforce for one page, not a count
+/// of everything left).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub object: String,
     pub after: Option<Position>,
     /// Salesforce's `latestDateCovered` of the last `…/deleted/` read: the next read starts here.
     pub deletes_since: Option<OffsetDateTime>,
+    pub remaining: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -42,6 +46,9 @@ struct Payload {
     /// Unix time in milliseconds (absent in cursors of the first release: read as `None`).
     #[serde(default)]
     del: Option<i64>,
+    /// Records still to come (absent in older cursors, and once an object is caught up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rem: Option<u64>,
 }
 
 #[derive(Clone)]
@@ -70,6 +77,7 @@ impl CursorSigner {
                 .as_ref()
                 .map(|p| (unix_millis(p.system_modstamp), p.id.to_string())),
             del: cursor.deletes_since.map(unix_millis),
+            rem: cursor.remaining,
         };
         let body = B64.encode(serde_json::to_vec(&payload).expect("serializable"));
         let mut mac = self.mac();
@@ -110,6 +118,7 @@ impl CursorSigner {
             object: object.to_string(),
             after,
             deletes_since,
+            remaining: payload.rem,
         })
     }
 }
@@ -137,6 +146,7 @@ mod tests {
                 id: RecordId::parse("0011U00000V0tkDQAR").unwrap(),
             }),
             deletes_since: Some(datetime!(2024-05-01 10:00:00 UTC)),
+            remaining: Some(48_000),
         }
     }
 
@@ -149,6 +159,7 @@ mod tests {
             object: "Contact".into(),
             after: None,
             deletes_since: None,
+            remaining: None,
         };
         let text = signer.encode(ORG, &empty);
         assert_eq!(signer.decode(ORG, "Contact", &text).unwrap(), empty);

@@ -110,11 +110,13 @@ pub fn object_spec(name: &str) -> Option<&'static ObjectSpec> {
     SPECS.into_iter().find(|spec| spec.name == name)
 }
 
-/// The SOQL for everything after `after`, oldest change first. No LIMIT: Salesforce answers the
-/// first batch (up to 2000 rows) and `totalSize` counts all that remain, which sizes the client's
-/// progress bar. Built only from the allow-listed names above, the datetime formatter and the one
+/// The SOQL for everything after `after`, oldest change first. Without `limit` (a sync's first
+/// page of the object) Salesforce answers the first batch (up to 2000 rows) and `totalSize`
+/// counts all that remain, which sizes the client's progress bar; later pages ask for one page
+/// and a row (`limit`), whether more remain, instead of having every remaining row counted again.
+/// Built only from the allow-listed names above, the datetime formatter and the one
 /// string-literal escaper, with an id that has been validated.
-pub fn page_query(spec: &ObjectSpec, after: Option<&Position>) -> String {
+pub fn page_query(spec: &ObjectSpec, after: Option<&Position>, limit: Option<usize>) -> String {
     let mut query = format!("SELECT {} FROM {}", spec.fields.join(", "), spec.name);
     if let Some(position) = after {
         let stamp = soql::datetime_literal(position.system_modstamp);
@@ -124,6 +126,9 @@ pub fn page_query(spec: &ObjectSpec, after: Option<&Position>) -> String {
         ));
     }
     query.push_str(" ORDER BY SystemModstamp, Id");
+    if let Some(limit) = limit {
+        query.push_str(&format!(" LIMIT {limit}"));
+    }
     query
 }
 
@@ -204,11 +209,14 @@ pub async fn sync(
                 object: name.to_string(),
                 after: None,
                 deletes_since: None,
+                remaining: None,
             },
         };
+        // Mid-sync, the count carried by the cursor stands in for Salesforce's.
+        let limit = cursor.remaining.map(|_| page_size + 1);
         plans.push(Plan {
             spec,
-            soql: page_query(spec, cursor.after.as_ref()),
+            soql: page_query(spec, cursor.after.as_ref(), limit),
             deletes_from: cursor.deletes_since.unwrap_or(first_read_from),
             cursor,
         });
@@ -240,6 +248,7 @@ pub async fn sync(
                 object: name.to_string(),
                 after: None,
                 deletes_since: Some(deletes.latest_date_covered),
+                remaining: None,
             };
             response
                 .cursors
@@ -270,8 +279,13 @@ pub async fn sync(
             "Task" => take_page(&answers, plan, page_size, &mut last, &mut response.tasks),
             other => unreachable!("no record type for {other}"),
         }?;
-        let remaining = total.saturating_sub(kept);
-        let more = remaining > 0;
+        // `total` counts all that remain on an object's first page, and at most a page and a
+        // row on later ones (then the cursor's count, less this page, is the estimate).
+        let more = total > kept;
+        let remaining = match plan.cursor.remaining {
+            Some(before) if more => before.saturating_sub(kept).max(total - kept),
+            _ => total.saturating_sub(kept),
+        };
         response.more |= more;
         response.objects.insert(
             name.to_string(),
@@ -285,6 +299,7 @@ pub async fn sync(
             object: name.to_string(),
             after: last,
             deletes_since: Some(deletes.latest_date_covered),
+            remaining: more.then_some(remaining),
         };
         response
             .cursors
@@ -442,7 +457,7 @@ mod tests {
     #[test]
     fn first_page_has_no_where_clause() {
         assert_eq!(
-            page_query(&ACCOUNT, None),
+            page_query(&ACCOUNT, None, None),
             "SELECT Id, Name, Industry, Phone, BillingCity, OwnerId, SystemModstamp FROM Account \
              ORDER BY SystemModstamp, Id"
         );
@@ -455,12 +470,14 @@ mod tests {
             id: RecordId::parse("0031U00000V0tkD").unwrap(),
         };
         assert_eq!(
-            page_query(&CONTACT, Some(&after)),
+            page_query(&CONTACT, Some(&after), None),
             "SELECT Id, FirstName, LastName, Name, Email, Phone, MobilePhone, Title, AccountId, OwnerId, \
              SystemModstamp FROM Contact WHERE SystemModstamp > 2024-05-01T10:00:00Z OR \
              (SystemModstamp = 2024-05-01T10:00:00Z AND Id > '0031U00000V0tkDQAR') \
              ORDER BY SystemModstamp, Id"
         );
+        assert!(page_query(&CONTACT, Some(&after), Some(2001))
+            .ends_with("ORDER BY SystemModstamp, Id LIMIT 2001"));
     }
 
     #[test]
