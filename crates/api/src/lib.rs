@@ -112,8 +112,9 @@ pub struct SyncResponse {
 pub struct ObjectProgress {
     /// Records of this page.
     pub records: u64,
-    /// Records still waiting after this page (Salesforce's count; an estimate while records
-    /// change): with `records` it sizes a progress bar.
+    /// Records still waiting after this page (Salesforce's count on an object's first page of a
+    /// sync, carried on by the cursor after; an estimate while records change): with `records`
+    /// it sizes a progress bar.
     pub remaining: u64,
     /// More records are waiting for this object.
     pub more: bool,

@@ -461,7 +461,7 @@ fn first_sync_80k() {
     }
     let total = start.elapsed();
     println!(
-        "first sync 80k: {:.0} ms ({:.0} records/s), last page (with search rebuild) {:.0} ms",
+        "first sync 80k: {:.0} ms ({:.0} records/s), last page {:.0} ms",
         millis(total),
         80_000.0 / total.as_secs_f64(),
         millis(last)
