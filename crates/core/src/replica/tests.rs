@@ -44,6 +44,18 @@ fn contact(
     }
 }
 
+/// Ada Lovelace, CTO at account 001A.
+fn ada_at_acme() -> Contact {
+    contact(
+        "003A",
+        "Ada",
+        "Lovelace",
+        "ada@acme.example",
+        "CTO",
+        Some("001A"),
+    )
+}
+
 fn cursors(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -83,14 +95,7 @@ fn seed(replica: &Replica) {
                 account("001B", "Globex"),
             ],
             contacts: vec![
-                contact(
-                    "003A",
-                    "Ada",
-                    "Lovelace",
-                    "ada@acme.example",
-                    "CTO",
-                    Some("001A"),
-                ),
+                ada_at_acme(),
                 contact(
                     "003B",
                     "José",
@@ -1092,14 +1097,7 @@ fn a_first_sync_over_old_records_drops_the_ones_not_sent() {
     replica
         .apply_page(&SyncResponse {
             accounts: vec![account("001A", "Acme Corporation")],
-            contacts: vec![contact(
-                "003A",
-                "Ada",
-                "Lovelace",
-                "ada@acme.example",
-                "CTO",
-                Some("001A"),
-            )],
+            contacts: vec![ada_at_acme()],
             objects: all_done(),
             cursors: all_cursors("1"),
             more: false,
@@ -1716,14 +1714,7 @@ fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() 
     let replica = Replica::open(&path, &test_key()).unwrap();
     replica
         .apply_page(&SyncResponse {
-            contacts: vec![contact(
-                "003A",
-                "Ada",
-                "Lovelace",
-                "ada@acme.example",
-                "CTO",
-                Some("001A"),
-            )],
+            contacts: vec![ada_at_acme()],
             objects: all_done(),
             cursors: all_cursors("p2"),
             more: false,
@@ -1837,6 +1828,14 @@ fn an_index_made_again_during_a_pass_is_not_made_twice() {
     assert_eq!(record_indexes(&path), before);
 }
 
+/// FTS5's own check of the search index passes, and segments merge as usual again.
+fn search_index_is_sound_and_merges_again(replica: &Replica) {
+    let conn = raw_connection(replica.path());
+    conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
+        .unwrap();
+    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+}
+
 /// Pages of a first sync whose `objects` say which passes go on after them.
 fn first_sync_page(tag: &str, going_on: &[&str]) -> SyncResponse {
     let mut objects = all_done();
@@ -1946,14 +1945,7 @@ fn a_first_sync_indexes_search_page_by_page_and_ends_as_the_triggers_would() {
     let mut page = first_sync_page("1", &["Account", "Contact", "Opportunity"]);
     page.accounts = vec![acme.clone()];
     page.contacts = vec![
-        contact(
-            "003A",
-            "Ada",
-            "Lovelace",
-            "ada@acme.example",
-            "CTO",
-            Some("001A"),
-        ),
+        ada_at_acme(),
         zoe.clone(),
         grace.clone(),
         contact("003D", "Alan", "Turing", "alan@example.org", "CTO", None),
@@ -2005,11 +1997,7 @@ fn a_first_sync_indexes_search_page_by_page_and_ends_as_the_triggers_would() {
         .unwrap();
     assert_eq!(findings(&replica), findings(&by_triggers));
 
-    let conn = raw_connection(replica.path());
-    conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
-        .unwrap();
-    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
-    drop(conn);
+    search_index_is_sound_and_merges_again(&replica);
 
     // The triggers are back: a rename after the sync reaches the contacts' entries.
     replica
@@ -2049,14 +2037,7 @@ fn an_account_renamed_during_a_first_sync_is_searched_by_its_new_name() {
     let (_dir, replica) = open_temp();
     let mut page = first_sync_page("1", &["Account", "Contact"]);
     page.accounts = vec![account("001A", "Acme Corporation")];
-    page.contacts = vec![contact(
-        "003A",
-        "Ada",
-        "Lovelace",
-        "ada@acme.example",
-        "CTO",
-        Some("001A"),
-    )];
+    page.contacts = vec![ada_at_acme()];
     replica.apply_page(&page).unwrap();
     assert_eq!(
         hit_ids(&replica.search("corporation", 50).unwrap()),
@@ -2081,10 +2062,7 @@ fn an_account_renamed_during_a_first_sync_is_searched_by_its_new_name() {
         hit_ids(&replica.search("industries", 50).unwrap()),
         ["001A", "003B", "003A"]
     );
-    let conn = raw_connection(replica.path());
-    conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
-        .unwrap();
-    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+    search_index_is_sound_and_merges_again(&replica);
 }
 
 /// A reset of contacts in the middle of a first sync (the replica now holds contacts) gives
@@ -2096,14 +2074,7 @@ fn a_reset_during_a_first_sync_falls_back_to_a_rebuild_at_the_end() {
     let mut page = first_sync_page("1", &["Account", "Contact"]);
     page.accounts = vec![account("001A", "Acme Corporation")];
     page.contacts = vec![
-        contact(
-            "003A",
-            "Ada",
-            "Lovelace",
-            "ada@acme.example",
-            "CTO",
-            Some("001A"),
-        ),
+        ada_at_acme(),
         contact("003D", "Alan", "Turing", "alan@example.org", "CTO", None),
     ];
     replica.apply_page(&page).unwrap();
@@ -2111,14 +2082,7 @@ fn a_reset_during_a_first_sync_falls_back_to_a_rebuild_at_the_end() {
 
     let mut page = first_sync_page("2", &["Account"]);
     page.reset = vec!["Contact".into()];
-    page.contacts = vec![contact(
-        "003A",
-        "Ada",
-        "Lovelace",
-        "ada@acme.example",
-        "CTO",
-        Some("001A"),
-    )];
+    page.contacts = vec![ada_at_acme()];
     replica.apply_page(&page).unwrap();
 
     let mut page = first_sync_page("3", &[]);
@@ -2131,8 +2095,5 @@ fn a_reset_during_a_first_sync_falls_back_to_a_rebuild_at_the_end() {
         ["001A", "003A"]
     );
     assert_eq!(hit_ids(&replica.search("globex", 50).unwrap()), ["001B"]);
-    let conn = raw_connection(replica.path());
-    conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
-        .unwrap();
-    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+    search_index_is_sound_and_merges_again(&replica);
 }
