@@ -36,7 +36,9 @@ const TIDY_STEP_PAGES: i64 = 256;
 pub(super) enum Upkeep {
     /// No pass of a searched object runs: triggers keep the index current.
     Triggers,
+    /// A pass that began on empty tables: each page indexes its records ([`PageIndex`]).
     PageByPage,
+    /// Any other pass: the index is rebuilt from the tables when the last pass ends.
     RebuildAtEnd,
 }
 
