@@ -432,8 +432,7 @@ const UPSERT_ACCOUNT: &str = "
         name = excluded.name, industry = excluded.industry, phone = excluded.phone,
         billing_city = excluded.billing_city, owner_id = excluded.owner_id,
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
-    WHERE excluded.system_modstamp >= account.system_modstamp
-";
+    WHERE excluded.system_modstamp >= account.system_modstamp";
 
 const UPSERT_CONTACT: &str = "
     INSERT INTO contact (id, first_name, last_name, name, email, phone, mobile_phone, title,
@@ -444,8 +443,7 @@ const UPSERT_CONTACT: &str = "
         email = excluded.email, phone = excluded.phone, mobile_phone = excluded.mobile_phone,
         title = excluded.title, account_id = excluded.account_id, owner_id = excluded.owner_id,
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
-    WHERE excluded.system_modstamp >= contact.system_modstamp
-";
+    WHERE excluded.system_modstamp >= contact.system_modstamp";
 
 const UPSERT_OPPORTUNITY: &str = "
     INSERT INTO opportunity (id, name, stage_name, amount, close_date, probability, is_closed,
@@ -457,8 +455,7 @@ const UPSERT_OPPORTUNITY: &str = "
         is_closed = excluded.is_closed, is_won = excluded.is_won,
         account_id = excluded.account_id, owner_id = excluded.owner_id,
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
-    WHERE excluded.system_modstamp >= opportunity.system_modstamp
-";
+    WHERE excluded.system_modstamp >= opportunity.system_modstamp";
 
 const UPSERT_TASK: &str = "
     INSERT INTO task (id, subject, status, priority, task_subtype, activity_date, who_id,
@@ -471,8 +468,7 @@ const UPSERT_TASK: &str = "
         description = excluded.description, is_closed = excluded.is_closed,
         owner_id = excluded.owner_id, system_modstamp = excluded.system_modstamp,
         pass = excluded.pass
-    WHERE excluded.system_modstamp >= task.system_modstamp
-";
+    WHERE excluded.system_modstamp >= task.system_modstamp";
 
 /// Per object (in `OBJECTS` order): delete unless the record was stamped after the deletion.
 const DELETE: [&str; 4] = [
