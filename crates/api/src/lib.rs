@@ -89,6 +89,10 @@ pub struct SyncResponse {
     pub opportunities: Vec<Opportunity>,
     #[serde(default)]
     pub tasks: Vec<Task>,
+    /// The rep's open (not converted) leads. A lead converted since the cursor comes as a
+    /// deletion.
+    #[serde(default)]
+    pub leads: Vec<Lead>,
     /// Records deleted in Salesforce since the cursor.
     #[serde(default)]
     pub deleted: Vec<DeletedRecord>,
@@ -202,6 +206,34 @@ pub struct Opportunity {
     pub is_won: bool,
     #[serde(default)]
     pub account_id: Option<String>,
+    #[serde(default)]
+    pub next_step: Option<String>,
+    pub owner_id: String,
+    pub system_modstamp: String,
+}
+
+/// A Lead (an open, not converted one) as replicated to the device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Lead {
+    pub id: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    pub last_name: String,
+    /// Salesforce's read-only full name.
+    pub name: String,
+    pub company: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub mobile_phone: Option<String>,
+    #[serde(default)]
+    pub lead_source: Option<String>,
+    pub status: String,
     pub owner_id: String,
     pub system_modstamp: String,
 }

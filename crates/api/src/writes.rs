@@ -1,4 +1,5 @@
-//! Writes: `POST /v1/leads`, `POST /v1/tasks`, `PATCH /v1/opportunities/{id}`, `POST /v1/batch`.
+//! Writes: `POST /v1/leads`, `POST /v1/tasks`, `PATCH /v1/opportunities/{id}`,
+//! `PATCH /v1/contacts/{id}`, `POST /v1/batch`.
 //!
 //! Every write carries an [`IDEMPOTENCY_KEY`] header (a batch: a key per item). The gateway
 //! keeps the key, a hash of the request and the answer: the same key with the same request
@@ -58,12 +59,24 @@ pub const TASK_CREATE_FIELDS: &[&str] = &[
     "CallType",
     "CallDurationInSeconds",
     "CallDisposition",
+    "IsReminderSet",
+    "ReminderDateTime",
 ];
 
-/// Fields of [`OpportunityUpdate::fields`]. `Probability`, `IsClosed`, `IsWon` and
+/// Fields of an opportunity's [`RecordUpdate::fields`]. `Probability`, `IsClosed`, `IsWon` and
 /// `ForecastCategoryName` follow `StageName` in Salesforce and come back in the answer.
-pub const OPPORTUNITY_UPDATE_FIELDS: &[&str] =
-    &["Name", "StageName", "CloseDate", "Amount", "Probability"];
+pub const OPPORTUNITY_UPDATE_FIELDS: &[&str] = &[
+    "Name",
+    "StageName",
+    "CloseDate",
+    "Amount",
+    "Probability",
+    "NextStep",
+];
+
+/// Fields of a contact's [`RecordUpdate::fields`] (`PATCH /v1/contacts/{id}`): what a rep
+/// learns in a meeting.
+pub const CONTACT_UPDATE_FIELDS: &[&str] = &["Phone", "MobilePhone", "Email", "Title"];
 
 /// `POST /v1/tasks`: `{"kind": "call", "fields": {"Subject": "Call", "WhoId": "003…"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,26 +98,39 @@ pub enum TaskKind {
     FollowUp,
 }
 
-/// `PATCH /v1/opportunities/{id}`:
-/// `{"seen_system_modstamp": "2024-05-01T10:00:00.000+0000", "fields": {"StageName": "Closed Won"}}`.
+/// `PATCH /v1/opportunities/{id}` and `PATCH /v1/contacts/{id}`:
+/// `{"seen_system_modstamp": "2024-05-01T10:00:00.000+0000", "fields": {"StageName": "Closed Won"},
+///   "seen_fields": {"StageName": "Prospecting"}}`.
 ///
-/// If the record's `SystemModstamp` is no longer the one seen, nothing is written and the answer
-/// is `409` `conflict` with [`crate::ErrorDetail::current`] (the record as Salesforce has it)
-/// and [`crate::ErrorDetail::fields`] naming the fields that differ: with `seen_fields`, those
-/// whose server value is no longer the seen one; without, those of `fields` whose server value
-/// is not the one asked for.
+/// The check and the write are one step at Salesforce: the write is conditional on the record
+/// being unchanged since `seen_system_modstamp` (`If-Unmodified-Since`, which Salesforce
+/// compares to the second). When someone else changed the record since:
+/// - if every field of `fields` still has its `seen_fields` value (the change was to other
+///   fields), the write is made anyway — the other changes are kept (merged);
+/// - if the record already has every value of `fields` (this write, or the same change made by
+///   someone else, landed before), nothing more is written and the answer is the record;
+/// - otherwise nothing is written and the answer is `409` `conflict` with
+///   [`crate::ErrorDetail::current`] (the record as Salesforce has it) and
+///   [`crate::ErrorDetail::fields`] naming each field of `fields` whose server value is neither
+///   the seen one nor the one asked for (without `seen_fields`: each field of `fields` whose
+///   server value is not the one asked for).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OpportunityUpdate {
+pub struct RecordUpdate {
     /// The record's `SystemModstamp` when the rep saw it (any Salesforce datetime form).
     pub seen_system_modstamp: String,
-    /// The changes, from [`OPPORTUNITY_UPDATE_FIELDS`]; at least one.
+    /// The changes, from the object's allow-list ([`OPPORTUNITY_UPDATE_FIELDS`],
+    /// [`CONTACT_UPDATE_FIELDS`]); at least one.
     pub fields: RecordFields,
-    /// Optional: the values the rep saw for (some of) the changed fields, to name the fields
-    /// someone else changed in a conflict.
+    /// The values the rep saw for the changed fields (the base of a three-way comparison).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_fields: Option<RecordFields>,
 }
+
+/// `PATCH /v1/opportunities/{id}`.
+pub type OpportunityUpdate = RecordUpdate;
+/// `PATCH /v1/contacts/{id}`.
+pub type ContactUpdate = RecordUpdate;
 
 /// `POST /v1/batch`: queued writes, each with its own idempotency key (no header).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,7 +158,13 @@ pub enum BatchWrite {
     UpdateOpportunity {
         idempotency_key: String,
         id: String,
-        body: OpportunityUpdate,
+        body: RecordUpdate,
+    },
+    /// As `PATCH /v1/contacts/{id}`.
+    UpdateContact {
+        idempotency_key: String,
+        id: String,
+        body: RecordUpdate,
     },
 }
 
@@ -146,6 +178,9 @@ impl BatchWrite {
                 idempotency_key, ..
             }
             | BatchWrite::UpdateOpportunity {
+                idempotency_key, ..
+            }
+            | BatchWrite::UpdateContact {
                 idempotency_key, ..
             } => idempotency_key,
         }

@@ -488,6 +488,7 @@ async fn accounts_opportunities_show_search_and_status_speak_json_offline() {
         is_closed: false,
         is_won: false,
         account_id: Some("001000000000001AAA".into()),
+        next_step: None,
         owner_id: "005000000000001AAA".into(),
         system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
     }];

@@ -396,6 +396,10 @@ pub async fn batch_handler(
                         id,
                         body,
                     } => prepare_opportunity_update(idempotency_key, &id, body),
+                    BatchWrite::UpdateContact { .. } => Err(Answer::refused(
+                        "contact updates are not served by this gateway yet",
+                        None,
+                    )),
                 }
             };
             (key, prepared)

@@ -157,6 +157,7 @@ fn opportunity(i: usize, accounts: usize) -> Opportunity {
         is_closed: i % 4 == 3,
         is_won: i % 4 == 3,
         account_id: Some(id("001", i % accounts.max(1))),
+        next_step: None,
         owner_id: OWNER.into(),
         system_modstamp: stamp(i),
     }

@@ -565,6 +565,7 @@ fn opportunity(
         is_closed: closed,
         is_won: stage == "Closed Won",
         account_id: account_id.map(Into::into),
+        next_step: None,
         owner_id: OWNER.into(),
         system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
     }
