@@ -15,6 +15,8 @@ pub enum SimError {
     UnknownField(String, String),
     #[error("field '{1}' on {0} is read-only")]
     ReadOnlyField(String, String),
+    #[error("lead {0} is converted already")]
+    LeadConverted(String),
     #[error("fields must be a JSON object")]
     NotAnObject,
 }

@@ -183,6 +183,67 @@ impl Sim {
         Ok(())
     }
 
+    /// Converts a lead as Salesforce's Convert does (the REST API has no endpoint for it): an
+    /// account named after the lead's company and a contact with the lead's name, title, email
+    /// and phones, both owned by the lead's owner; the lead gets `IsConverted = true`, `Status`
+    /// `Closed - Converted` and `ConvertedContactId`, and `SystemModstamp` now. Returns the
+    /// contact's id.
+    pub fn convert_lead(&self, lead_id: &str) -> Result<String, SimError> {
+        let now = clock::format_datetime(self.state.clock.now());
+        let (lead_id, account_id, contact_id) = {
+            let mut org = self.state.org();
+            let store = &mut org.store;
+            let not_found = || SimError::RecordNotFound("Lead".into(), lead_id.into());
+            let lead = ids::to_15(lead_id)
+                .and_then(|id15| store.get(&schema::LEAD, id15))
+                .ok_or_else(not_found)?
+                .clone();
+            if lead.get("IsConverted") == Some(&Value::Bool(true)) {
+                return Err(SimError::LeadConverted(lead_id.into()));
+            }
+            let stamps = |record: &mut Map<String, Value>| {
+                for field in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+                    record.insert(field.into(), now.clone().into());
+                }
+            };
+            let account_id = store.next_id(&schema::ACCOUNT);
+            let mut account = Map::new();
+            account.insert("Id".into(), account_id.clone().into());
+            account.insert("Name".into(), lead["Company"].clone());
+            account.insert("OwnerId".into(), lead["OwnerId"].clone());
+            stamps(&mut account);
+            store.insert(&schema::ACCOUNT, account);
+            let contact_id = store.next_id(&schema::CONTACT);
+            let mut contact = Map::new();
+            contact.insert("Id".into(), contact_id.clone().into());
+            for field in [
+                "FirstName",
+                "LastName",
+                "Title",
+                "Email",
+                "Phone",
+                "MobilePhone",
+                "OwnerId",
+            ] {
+                contact.insert(field.into(), lead[field].clone());
+            }
+            contact.insert("AccountId".into(), account_id.clone().into());
+            stamps(&mut contact);
+            store.insert(&schema::CONTACT, contact);
+            let lead_id = lead["Id"].as_str().unwrap_or(lead_id).to_owned();
+            let mut converted = Map::new();
+            converted.insert("IsConverted".into(), true.into());
+            converted.insert("Status".into(), "Closed - Converted".into());
+            converted.insert("ConvertedContactId".into(), contact_id.clone().into());
+            store.apply_update(&schema::LEAD, &lead_id, converted, &now);
+            (lead_id, account_id, contact_id)
+        };
+        outbound::record_saved(&self.state, "Account", &account_id);
+        outbound::record_saved(&self.state, "Contact", &contact_id);
+        outbound::record_saved(&self.state, "Lead", &lead_id);
+        Ok(contact_id)
+    }
+
     /// REST API calls counted so far (the `N` of `Sforce-Limit-Info: api-usage=N/15000`).
     pub fn api_calls(&self) -> u64 {
         self.state.api_calls()

@@ -235,6 +235,9 @@ const fn boolean(name: &'static str) -> FieldDef {
 const fn date(name: &'static str) -> FieldDef {
     FieldDef::new(name, FieldType::Date, FieldKind::Date, 0)
 }
+const fn datetime(name: &'static str) -> FieldDef {
+    FieldDef::new(name, FieldType::DateTime, FieldKind::DateTime, 0)
+}
 const fn lookup(
     name: &'static str,
     relationship: &'static str,
@@ -530,6 +533,7 @@ pub static OPPORTUNITY: ObjectDef = ObjectDef {
         )
         .label_as("Forecast Category")
         .read_only(),
+        string("NextStep", 255).label_as("Next Step"),
         ACCOUNT_LOOKUP,
         OWNER,
         CREATED_DATE,
@@ -570,6 +574,9 @@ pub static TASK: ObjectDef = ObjectDef {
         picklist("CallType", &["Inbound", "Internal", "Outbound"]),
         number("CallDurationInSeconds", FieldType::Int).label_as("Call Duration"),
         string("CallDisposition", 255).label_as("Call Result"),
+        // A checkbox: never null, false unless set.
+        boolean("IsReminderSet").label_as("Reminder Set"),
+        datetime("ReminderDateTime").label_as("Reminder Date/Time"),
         ACCOUNT_LOOKUP.read_only(),
         boolean("IsClosed").label_as("Closed").read_only(),
         COMPANION_KEY,
@@ -698,6 +705,13 @@ mod tests {
         assert_eq!(field(&CONTACT, "FirstName").label(), "First Name");
         assert_eq!(field(&OPPORTUNITY, "StageName").label(), "Stage");
         assert_eq!(field(&ACCOUNT, "External_Id__c").label(), "External Id");
+        assert_eq!(field(&OPPORTUNITY, "NextStep").label(), "Next Step");
+        assert_eq!(field(&TASK, "IsReminderSet").label(), "Reminder Set");
+        assert_eq!(
+            field(&TASK, "ReminderDateTime").label(),
+            "Reminder Date/Time"
+        );
+        assert_eq!(field(&TASK, "ReminderDateTime").kind, FieldKind::DateTime);
         let required = |o: &ObjectDef| {
             o.fields
                 .iter()

@@ -627,6 +627,17 @@ const DEAL_NAMES: &[&str] = &[
     "Training Package",
 ];
 
+/// What a rep writes in an open deal's Next Step.
+const NEXT_STEPS: &[&str] = &[
+    "Schedule discovery call",
+    "Send proposal",
+    "Demo for the IT team",
+    "Follow up on pricing",
+    "Confirm budget with finance",
+    "Legal review of the contract",
+    "Book onsite visit",
+];
+
 /// Builds the demo org with the default counts, stamped relative to `now`.
 #[cfg(test)]
 pub fn demo_org(now: OffsetDateTime) -> Store {
@@ -875,13 +886,16 @@ fn seed_opportunities(
     let mut seeded = Vec::with_capacity(count);
     for i in 0..count {
         let account = (!account_ids.is_empty()).then(|| (i * 7) % account_ids.len());
-        let (stage, probability, ..) = OPPORTUNITY_STAGES[i % OPPORTUNITY_STAGES.len()];
+        let (stage, probability, closed, ..) = OPPORTUNITY_STAGES[i % OPPORTUNITY_STAGES.len()];
         let deal = DEAL_NAMES.choose(rng).expect("non-empty table");
         let close = stamps.base.date() + Duration::days(rng.gen_range(-60..120));
         let modified = stamps.base - step * (count - i) as u32;
         let id = ids.next_id();
         let owner_id = owner(i, users).to_owned();
         let account_name = account.map_or_else(|| "Direct".to_owned(), |a| company(a).0);
+        // Two open deals in three have a next step; closed ones none. Picked by position, not by
+        // the generator, so every other seeded value stays as it was.
+        let next_step = (!closed && i % 3 != 2).then(|| NEXT_STEPS[(i / 3) % NEXT_STEPS.len()]);
         let record = record_from(json!({
             "Id": id,
             "Name": format!("{account_name} - {deal}"),
@@ -889,6 +903,7 @@ fn seed_opportunities(
             "CloseDate": close.to_string(),
             "Amount": f64::from(rng.gen_range(5u32..400)) * 1000.0,
             "Probability": probability,
+            "NextStep": next_step,
             "AccountId": account.map(|a| account_ids[a].clone()),
             "OwnerId": owner_id,
             "CreatedDate": format_datetime(modified - Duration::days(45)),
@@ -1014,6 +1029,29 @@ mod tests {
         assert_eq!(a.all(&schema::OPPORTUNITY).count(), OPPORTUNITY_COUNT);
         assert_eq!(a.all(&schema::TASK).count(), TASK_COUNT);
         assert_eq!(a.all(&schema::LEAD).count(), LEAD_COUNT);
+    }
+
+    #[test]
+    fn some_open_deals_have_a_next_step_and_closed_ones_none() {
+        let store = demo_org(NOW);
+        let deals: Vec<&Record> = store.all(&schema::OPPORTUNITY).collect();
+        let with_step = |closed: bool| {
+            deals
+                .iter()
+                .filter(|d| d["IsClosed"] == closed && d["NextStep"].is_string())
+                .count()
+        };
+        assert_eq!(with_step(true), 0);
+        let open = deals.iter().filter(|d| d["IsClosed"] == false).count();
+        assert!(
+            with_step(false) > open / 2 && with_step(false) < open,
+            "some, not all"
+        );
+        let first = deals
+            .iter()
+            .find(|d| d["NextStep"].is_string())
+            .expect("a deal with a next step");
+        assert_eq!(first["NextStep"], "Schedule discovery call");
     }
 
     #[test]

@@ -632,6 +632,23 @@ async fn describe_lists_fields_types_lengths_and_picklists() {
         ]
     );
     assert_eq!(field(&opportunity, "IsWon")["updateable"], false);
+    let next_step = field(&opportunity, "NextStep");
+    assert_eq!(
+        (
+            &next_step["type"],
+            &next_step["length"],
+            &next_step["label"],
+            &next_step["nillable"],
+            &next_step["updateable"]
+        ),
+        (
+            &json!("string"),
+            &json!(255),
+            &json!("Next Step"),
+            &json!(true),
+            &json!(true)
+        )
+    );
 
     let contact = body(
         call(
@@ -705,6 +722,42 @@ async fn describe_lists_fields_types_lengths_and_picklists() {
         field(&task, "WhoId")["referenceTo"],
         json!(["Contact", "Lead"])
     );
+    let reminder_set = field(&task, "IsReminderSet");
+    assert_eq!(
+        (
+            &reminder_set["type"],
+            &reminder_set["label"],
+            &reminder_set["nillable"],
+            &reminder_set["defaultedOnCreate"],
+            &reminder_set["updateable"],
+            &reminder_set["soapType"]
+        ),
+        (
+            &json!("boolean"),
+            &json!("Reminder Set"),
+            &json!(false),
+            &json!(true),
+            &json!(true),
+            &json!("xsd:boolean")
+        )
+    );
+    let reminder_at = field(&task, "ReminderDateTime");
+    assert_eq!(
+        (
+            &reminder_at["type"],
+            &reminder_at["label"],
+            &reminder_at["nillable"],
+            &reminder_at["updateable"],
+            &reminder_at["soapType"]
+        ),
+        (
+            &json!("datetime"),
+            &json!("Reminder Date/Time"),
+            &json!(true),
+            &json!(true),
+            &json!("xsd:dateTime")
+        )
+    );
 
     let global = body(call(&sim, &token, Method::GET, "/sobjects/", None).await).await;
     let names: Vec<&str> = global["sobjects"]
@@ -718,6 +771,173 @@ async fn describe_lists_fields_types_lengths_and_picklists() {
     }
     let unknown = call(&sim, &token, Method::GET, "/sobjects/Widget/describe", None).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn task_reminders_take_salesforce_datetimes_and_render_them_in_utc() {
+    let sim = start(SimConfig::default()).await;
+    let token = access_token(&sim, "rep@demo.example").await;
+    let reminder = |id: &str| format!("/sobjects/Task/{id}?fields=IsReminderSet,ReminderDateTime");
+    let read = |path: String| {
+        let (sim, token) = (&sim, &token);
+        async move { body(call(sim, token, Method::GET, &path, None).await).await }
+    };
+    let url = |id: &str| format!("/services/data/v58.0/sobjects/Task/{id}");
+
+    // With an offset: stored and rendered as the same instant in UTC, with milliseconds.
+    let id = create(
+        &sim,
+        &token,
+        "Task",
+        json!({"Subject": "Call", "IsReminderSet": true, "ReminderDateTime": "2026-11-20T09:30:00.000-05:00"}),
+    )
+    .await;
+    assert_eq!(
+        read(reminder(&id)).await,
+        json!({
+            "attributes": {"type": "Task", "url": url(&id)},
+            "IsReminderSet": true, "ReminderDateTime": "2026-11-20T14:30:00.000+0000"
+        })
+    );
+    // `Z`, no milliseconds.
+    let update = call(
+        &sim,
+        &token,
+        Method::PATCH,
+        &format!("/sobjects/Task/{id}"),
+        Some(json!({"ReminderDateTime": "2026-11-21T08:00:00Z"})),
+    )
+    .await;
+    assert_eq!(update.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        read(reminder(&id)).await["ReminderDateTime"],
+        "2026-11-21T08:00:00.000+0000"
+    );
+    // Filtered on in SOQL with datetime literals.
+    let soql = format!(
+        "SELECT Id, ReminderDateTime FROM Task WHERE IsReminderSet = true AND ReminderDateTime > 2026-11-21T07:59:59Z AND Id = '{id}'"
+    );
+    assert_eq!(
+        query_json(&sim, &token, &soql).await,
+        json!({"totalSize": 1, "done": true, "records": [{
+            "attributes": {"type": "Task", "url": url(&id)},
+            "Id": id, "ReminderDateTime": "2026-11-21T08:00:00.000+0000"
+        }]})
+    );
+
+    // Not given: the checkbox is false, the time null.
+    let plain = create(&sim, &token, "Task", json!({"Subject": "Other"})).await;
+    assert_eq!(
+        read(reminder(&plain)).await,
+        json!({
+            "attributes": {"type": "Task", "url": url(&plain)},
+            "IsReminderSet": false, "ReminderDateTime": null
+        })
+    );
+
+    // Not a datetime: the JSON binding error.
+    let bad = call(
+        &sim,
+        &token,
+        Method::PATCH,
+        &format!("/sobjects/Task/{id}"),
+        Some(json!({"ReminderDateTime": "tomorrow at nine"})),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body(bad).await,
+        json!([{
+            "message": "Cannot deserialize instance of datetime from VALUE_STRING value tomorrow at nine or request may be missing a required field",
+            "errorCode": "JSON_PARSER_ERROR"
+        }])
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn opportunity_next_step_is_text_of_at_most_255() {
+    let sim = start(SimConfig::default()).await;
+    let token = access_token(&sim, "rep@demo.example").await;
+    let rep = sim.user_id("rep@demo.example").expect("rep");
+    let deal = sim
+        .records("Opportunity")
+        .into_iter()
+        .find(|o| o["OwnerId"] == json!(rep))
+        .expect("a rep deal");
+    let id = deal["Id"].as_str().expect("id").to_owned();
+    let path = format!("/sobjects/Opportunity/{id}");
+    let update = call(
+        &sim,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!({"NextStep": "Send the revised quote"})),
+    )
+    .await;
+    assert_eq!(update.status(), StatusCode::NO_CONTENT);
+    let soql = format!("SELECT NextStep FROM Opportunity WHERE Id = '{id}'");
+    assert_eq!(
+        query_json(&sim, &token, &soql).await,
+        json!({"totalSize": 1, "done": true, "records": [{
+            "attributes": {"type": "Opportunity", "url": format!("/services/data/v58.0/sobjects/Opportunity/{id}")},
+            "NextStep": "Send the revised quote"
+        }]})
+    );
+    let long = "x".repeat(256);
+    let refused = call(
+        &sim,
+        &token,
+        Method::PATCH,
+        &path,
+        Some(json!({ "NextStep": long })),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body(refused).await,
+        json!([{
+            "message": format!("Next Step: data value too large: {long} (max length=255)"),
+            "errorCode": "STRING_TOO_LONG",
+            "fields": ["NextStep"]
+        }])
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_converted_lead_is_flagged_and_becomes_a_contact_at_an_account() {
+    let sim = start(SimConfig::default()).await;
+    let token = access_token(&sim, "rep@demo.example").await;
+    let id = create(
+        &sim,
+        &token,
+        "Lead",
+        json!({"FirstName": "Ada", "LastName": "Byron", "Company": "Engines Ltd", "Email": "ada@engines.example"}),
+    )
+    .await;
+    let contact = sim.convert_lead(&id).expect("converts");
+    let soql =
+        format!("SELECT IsConverted, Status, ConvertedContactId FROM Lead WHERE Id = '{id}'");
+    assert_eq!(
+        query_json(&sim, &token, &soql).await["records"][0],
+        json!({
+            "attributes": {"type": "Lead", "url": format!("/services/data/v58.0/sobjects/Lead/{id}")},
+            "IsConverted": true, "Status": "Closed - Converted", "ConvertedContactId": contact
+        })
+    );
+    let soql = format!("SELECT Name, Email, Account.Name FROM Contact WHERE Id = '{contact}'");
+    let row = &query_json(&sim, &token, &soql).await["records"][0];
+    assert_eq!(
+        (&row["Name"], &row["Email"], &row["Account"]["Name"]),
+        (
+            &json!("Ada Byron"),
+            &json!("ada@engines.example"),
+            &json!("Engines Ltd")
+        )
+    );
+    assert!(sim.convert_lead(&id).is_err(), "a lead converts once");
     sim.shutdown().await;
 }
 
