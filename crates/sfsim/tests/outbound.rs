@@ -420,3 +420,59 @@ async fn collection_and_composite_writes_send_messages_too() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn composite_graph_writes_send_messages_for_committed_graphs_only() {
+    let (listener, url) = listen(vec![]).await;
+    let sim = start(SimConfig {
+        outbound_messages: vec![format!("Contact:LastName,Title:{url}")
+            .parse()
+            .expect("a valid rule")],
+        outbound_time_scale: 0.001,
+        ..SimConfig::default()
+    })
+    .await;
+    let access = access_token(&sim, "rep@demo.example").await;
+    let post = |path: &str, body: serde_json::Value| {
+        browser()
+            .post(format!("{}/services/data/v58.0/{path}", sim.base_url()))
+            .bearer_auth(&access)
+            .json(&body)
+            .send()
+    };
+    let answer = post(
+        "composite/graph",
+        json!({"graphs": [
+            {"graphId": "committed", "compositeRequest": [
+                {"method": "POST", "url": "/services/data/v58.0/sobjects/Contact",
+                 "referenceId": "added", "body": {"LastName": "Made in a graph"}},
+                {"method": "PATCH", "url": "/services/data/v58.0/sobjects/Contact/@{added.id}",
+                 "referenceId": "titled", "body": {"Title": "Patched in a graph"}}
+            ]},
+            {"graphId": "rolledBack", "compositeRequest": [
+                {"method": "POST", "url": "/services/data/v58.0/sobjects/Contact",
+                 "referenceId": "added", "body": {"LastName": "Rolled back"}},
+                {"method": "POST", "url": "/services/data/v58.0/sobjects/Contact",
+                 "referenceId": "invalid", "body": {"FirstName": "No last name"}}
+            ]}
+        ]}),
+    )
+    .await
+    .expect("graph answers");
+    assert_eq!(answer.status(), reqwest::StatusCode::OK);
+    // A later write's message marks the end of what the graph call could have sent.
+    let sentinel = post("sobjects/Contact", json!({"LastName": "Sentinel"}))
+        .await
+        .expect("create answers");
+    assert_eq!(sentinel.status(), reqwest::StatusCode::CREATED);
+    let received = wait_for(&listener, 3).await;
+    let names: Vec<&str> = received.iter().map(|b| tag(b, "sf:LastName")).collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "Made in a graph").count(),
+        2,
+        "the create and the patch each send one: {names:?}"
+    );
+    assert!(names.contains(&"Sentinel"), "{names:?}");
+    assert!(!names.contains(&"Rolled back"), "{names:?}");
+    sim.shutdown().await;
+}

@@ -58,23 +58,24 @@ struct CompositeRequest {
     requests: Vec<SubrequestSpec>,
 }
 
+/// One subrequest as the client wrote it (Composite's and Composite Graph's nodes alike).
 #[derive(Deserialize, Clone)]
-struct SubrequestSpec {
-    method: String,
-    url: String,
+pub(super) struct SubrequestSpec {
+    pub method: String,
+    pub url: String,
     #[serde(rename = "referenceId")]
-    reference_id: String,
+    pub reference_id: String,
     #[serde(default)]
-    body: Option<Value>,
+    pub body: Option<Value>,
     /// Request headers of the subrequest (e.g. `If-Unmodified-Since`).
     #[serde(rename = "httpHeaders", default)]
-    http_headers: Map<String, Value>,
+    pub http_headers: Map<String, Value>,
 }
 
 /// What a subrequest answered. The body stays the text the subrequest wrote (a query page of
 /// 2000 rows is copied into the answer, not parsed and written again); it is parsed only when
 /// a later subrequest refers to it.
-struct Outcome {
+pub(super) struct Outcome {
     reference_id: String,
     status: u16,
     location: Option<String>,
@@ -84,7 +85,7 @@ struct Outcome {
 /// One entry of `compositeResponse`, in Salesforce's key order.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct OutcomeJson<'a> {
+pub(super) struct OutcomeJson<'a> {
     body: &'a RawValue,
     http_headers: Value,
     http_status_code: u16,
@@ -92,7 +93,7 @@ struct OutcomeJson<'a> {
 }
 
 impl Outcome {
-    fn to_json(&self) -> OutcomeJson<'_> {
+    pub(super) fn to_json(&self) -> OutcomeJson<'_> {
         let headers = match &self.location {
             Some(location) => json!({"Location": location}),
             None => json!({}),
@@ -105,12 +106,17 @@ impl Outcome {
         }
     }
 
+    /// The size of the answer's body, to size the response buffer.
+    pub(super) fn body_len(&self) -> usize {
+        self.body.get().len()
+    }
+
     /// The body as a JSON value (`null` if it was not JSON).
     fn body_value(&self) -> Value {
         serde_json::from_str(self.body.get()).unwrap_or(Value::Null)
     }
 
-    fn halted(reference_id: &str, message: &str) -> Self {
+    pub(super) fn halted(reference_id: &str, message: &str) -> Self {
         Self {
             reference_id: reference_id.to_owned(),
             status: 400,
@@ -131,11 +137,60 @@ struct Undo {
     previous: Option<Record>,
 }
 
-const ROLLED_BACK: &str =
+pub(super) const ROLLED_BACK: &str =
     "The transaction was rolled back since another operation in the same transaction failed.";
 
 fn bad_request(message: impl Into<String>) -> Response {
-    api_error(&ApiError::new(400, "INVALID_INPUT", message))
+    api_error(&invalid_input(message))
+}
+
+/// A request refused before anything runs (wording unconfirmed).
+pub(super) fn invalid_input(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "INVALID_INPUT", message)
+}
+
+/// Reference ids: a letter, then letters, digits and `_`; unique among `requests`.
+pub(super) fn check_reference_ids(requests: &[SubrequestSpec]) -> Result<(), ApiError> {
+    let mut seen = std::collections::HashSet::new();
+    for sub in requests {
+        let valid = sub
+            .reference_id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && sub
+                .reference_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(invalid_input(format!(
+                "Invalid referenceId: '{}'",
+                sub.reference_id
+            )));
+        }
+        if !seen.insert(sub.reference_id.as_str()) {
+            return Err(invalid_input(format!(
+                "Duplicate referenceId: '{}'",
+                sub.reference_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A subrequest's method, or the refusal of the whole request.
+pub(super) fn parse_method(sub: &SubrequestSpec) -> Result<Method, ApiError> {
+    Method::from_bytes(sub.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| invalid_input(format!("Invalid method: '{}'", sub.method)))
+}
+
+/// A subrequest's URL must be a REST path; checked before anything runs.
+fn check_url(sub: &SubrequestSpec) -> Result<(), ApiError> {
+    if sub.url.starts_with("/services/data/v") {
+        Ok(())
+    } else {
+        Err(invalid_input(format!("Invalid url: '{}'", sub.url)))
+    }
 }
 
 /// `POST /services/data/vXX.X/composite`.
@@ -160,25 +215,15 @@ pub async fn composite(
             "compositeRequest must hold between 1 and {MAX_SUBREQUESTS} subrequests"
         ));
     }
-    let mut seen = std::collections::HashSet::new();
-    for sub in &request.requests {
-        let valid = sub
-            .reference_id
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-            && sub
-                .reference_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return bad_request(format!("Invalid referenceId: '{}'", sub.reference_id));
-        }
-        if !seen.insert(sub.reference_id.clone()) {
-            return bad_request(format!("Duplicate referenceId: '{}'", sub.reference_id));
-        }
+    let well_formed = check_reference_ids(&request.requests).and_then(|()| {
+        request
+            .requests
+            .iter()
+            .try_for_each(|sub| parse_method(sub).and_then(|_| check_url(sub)))
+    });
+    if let Err(refused) = well_formed {
+        return api_error(&refused);
     }
-
     let heavy = request
         .requests
         .iter()
@@ -190,70 +235,115 @@ pub async fn composite(
         ));
     }
 
-    let router = rest::versioned_routes(state.clone()).with_state(state.clone());
-    let authorization = headers.get(header::AUTHORIZATION).cloned();
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    let mut undo: Vec<Undo> = Vec::new();
-    let mut failed_at = None;
-    for (index, sub) in request.requests.iter().enumerate() {
-        let resolved = resolve_references(sub, &outcomes);
-        let (url, body) = match resolved {
-            Ok(resolved) => resolved,
-            Err(reference) => {
-                outcomes.push(Outcome::halted(
-                    &sub.reference_id,
-                    &format!("Invalid reference specified. No value for {reference} found in {}. Provided referenceId ('{}') does not match any previous subrequest's referenceId, or the value is missing.", reference.split('.').next().unwrap_or_default(), reference.split('.').next().unwrap_or_default()),
-                ));
-                if request.all_or_none {
-                    failed_at = Some(index);
-                    break;
-                }
-                continue;
-            }
-        };
-        let Ok(method) = Method::from_bytes(sub.method.to_ascii_uppercase().as_bytes()) else {
-            return bad_request(format!("Invalid method: '{}'", sub.method));
-        };
-        if !url.starts_with("/services/data/v") {
-            return bad_request(format!("Invalid url: '{url}'"));
-        }
-        let before = if request.all_or_none {
-            snapshot(&state, &method, &url)
-        } else {
-            None
-        };
-        let outcome = run_subrequest(
-            &router,
-            &method,
-            &url,
-            body,
-            authorization.clone(),
-            &sub.http_headers,
-            &sub.reference_id,
-        )
-        .await;
-        let failed = outcome.status >= 400;
-        if request.all_or_none && !failed {
-            if let Some(before) = before {
-                undo.push(before);
-            } else if outcome.status == 201 {
-                if let Some((object, id)) = created_record(&outcome) {
-                    undo.push(Undo {
-                        object,
-                        id,
-                        previous: None,
-                    });
-                }
-            }
-        }
-        outcomes.push(outcome);
-        if failed && request.all_or_none {
-            failed_at = Some(index);
-            break;
+    let runner = Runner::new(&state, &headers);
+    let ran = runner.run(&request.requests, request.all_or_none).await;
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CompositeJson<'a> {
+        composite_response: Vec<OutcomeJson<'a>>,
+    }
+    let size: usize = ran.outcomes.iter().map(|o| o.body_len() + 128).sum();
+    response::json_sized(
+        StatusCode::OK,
+        &CompositeJson {
+            composite_response: ran.outcomes.iter().map(Outcome::to_json).collect(),
+        },
+        size + 32,
+    )
+}
+
+/// Runs subrequests through the versioned REST routes as the calling user, none of them counted
+/// as an API call of its own.
+pub(super) struct Runner {
+    state: Arc<AppState>,
+    router: axum::Router,
+    authorization: Option<axum::http::HeaderValue>,
+}
+
+/// The subrequests' answers, one each in order, and whether the changes were rolled back.
+pub(super) struct Ran {
+    pub outcomes: Vec<Outcome>,
+    pub rolled_back: bool,
+}
+
+impl Runner {
+    pub(super) fn new(state: &Arc<AppState>, headers: &HeaderMap) -> Self {
+        Runner {
+            state: state.clone(),
+            router: rest::versioned_routes(state.clone()).with_state(state.clone()),
+            authorization: headers.get(header::AUTHORIZATION).cloned(),
         }
     }
 
-    if let Some(failed) = failed_at {
+    /// Runs `requests` in order; later ones may refer to earlier answers (`@{ref.field}`).
+    /// With `all_or_none` the first failure undoes every change made so far: the failing
+    /// subrequest keeps its own error, every other one answers `PROCESSING_HALTED`.
+    pub(super) async fn run(&self, requests: &[SubrequestSpec], all_or_none: bool) -> Ran {
+        let state = &self.state;
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(requests.len());
+        let mut undo: Vec<Undo> = Vec::new();
+        let mut failed_at = None;
+        for (index, sub) in requests.iter().enumerate() {
+            let (url, body) = match resolve_references(sub, &outcomes) {
+                Ok(resolved) => resolved,
+                Err(reference) => {
+                    let name = reference.split('.').next().unwrap_or_default();
+                    outcomes.push(Outcome::halted(
+                        &sub.reference_id,
+                        &format!("Invalid reference specified. No value for {reference} found in {name}. Provided referenceId ('{name}') does not match any previous subrequest's referenceId, or the value is missing."),
+                    ));
+                    if all_or_none {
+                        failed_at = Some(index);
+                        break;
+                    }
+                    continue;
+                }
+            };
+            // Callers check methods before running; a bad one here only fails its subrequest.
+            let method = Method::from_bytes(sub.method.to_ascii_uppercase().as_bytes())
+                .unwrap_or(Method::OPTIONS);
+            let before = if all_or_none {
+                snapshot(state, &method, &url)
+            } else {
+                None
+            };
+            let outcome = run_subrequest(
+                &self.router,
+                &method,
+                &url,
+                body,
+                self.authorization.clone(),
+                &sub.http_headers,
+                &sub.reference_id,
+            )
+            .await;
+            let failed = outcome.status >= 400;
+            if all_or_none && !failed {
+                if let Some(before) = before {
+                    undo.push(before);
+                } else if outcome.status == 201 {
+                    if let Some((object, id)) = created_record(&outcome) {
+                        undo.push(Undo {
+                            object,
+                            id,
+                            previous: None,
+                        });
+                    }
+                }
+            }
+            outcomes.push(outcome);
+            if failed && all_or_none {
+                failed_at = Some(index);
+                break;
+            }
+        }
+
+        let Some(failed) = failed_at else {
+            return Ran {
+                outcomes,
+                rolled_back: false,
+            };
+        };
         {
             let mut org = state.org();
             for change in undo.into_iter().rev() {
@@ -266,23 +356,14 @@ pub async fn composite(
                 *outcome = Outcome::halted(&outcome.reference_id, ROLLED_BACK);
             }
         }
-        for sub in &request.requests[outcomes.len()..] {
+        for sub in &requests[outcomes.len()..] {
             outcomes.push(Outcome::halted(&sub.reference_id, ROLLED_BACK));
         }
+        Ran {
+            outcomes,
+            rolled_back: true,
+        }
     }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct CompositeJson<'a> {
-        composite_response: Vec<OutcomeJson<'a>>,
-    }
-    let size: usize = outcomes.iter().map(|o| o.body.get().len() + 128).sum();
-    response::json_sized(
-        StatusCode::OK,
-        &CompositeJson {
-            composite_response: outcomes.iter().map(Outcome::to_json).collect(),
-        },
-        size + 32,
-    )
 }
 
 async fn run_subrequest(
@@ -350,7 +431,8 @@ async fn outcome_of(response: Response, reference_id: &str) -> Outcome {
     }
 }
 
-/// The record a PATCH or DELETE of `/sobjects/{type}/{id}` is about to change, as it is now.
+/// The record a PATCH or DELETE of `/sobjects/{type}/{id}` (or of
+/// `/sobjects/{type}/{externalIdField}/{value}`) is about to change, as it is now.
 fn snapshot(state: &AppState, method: &Method, url: &str) -> Option<Undo> {
     if method != Method::PATCH && method != Method::DELETE {
         return None;
@@ -361,16 +443,34 @@ fn snapshot(state: &AppState, method: &Method, url: &str) -> Option<Undo> {
         return None;
     }
     let object = schema::object(parts.next()?)?;
-    let id = parts.next()?;
+    let segment = parts.next()?;
+    let external_value = parts.next();
     if parts.next().is_some() {
         return None;
     }
     let org = state.org();
-    let previous = org.store.get_any(object, id)?.clone();
+    let previous = match external_value {
+        None => org.store.get_any(object, segment)?,
+        Some(value) => {
+            let field = object.field(segment).filter(|f| f.external_id)?;
+            let mut matches = org.store.all(object).filter(|r| {
+                r.get(field.name)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            });
+            // No match: the upsert creates (undone by its 201); several: it fails.
+            let record = matches.next()?;
+            if matches.next().is_some() {
+                return None;
+            }
+            record
+        }
+    };
+    let id = previous.get("Id").and_then(Value::as_str)?.to_owned();
     Some(Undo {
         object,
-        id: id.to_owned(),
-        previous: Some(previous),
+        id,
+        previous: Some(previous.clone()),
     })
 }
 

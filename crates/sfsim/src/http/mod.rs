@@ -2,6 +2,7 @@
 //! Issue 3 adds sobjects, composite, limits and the `/__sim` control API as further routers here.
 
 mod composite;
+mod composite_graph;
 mod control;
 mod identity;
 mod login_page;

@@ -1,7 +1,8 @@
 //! Feeds outbound messages from the REST API: after a successful write, each saved record is
 //! handed to `crate::outbound`. Covers single-record creates and updates (`201` with `Location`,
 //! `PATCH …/sobjects/{type}/{id}`), sObject Collections (`/composite/sobjects`: every item with
-//! `success: true`) and composite requests (each 2xx subrequest that created or patched a record).
+//! `success: true`), composite requests (each 2xx subrequest that created or patched a record)
+//! and Composite Graph (the same, for each graph that succeeded).
 //! Deletes send nothing, as in Salesforce (outbound messages fire on create and update).
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ enum Write {
     Collection,
     /// `…/composite`
     Composite,
+    /// `…/composite/graph`
+    Graph,
 }
 
 /// The path after `/services/data/vXX.X/`, when it is a REST path.
@@ -46,6 +49,8 @@ fn classify(method: &Method, path: &str) -> Option<Write> {
         Some(Write::Collection)
     } else if tail == "composite" && method == Method::POST {
         Some(Write::Composite)
+    } else if tail == "composite/graph" && method == Method::POST {
+        Some(Write::Graph)
     } else {
         None
     }
@@ -82,37 +87,64 @@ pub async fn notify_saved_records(
             }
             response
         }
-        Write::Composite => {
+        Write::Composite | Write::Graph => {
             // The subrequests' methods and URLs are in the request; their outcomes in the answer.
             let (parts, body) = request.into_parts();
             let Ok(request_body) = to_bytes(body, state.config.max_body_bytes).await else {
                 return StatusCode::PAYLOAD_TOO_LARGE.into_response();
             };
-            let subrequests: Value = serde_json::from_slice(&request_body).unwrap_or(Value::Null);
+            let sent: Value = serde_json::from_slice(&request_body).unwrap_or(Value::Null);
             let response = next
                 .run(Request::from_parts(parts, Body::from(request_body)))
                 .await;
             // Only reads (a sync page: queries and delete logs): nothing to notify, and a page of
             // thousands of rows is not worth parsing to find that out.
-            let reads_only = subrequests["compositeRequest"]
-                .as_array()
-                .is_some_and(|all| {
-                    all.iter().all(|s| {
-                        s["method"]
-                            .as_str()
-                            .is_some_and(|m| m.eq_ignore_ascii_case("GET"))
-                    })
-                });
-            if reads_only {
+            if write == Write::Composite && reads_only(&sent["compositeRequest"]) {
                 return response;
             }
             let (response, body) = buffered(response).await;
-            if response.status().is_success() {
-                notify_composite(&state, &subrequests, &body);
+            if !response.status().is_success() {
+                return response;
+            }
+            let Ok(answer) = serde_json::from_slice::<Value>(&body) else {
+                return response;
+            };
+            if write == Write::Composite {
+                notify_composite(
+                    &state,
+                    &sent["compositeRequest"],
+                    &answer["compositeResponse"],
+                );
+                return response;
+            }
+            let graphs_sent = sent["graphs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            for graph in answer["graphs"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+            {
+                if graph["isSuccessful"] != Value::Bool(true) {
+                    continue;
+                }
+                let nodes = graphs_sent
+                    .iter()
+                    .find(|g| g["graphId"] == graph["graphId"])
+                    .map_or(&Value::Null, |g| &g["compositeRequest"]);
+                notify_composite(&state, nodes, &graph["graphResponse"]["compositeResponse"]);
             }
             response
         }
     }
+}
+
+fn reads_only(subrequests: &Value) -> bool {
+    subrequests.as_array().is_some_and(|all| {
+        all.iter().all(|s| {
+            s["method"]
+                .as_str()
+                .is_some_and(|m| m.eq_ignore_ascii_case("GET"))
+        })
+    })
 }
 
 /// The response's body as bytes, and the response rebuilt around them.
@@ -147,16 +179,14 @@ fn notify_item_values(state: &Arc<AppState>, items: &[Value]) {
     }
 }
 
-/// Composite: a 2xx subrequest with a body `id` created or upserted that record; a 2xx `PATCH`
-/// of `…/sobjects/{type}/{id}` updated it; a collection subrequest saved its items.
-fn notify_composite(state: &Arc<AppState>, request: &Value, body: &[u8]) {
-    let Ok(answer) = serde_json::from_slice::<Value>(body) else {
+/// Composite (and one graph): a 2xx subrequest with a body `id` created or upserted that
+/// record; a 2xx `PATCH` of `…/sobjects/{type}/{id}` updated it; a collection subrequest saved
+/// its items. `subrequests` is what was sent, `results` what was answered.
+fn notify_composite(state: &Arc<AppState>, subrequests: &Value, results: &Value) {
+    let Some(results) = results.as_array() else {
         return;
     };
-    let Some(results) = answer["compositeResponse"].as_array() else {
-        return;
-    };
-    let subrequests = request["compositeRequest"].as_array();
+    let subrequests = subrequests.as_array();
     for result in results {
         let status = result["httpStatusCode"].as_u64().unwrap_or_default();
         if !(200..300).contains(&status) {
@@ -181,13 +211,30 @@ fn notify_composite(state: &Arc<AppState>, request: &Value, body: &[u8]) {
                 }
             }
             _ if method.eq_ignore_ascii_case("PATCH") => {
-                if let Some((object, id)) = saved_record(path, None) {
+                let path = with_created_id(path, results);
+                if let Some((object, id)) = saved_record(&path, None) {
                     outbound::record_saved(state, object, &id);
                 }
             }
             _ => {}
         }
     }
+}
+
+/// A path whose last segment is `@{ref.id}` with the id that subrequest `ref` answered (a
+/// record created earlier in the same request), so the patched record can be named.
+fn with_created_id(path: &str, results: &[Value]) -> String {
+    let Some((head, last)) = path.rsplit_once('/') else {
+        return path.to_owned();
+    };
+    let Some(name) = last.strip_prefix("@{").and_then(|r| r.strip_suffix(".id}")) else {
+        return path.to_owned();
+    };
+    results
+        .iter()
+        .find(|r| r["referenceId"] == name)
+        .and_then(|r| r["body"]["id"].as_str())
+        .map_or_else(|| path.to_owned(), |id| format!("{head}/{id}"))
 }
 
 /// `(object, id)` of the record a successful sObject write saved: the id from `Location`
@@ -257,6 +304,10 @@ mod tests {
         assert_eq!(
             classify(&post, "/services/data/v58.0/composite/"),
             Some(Write::Composite)
+        );
+        assert_eq!(
+            classify(&post, "/services/data/v58.0/composite/graph"),
+            Some(Write::Graph)
         );
         assert_eq!(
             classify(&Method::GET, "/services/data/v58.0/sobjects/Contact/"),

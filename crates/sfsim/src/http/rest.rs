@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    composite,
+    composite, composite_graph,
     response::{self, rest_error},
     sobjects, sync_resources,
 };
@@ -95,6 +95,10 @@ pub fn versioned_routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route(&route("/composite"), post(composite::composite))
         .route(&route("/composite/"), post(composite::composite))
+        .route(
+            &route("/composite/graph"),
+            post(composite_graph::composite_graph),
+        )
         .route(
             &route("/composite/sobjects"),
             post(composite::create_collection)
