@@ -68,7 +68,7 @@ pub struct User {
 }
 
 /// Objects that `POST /v1/sync` replicates, by Salesforce API name.
-pub const SYNC_OBJECTS: &[&str] = &["Account", "Contact", "Opportunity", "Task"];
+pub const SYNC_OBJECTS: &[&str] = &["Account", "Contact", "Opportunity", "Task", "Lead"];
 
 /// `POST /v1/sync`. `{}` (no cursors) asks for a first sync of every object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,20 +2,26 @@
 //! the deletions since the last page, for every object in ONE Composite call (one API call).
 //!
 //! Each object is planned (cursor → a keyset query and a `…/deleted/` read), all plans go out as
-//! one Composite request (4 queries + 4 delete-log reads: within Salesforce's 25 subrequests and
+//! one Composite request (5 queries + 5 delete-log reads: within Salesforce's 25 subrequests and
 //! 5 queries), then each object's answers become records, deleted ids and a new cursor.
 //! `POST /v1/sync/counts` and `POST /v1/sync/ids` let a client find records that left the rep's
 //! view (an owner change) — nothing in Salesforce's change feeds reports those.
+//!
+//! Leads are replicated while open: a converted lead (`IsConverted`, which only ever turns true)
+//! leaves the replica. A page that starts the object from scratch selects open leads only, so the
+//! first page's `totalSize` counts what the replica will hold; a page continuing from a position
+//! selects converted leads too (the same keyset) and sends each as a deletion dated by its
+//! `SystemModstamp` — a conversion is an update, so no delete log reports it.
 
 use std::collections::BTreeMap;
 
 use companion_api::{
-    Account, Contact, CountsResponse, DeletedRecord, IdsRequest, IdsResponse, ObjectProgress,
+    Account, Contact, CountsResponse, DeletedRecord, IdsRequest, IdsResponse, Lead, ObjectProgress,
     Opportunity, SyncRequest, SyncResponse, Task, User, SYNC_OBJECTS,
 };
 use salesforce::{soql, CompositeRequest, CompositeResponse, DeletedRecords, RecordId};
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::cursor::{Cursor, CursorSigner, Position};
 use crate::upstream::Upstream;
@@ -37,6 +43,11 @@ const DELETE_LOG_WINDOW: Duration = Duration::days(15);
 pub struct ObjectSpec {
     pub name: &'static str,
     pub fields: &'static [&'static str],
+    /// A checkbox that takes a record out of the replica for good once true (a lead's
+    /// `IsConverted`). Selected among `fields`; counts, id lists and pages that start the object
+    /// from scratch ask for `= false` only; pages continuing from a position turn the records
+    /// that have it into deletions.
+    pub gone_when: Option<&'static str>,
 }
 
 pub const ACCOUNT: ObjectSpec = ObjectSpec {
@@ -50,6 +61,7 @@ pub const ACCOUNT: ObjectSpec = ObjectSpec {
         "OwnerId",
         "SystemModstamp",
     ],
+    gone_when: None,
 };
 
 pub const CONTACT: ObjectSpec = ObjectSpec {
@@ -67,6 +79,7 @@ pub const CONTACT: ObjectSpec = ObjectSpec {
         "OwnerId",
         "SystemModstamp",
     ],
+    gone_when: None,
 };
 
 pub const OPPORTUNITY: ObjectSpec = ObjectSpec {
@@ -81,9 +94,11 @@ pub const OPPORTUNITY: ObjectSpec = ObjectSpec {
         "IsClosed",
         "IsWon",
         "AccountId",
+        "NextStep",
         "OwnerId",
         "SystemModstamp",
     ],
+    gone_when: None,
 };
 
 pub const TASK: ObjectSpec = ObjectSpec {
@@ -102,9 +117,32 @@ pub const TASK: ObjectSpec = ObjectSpec {
         "OwnerId",
         "SystemModstamp",
     ],
+    gone_when: None,
 };
 
-const SPECS: [&ObjectSpec; 4] = [&ACCOUNT, &CONTACT, &OPPORTUNITY, &TASK];
+/// Exactly the fields of [`companion_api::Lead`], and `IsConverted`.
+pub const LEAD: ObjectSpec = ObjectSpec {
+    name: "Lead",
+    fields: &[
+        "Id",
+        "FirstName",
+        "LastName",
+        "Name",
+        "Company",
+        "Title",
+        "Email",
+        "Phone",
+        "MobilePhone",
+        "LeadSource",
+        "Status",
+        "OwnerId",
+        "SystemModstamp",
+        "IsConverted",
+    ],
+    gone_when: Some("IsConverted"),
+};
+
+const SPECS: [&ObjectSpec; 5] = [&ACCOUNT, &CONTACT, &OPPORTUNITY, &TASK, &LEAD];
 
 pub fn object_spec(name: &str) -> Option<&'static ObjectSpec> {
     SPECS.into_iter().find(|spec| spec.name == name)
@@ -114,16 +152,25 @@ pub fn object_spec(name: &str) -> Option<&'static ObjectSpec> {
 /// page of the object) Salesforce answers the first batch (up to 2000 rows) and `totalSize`
 /// counts all that remain, which sizes the client's progress bar; later pages ask for one page
 /// and a row (`limit`), whether more remain, instead of having every remaining row counted again.
+/// Without `after` (the object starts from scratch) records with the spec's `gone_when` are left
+/// out; after a position they come too, to be sent as deletions.
 /// Built only from the allow-listed names above, the datetime formatter and the one
 /// string-literal escaper, with an id that has been validated.
 pub fn page_query(spec: &ObjectSpec, after: Option<&Position>, limit: Option<usize>) -> String {
     let mut query = format!("SELECT {} FROM {}", spec.fields.join(", "), spec.name);
-    if let Some(position) = after {
-        let stamp = soql::datetime_literal(position.system_modstamp);
-        let id = soql::string_literal(position.id.as_str());
-        query.push_str(&format!(
-            " WHERE SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {id})"
-        ));
+    match after {
+        Some(position) => {
+            let stamp = soql::datetime_literal(position.system_modstamp);
+            let id = soql::string_literal(position.id.as_str());
+            query.push_str(&format!(
+                " WHERE SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > {id})"
+            ));
+        }
+        None => {
+            if let Some(flag) = spec.gone_when {
+                query.push_str(&format!(" WHERE {flag} = false"));
+            }
+        }
     }
     query.push_str(" ORDER BY SystemModstamp, Id");
     if let Some(limit) = limit {
@@ -179,6 +226,24 @@ macro_rules! replicated {
     )*};
 }
 replicated!(Account, Contact, Opportunity, Task);
+
+/// A lead row: the replicated record and whether it has been converted.
+#[derive(serde::Deserialize)]
+struct LeadRow {
+    #[serde(flatten)]
+    lead: Lead,
+    #[serde(rename = "IsConverted")]
+    is_converted: bool,
+}
+
+impl Replicated for LeadRow {
+    fn id(&self) -> &str {
+        &self.lead.id
+    }
+    fn system_modstamp(&self) -> &str {
+        &self.lead.system_modstamp
+    }
+}
 
 pub async fn sync(
     upstream: &Upstream,
@@ -261,36 +326,61 @@ pub async fn sync(
                 .extend(deletes.deleted_records.iter().map(|d| DeletedRecord {
                     object: name.to_string(),
                     id: d.id.to_string(),
-                    deleted_date: Some(soql::datetime_literal(d.deleted_date)),
+                    deleted_date: Some(salesforce_datetime(d.deleted_date)),
                 }));
         }
 
         let mut last = plan.cursor.after.clone();
-        let (kept, total) = match name {
-            "Account" => take_page(&answers, plan, page_size, &mut last, &mut response.accounts),
-            "Contact" => take_page(&answers, plan, page_size, &mut last, &mut response.contacts),
+        // Rows read (they move the position) and, of those, records sent.
+        let (rows, records, total) = match name {
+            "Account" => take_page(&answers, plan, page_size, &mut last, &mut response.accounts)
+                .map(|(rows, total)| (rows, rows, total)),
+            "Contact" => take_page(&answers, plan, page_size, &mut last, &mut response.contacts)
+                .map(|(rows, total)| (rows, rows, total)),
             "Opportunity" => take_page(
                 &answers,
                 plan,
                 page_size,
                 &mut last,
                 &mut response.opportunities,
-            ),
-            "Task" => take_page(&answers, plan, page_size, &mut last, &mut response.tasks),
+            )
+            .map(|(rows, total)| (rows, rows, total)),
+            "Task" => take_page(&answers, plan, page_size, &mut last, &mut response.tasks)
+                .map(|(rows, total)| (rows, rows, total)),
+            "Lead" => {
+                let mut leads: Vec<LeadRow> = Vec::new();
+                take_page(&answers, plan, page_size, &mut last, &mut leads).map(|(rows, total)| {
+                    let before = response.leads.len();
+                    for row in leads {
+                        if row.is_converted {
+                            // Converted since the client saw it (or never seen: then a no-op).
+                            response.deleted.push(DeletedRecord {
+                                object: name.to_string(),
+                                id: row.lead.id,
+                                deleted_date: Some(row.lead.system_modstamp),
+                            });
+                        } else {
+                            response.leads.push(row.lead);
+                        }
+                    }
+                    (rows, (response.leads.len() - before) as u64, total)
+                })
+            }
             other => unreachable!("no record type for {other}"),
         }?;
         // `total` counts all that remain on an object's first page, and at most a page and a
-        // row on later ones (then the cursor's count, less this page, is the estimate).
-        let more = total > kept;
+        // row on later ones (then the cursor's count, less the records of this page, is the
+        // estimate: the count left converted leads out, so they are not taken off it).
+        let more = total > rows;
         let remaining = match plan.cursor.remaining {
-            Some(before) if more => before.saturating_sub(kept).max(total - kept),
-            _ => total.saturating_sub(kept),
+            Some(before) if more => before.saturating_sub(records).max(total - rows),
+            _ => total.saturating_sub(rows),
         };
         response.more |= more;
         response.objects.insert(
             name.to_string(),
             ObjectProgress {
-                records: kept,
+                records,
                 remaining,
                 more,
             },
@@ -363,12 +453,18 @@ async fn composite(
         .await
 }
 
-/// `POST /v1/sync/counts`: one `COUNT()` per object that sharing can hide, in one Composite call.
-/// Accounts are read by every rep in this org model, but counting them too costs nothing extra.
+/// `POST /v1/sync/counts`: one `COUNT()` per object that sharing can hide, in one Composite call
+/// (5 objects: exactly Salesforce's 5 queries per Composite). Accounts are read by every rep in
+/// this org model, but counting them too costs nothing extra. Leads: the open ones only.
 pub async fn counts(upstream: &Upstream, user: &User) -> Result<CountsResponse, GatewayError> {
     let mut request = CompositeRequest::new(false);
     for name in SYNC_OBJECTS {
-        request.query(&format!("n{name}"), &format!("SELECT COUNT() FROM {name}"))?;
+        let spec = object_spec(name).expect("every SYNC_OBJECTS entry has a spec");
+        let mut soql = format!("SELECT COUNT() FROM {name}");
+        if let Some(flag) = spec.gone_when {
+            soql.push_str(&format!(" WHERE {flag} = false"));
+        }
+        request.query(&format!("n{name}"), &soql)?;
     }
     let answers = composite(upstream, &user.user_id, &request).await?;
     let mut counts = BTreeMap::new();
@@ -398,12 +494,16 @@ pub async fn ids(
             GatewayError::BadRequest(format!("after is not a {} id: {e}", spec.name))
         })?),
     };
-    let mut soql = format!("SELECT Id FROM {}", spec.name);
+    let mut conditions = Vec::new();
+    if let Some(flag) = spec.gone_when {
+        conditions.push(format!("{flag} = false"));
+    }
     if let Some(after) = &after {
-        soql.push_str(&format!(
-            " WHERE Id > {}",
-            soql::string_literal(after.as_str())
-        ));
+        conditions.push(format!("Id > {}", soql::string_literal(after.as_str())));
+    }
+    let mut soql = format!("SELECT Id FROM {}", spec.name);
+    if !conditions.is_empty() {
+        soql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
     soql.push_str(&format!(" ORDER BY Id LIMIT {IDS_PAGE_SIZE}"));
     let rows = upstream
@@ -437,6 +537,22 @@ pub async fn ids(
         .then(|| ids.last().cloned())
         .flatten();
     Ok(IdsResponse { ids, next })
+}
+
+/// A datetime as Salesforce renders one (`2024-05-01T10:00:00.000+0000`), as `SystemModstamp`
+/// comes: so every `deleted_date` has one form.
+fn salesforce_datetime(at: OffsetDateTime) -> String {
+    let utc = at.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second(),
+        utc.millisecond()
+    )
 }
 
 fn row_position(object: &str, id: &str, stamp: &str) -> Result<Position, GatewayError> {
@@ -478,6 +594,41 @@ mod tests {
         );
         assert!(page_query(&CONTACT, Some(&after), Some(2001))
             .ends_with("ORDER BY SystemModstamp, Id LIMIT 2001"));
+    }
+
+    #[test]
+    fn leads_from_scratch_are_the_open_ones_and_later_pages_see_conversions() {
+        assert_eq!(
+            page_query(&LEAD, None, None),
+            "SELECT Id, FirstName, LastName, Name, Company, Title, Email, Phone, MobilePhone, \
+             LeadSource, Status, OwnerId, SystemModstamp, IsConverted FROM Lead \
+             WHERE IsConverted = false ORDER BY SystemModstamp, Id"
+        );
+        let after = Position {
+            system_modstamp: datetime!(2024-05-01 10:00:00.250 UTC),
+            id: RecordId::parse("00Q8d0000000001").unwrap(),
+        };
+        let later = page_query(&LEAD, Some(&after), Some(2001));
+        assert!(
+            later.ends_with(
+                "FROM Lead WHERE SystemModstamp > 2024-05-01T10:00:00.250Z OR \
+                 (SystemModstamp = 2024-05-01T10:00:00.250Z AND Id > '00Q8d0000000001EAA') \
+                 ORDER BY SystemModstamp, Id LIMIT 2001"
+            ),
+            "{later}"
+        );
+    }
+
+    #[test]
+    fn deleted_dates_are_in_salesforces_form() {
+        assert_eq!(
+            salesforce_datetime(datetime!(2024-05-01 12:00:00.25 +02:00)),
+            "2024-05-01T10:00:00.250+0000"
+        );
+        assert_eq!(
+            salesforce_datetime(datetime!(2024-05-01 10:00:00 UTC)),
+            "2024-05-01T10:00:00.000+0000"
+        );
     }
 
     #[test]

@@ -138,6 +138,25 @@ async fn the_running_gateway_matches_its_openapi_document() {
             break;
         }
     }
+    // A lead converted since: a page with a Lead deletion (dated by its SystemModstamp).
+    let rep_lead = env
+        .sim
+        .records("Lead")
+        .into_iter()
+        .find(|r| r["OwnerId"] == env.sim.user_id(REP).unwrap().as_str())
+        .unwrap();
+    env.sim
+        .convert_lead(rep_lead["Id"].as_str().unwrap())
+        .unwrap();
+    let page = check(
+        &doc,
+        "post",
+        "/v1/sync",
+        env.sync_raw(&session, &request).await,
+    )
+    .await;
+    assert_eq!(page["deleted"][0]["Id"], rep_lead["Id"]);
+    request.cursors = serde_json::from_value(page["cursors"].clone()).unwrap();
     let mut forged = request.clone();
     for cursor in forged.cursors.values_mut() {
         cursor.push('x');
