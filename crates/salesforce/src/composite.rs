@@ -39,7 +39,7 @@ pub fn reference(reference_id: &str, path: &str) -> Result<String> {
     Ok(format!("@{{{reference_id}.{path}}}"))
 }
 
-fn check_reference_id(reference_id: &str) -> Result<()> {
+pub(crate) fn check_reference_id(reference_id: &str) -> Result<()> {
     let mut chars = reference_id.chars();
     let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -60,6 +60,13 @@ pub enum IdOrReference {
     Id(RecordId),
     /// A value made by [`reference`].
     Reference(String),
+}
+
+impl IdOrReference {
+    /// `@{reference_id.id}`: the id of the record an earlier create subrequest made.
+    pub fn created_by(reference_id: &str) -> Result<Self> {
+        Ok(IdOrReference::Reference(reference(reference_id, "id")?))
+    }
 }
 
 impl From<RecordId> for IdOrReference {
@@ -310,7 +317,7 @@ impl CompositeRequest {
     }
 }
 
-fn record_path(object: &str, id: &IdOrReference) -> Result<String> {
+pub(crate) fn record_path(object: &str, id: &IdOrReference) -> Result<String> {
     check_object_name(object)?;
     match id {
         IdOrReference::Id(id) => {

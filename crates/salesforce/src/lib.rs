@@ -15,7 +15,9 @@
 //!   (optionally `If-Unmodified-Since`), [`Client::delete_record`], [`Client::upsert_record`].
 //! - Metadata: [`Client::describe`], [`Client::opportunity_stages`].
 //! - Several operations in one API call: [`Client::composite`] with a [`CompositeRequest`];
-//!   [`Client::create_records`], [`Client::update_records`], [`Client::delete_records`].
+//!   [`Client::composite_graph`] with a [`CompositeGraphRequest`] of [`Graph`]s (each graph
+//!   all-or-nothing, up to 500 nodes); [`Client::create_records`], [`Client::update_records`],
+//!   [`Client::delete_records`].
 //! - Change logs: [`Client::updated_records`], [`Client::deleted_records`].
 //! - Errors: [`Error::kind`] gives an [`ErrorKind`] (validation, not found, rate limited, …).
 //! - Safety: [`soql::string_literal`] (the one escaper), [`soql::datetime_literal`],
@@ -25,6 +27,7 @@
 mod client;
 mod collections;
 pub mod composite;
+pub mod composite_graph;
 mod describe;
 mod error;
 pub mod ids;
@@ -39,6 +42,7 @@ pub use client::{
 };
 pub use collections::{NewRecord, RecordUpdate, MAX_COLLECTION_RECORDS};
 pub use composite::{CompositeRequest, CompositeResponse, IdOrReference, SubResponse};
+pub use composite_graph::{CompositeGraphRequest, CompositeGraphResponse, Graph, GraphResult};
 pub use describe::{
     FieldDescribe, FieldType, ObjectDescribe, OpportunityStage, PicklistValue,
     OPPORTUNITY_STAGE_SOQL,
