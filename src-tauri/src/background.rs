@@ -2,7 +2,7 @@
 //! hint, back off while offline), its events forwarded to the UI. Started at launch when signed
 //! in and after each sign-in; stopped at sign-out.
 
-use companion_core::BackgroundEvent;
+use companion_core::{BackgroundEvent, CoreEvent};
 use tauri::{Emitter, Manager, Runtime};
 
 use crate::{commands, AppState};
@@ -24,6 +24,24 @@ pub fn start<R: Runtime>(app: &tauri::AppHandle<R>) {
 
 pub fn stop<R: Runtime>(app: &tauri::AppHandle<R>) {
     app.state::<AppState>().replace_background(None);
+}
+
+/// Core's events become `outbox-changed` and `records-changed`, so a screen refreshes itself
+/// after a Save, a push or a pull (and the status line's counts follow).
+pub fn forward_core_events<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let Ok(core) = app.state::<AppState>().core() else {
+        return;
+    };
+    let app = app.clone();
+    tauri::async_runtime::spawn(core.forward_events(move |event| match event {
+        CoreEvent::OutboxChanged => {
+            let _ = app.emit("outbox-changed", ());
+            commands::emit_status(&app);
+        }
+        CoreEvent::RecordsChanged => {
+            let _ = app.emit("records-changed", ());
+        }
+    }));
 }
 
 fn forward<R: Runtime>(app: &tauri::AppHandle<R>, event: BackgroundEvent) {

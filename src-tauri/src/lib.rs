@@ -48,6 +48,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .setup(|app| {
             app.manage(open_core(app.handle()));
             listen_for_deep_links(app.handle());
+            background::forward_core_events(app.handle());
             background::start(app.handle());
             Ok(())
         })
@@ -61,6 +62,17 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::search,
             commands::sync_now,
             commands::sign_out,
+            commands::list_leads,
+            commands::create_lead,
+            commands::log_call,
+            commands::create_task,
+            commands::update_opportunity,
+            commands::update_contact,
+            commands::list_pending,
+            commands::resolve_conflict,
+            commands::retry_write,
+            commands::discard_write,
+            commands::push_now,
         ])
 }
 

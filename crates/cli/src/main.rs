@@ -6,20 +6,21 @@ mod details;
 mod loopback;
 mod secrets;
 mod table;
+mod writes;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use companion_core::{Companion, Config, CoreError, OpportunityQuery, OpportunitySort};
+use companion_core::{Companion, Config, CoreError, LeadQuery, OpportunityQuery, OpportunitySort};
 use url::Url;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "companion-cli",
     version,
-    about = "Companion from the command line: sign in, sync, look up contacts"
+    about = "Companion from the command line: sign in, sync, look up and change records, offline too"
 )]
 struct Cli {
     /// The Companion gateway.
@@ -41,7 +42,8 @@ struct Cli {
 enum Command {
     /// Sign in with Salesforce in the browser (loopback redirect).
     Login,
-    /// Bring the records on this device up to date (and drop those you may no longer see).
+    /// Send the changes made here, then bring the records on this device up to date (and drop
+    /// those you may no longer see).
     Sync,
     /// List the contacts on this device (works offline).
     Contacts {
@@ -74,7 +76,61 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// One record by its Salesforce id: a contact, account or opportunity with what goes with it.
+    /// List your open leads, those created on this device included (works offline).
+    Leads {
+        /// Only leads whose name, email, phone, title or company starts with these words.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create leads.
+    #[command(subcommand)]
+    Lead(writes::LeadCommand),
+    /// Change opportunities.
+    #[command(subcommand)]
+    Opportunity(writes::OpportunityCommand),
+    /// Change contacts.
+    #[command(subcommand)]
+    Contact(writes::ContactCommand),
+    /// Log calls.
+    #[command(subcommand)]
+    Call(writes::CallCommand),
+    /// Create follow-up tasks.
+    #[command(subcommand)]
+    Task(writes::TaskCommand),
+    /// The changes made here that Salesforce does not have yet: key, kind, record, state
+    /// (waiting, sending, failed, conflict, waiting_for_sign_in), error, fields.
+    Pending {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send the changes made here now. Exits 0 when nothing is left but changes that need you
+    /// (failed, conflict), which it lists; 3 offline; 5 when some still wait.
+    Push {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle a conflict: keep your value or use Salesforce's, for some fields or all.
+    Resolve {
+        key: String,
+        #[command(flatten)]
+        choice: writes::Choice,
+        /// A field in conflict (repeatable); without, every field in conflict.
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
+    /// Edit a failed change and send it again.
+    Retry {
+        key: String,
+        /// FIELD=VALUE, a Salesforce field of the change (repeatable); an empty value clears it.
+        #[arg(long = "set")]
+        sets: Vec<String>,
+    },
+    /// Discard a change made here (a new lead goes with the calls and tasks about it).
+    Discard { key: String },
+    /// One record by its id (a Salesforce id or a local one): a contact, account, opportunity,
+    /// lead or task with what goes with it.
     Show {
         id: String,
         #[arg(long)]
@@ -94,8 +150,13 @@ enum Command {
     },
     /// Check the on-device database (SQLite integrity check); prints `ok` when it is sound.
     Check,
-    /// Forget the session on this device.
-    Logout,
+    /// Forget the session on this device. Refuses while changes made here have not reached
+    /// Salesforce, unless --discard-pending.
+    Logout {
+        /// Discard the changes Salesforce does not have yet.
+        #[arg(long)]
+        discard_pending: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -107,21 +168,25 @@ enum SortArg {
 
 /// Errors of the CLI itself; core's errors pass through with their message.
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     Core(#[from] CoreError),
     #[error("{0}")]
     Other(String),
     #[error("could not write the output: {0}")]
     Output(#[from] std::io::Error),
+    #[error("{0} change(s) still waiting to be sent (the server is busy or refused the moment); they go with the next push")]
+    StillWaiting(usize),
 }
 
 impl CliError {
-    /// Exit codes a script can branch on: 3 offline, 4 sign-in needed, 1 anything else.
+    /// Exit codes a script can branch on: 3 offline, 4 sign-in needed, 5 changes still
+    /// waiting, 1 anything else.
     fn exit_code(&self) -> u8 {
         match self {
             CliError::Core(e) if e.kind() == "offline" => 3,
             CliError::Core(e) if matches!(e.kind(), "not_signed_in" | "reauth_required") => 4,
+            CliError::StillWaiting(_) => 5,
             _ => 1,
         }
     }
@@ -182,11 +247,20 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
                 |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             writeln!(
                 out,
-                "Synced {}, {}, {} and {}; {} no longer yours ({}).",
+                "Sent {} ({} failed, {} in conflict, {} waiting).",
+                plural(report.pushed.sent, "change"),
+                report.pushed.failed,
+                report.pushed.conflicts,
+                report.pushed.waiting
+            )?;
+            writeln!(
+                out,
+                "Synced {}, {}, {}, {} and {}; {} no longer yours ({}).",
                 plural(report.accounts, "account change"),
                 plural(report.contacts, "contact change"),
                 plural(report.opportunities, "opportunity change"),
                 plural(report.tasks, "task change"),
+                plural(report.leads, "lead change"),
                 plural(report.removed, "record"),
                 plural(report.pages, "page")
             )?;
@@ -238,6 +312,34 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
                 write!(out, "{}", table::opportunities(&opportunities))?;
             }
         }
+        Command::Leads { search, json } => {
+            let leads = companion.leads(&LeadQuery {
+                search,
+                limit: None,
+                offset: 0,
+            })?;
+            if json {
+                writeln!(out, "{}", to_json(&leads)?)?;
+            } else if leads.is_empty() {
+                writeln!(out, "No leads.")?;
+            } else {
+                write!(out, "{}", table::leads(&leads))?;
+            }
+        }
+        Command::Lead(command) => writes::lead(&companion, command, out)?,
+        Command::Opportunity(command) => writes::opportunity(&companion, command, out)?,
+        Command::Contact(command) => writes::contact(&companion, command, out)?,
+        Command::Call(command) => writes::call(&companion, command, out)?,
+        Command::Task(command) => writes::task(&companion, command, out)?,
+        Command::Pending { json } => writes::pending(&companion, json, out)?,
+        Command::Push { json } => writes::push(&companion, json, out).await?,
+        Command::Resolve {
+            key,
+            choice,
+            fields,
+        } => writes::resolve(&companion, &key, &choice, &fields, out)?,
+        Command::Retry { key, sets } => writes::retry(&companion, &key, &sets, out)?,
+        Command::Discard { key } => writes::discard(&companion, &key, out)?,
         Command::Show { id, json } => {
             let record = companion.show(&id)?;
             if json {
@@ -278,7 +380,23 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
                 for (object, count) in &status.counts {
                     writeln!(out, "{object}: {count}")?;
                 }
-                writeln!(out, "Pending changes: {}", status.pending)?;
+                let outbox = &status.outbox;
+                writeln!(
+                    out,
+                    "Pending changes: {} ({} waiting, {} failed, {} in conflict{})",
+                    outbox.pending,
+                    outbox.waiting + outbox.sending,
+                    outbox.failed,
+                    outbox.conflicts,
+                    if status.reauth_required {
+                        format!(
+                            "; {} waiting for you to sign in again",
+                            outbox.waiting_for_sign_in
+                        )
+                    } else {
+                        String::new()
+                    }
+                )?;
                 writeln!(
                     out,
                     "Server: {}",
@@ -294,15 +412,15 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
             companion.check_integrity()?;
             writeln!(out, "ok")?;
         }
-        Command::Logout => {
-            companion.sign_out().await?;
+        Command::Logout { discard_pending } => {
+            companion.sign_out(discard_pending).await?;
             writeln!(out, "Signed out.")?;
         }
     }
     Ok(())
 }
 
-fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Result<String, CliError> {
     serde_json::to_string_pretty(value)
         .map_err(|e| CliError::Other(format!("could not write JSON: {e}")))
 }

@@ -1,6 +1,8 @@
 //! The plain-text table `contacts` prints.
 
-use companion_core::{AccountSummary, ContactSummary, OpportunitySummary, SearchHit};
+use companion_core::{
+    AccountSummary, ContactSummary, LeadSummary, OpportunitySummary, PendingWrite, SearchHit,
+};
 
 const MAX_CELL: usize = 40;
 
@@ -50,18 +52,74 @@ pub(crate) fn opportunities(opportunities: &[OpportunitySummary]) -> String {
     render(["NAME", "STAGE", "AMOUNT", "CLOSE", "ACCOUNT"], &rows)
 }
 
+pub(crate) fn leads(leads: &[LeadSummary]) -> String {
+    let rows: Vec<[String; 5]> = leads
+        .iter()
+        .map(|l| {
+            [
+                l.name.clone(),
+                l.company.clone(),
+                l.status.clone(),
+                l.email.clone().unwrap_or_default(),
+                pending_mark(l.pending),
+            ]
+        })
+        .collect();
+    render(["NAME", "COMPANY", "STATUS", "EMAIL", "PENDING"], &rows)
+}
+
+pub(crate) fn pending(writes: &[PendingWrite]) -> String {
+    let rows: Vec<[String; 5]> = writes
+        .iter()
+        .map(|w| {
+            let why = match (&w.error, w.conflicts.is_empty(), &w.waiting_for) {
+                (_, false, _) => format!(
+                    "conflict on {}",
+                    w.conflicts
+                        .iter()
+                        .map(|c| c.field.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                (Some(e), _, _) => e.message.clone(),
+                (None, _, Some(waiting)) => format!("waits for {waiting}"),
+                _ => String::new(),
+            };
+            [
+                w.key.clone(),
+                w.kind.as_str().to_string(),
+                w.record_name.clone().unwrap_or_else(|| w.record_id.clone()),
+                serde_json::to_value(w.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                why,
+            ]
+        })
+        .collect();
+    render(["KEY", "KIND", "RECORD", "STATE", "DETAILS"], &rows)
+}
+
+fn pending_mark(pending: Option<companion_core::PendingState>) -> String {
+    pending
+        .and_then(|p| serde_json::to_value(p).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 pub(crate) fn search_hits(hits: &[SearchHit]) -> String {
-    let rows: Vec<[String; 3]> = hits
+    let rows: Vec<[String; 4]> = hits
         .iter()
         .map(|h| {
             [
                 h.object.to_string(),
                 h.title.clone(),
                 h.subtitle.clone().unwrap_or_default(),
+                pending_mark(h.pending),
             ]
         })
         .collect();
-    render(["TYPE", "NAME", "DETAILS"], &rows)
+    render(["TYPE", "NAME", "DETAILS", "PENDING"], &rows)
 }
 
 fn render<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {

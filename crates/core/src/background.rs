@@ -1,7 +1,9 @@
-//! Keeping the replica current while the app is open: sync now, then again on every change hint
-//! from the gateway (`GET /v1/events`) and at a quiet interval; offline is a state — back off
-//! with jitter, probe the gateway, and sync as soon as it answers. A `reauth_required` stops the
-//! loop (the replica stays) until the rep signs in again.
+//! Keeping the replica current while the app is open: push and pull now, then push after every
+//! Save (and when a write's backoff is over), and push and pull again on every change hint from
+//! the gateway (`GET /v1/events`) and at a quiet interval; offline is a state — back off with
+//! jitter, probe the gateway, and as soon as it answers send everything waiting and pull. A
+//! `reauth_required` stops the loop (the replica and every pending write stay) until the rep
+//! signs in again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +14,8 @@ use tokio::sync::Notify;
 use crate::companion::Companion;
 use crate::error::CoreError;
 use crate::model::{SyncOptions, SyncProgress};
+use crate::push::PushMode;
+use crate::writes::PushReport;
 
 /// What the background loop tells its owner (the app turns these into UI events).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -19,9 +23,25 @@ use crate::model::{SyncOptions, SyncProgress};
 pub enum BackgroundEvent {
     Progress(SyncProgress),
     Synced,
-    Offline { retry_in_ms: u64 },
+    /// A push that sent, or was refused: the outbox changed.
+    Pushed(PushReport),
+    Offline {
+        retry_in_ms: u64,
+    },
     ReauthRequired,
-    Failed { kind: String, message: String },
+    Failed {
+        kind: String,
+        message: String,
+    },
+}
+
+/// What the loop does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Push (these writes), then pull.
+    Sync(PushMode),
+    /// Push the writes that are due (after a Save, or a backoff that ended).
+    Push,
 }
 
 /// First wait after a failure; doubled on each failure up to [`MAX_BACKOFF`].
@@ -65,25 +85,49 @@ pub async fn keep_in_sync(
     let hinted = Arc::new(Notify::new());
     let watcher = tokio::spawn(watch_hints(companion.clone(), hinted.clone()));
     let mut backoff = Backoff::new();
+    let mut next = Next::Sync(PushMode::Due);
     loop {
-        let progress = on_event.clone();
-        let result = companion
-            .sync_with(SyncOptions::default(), move |p| {
-                progress(BackgroundEvent::Progress(p))
-            })
-            .await;
-        match result {
-            Ok(_) => {
-                backoff.reset();
-                on_event(BackgroundEvent::Synced);
-                if let Err(error) = companion.tidy_search().await {
-                    tracing::warn!(%error, "could not tidy the search index");
+        let result = match next {
+            Next::Sync(push) => {
+                let progress = on_event.clone();
+                companion
+                    .sync_with(
+                        SyncOptions {
+                            reconcile: false,
+                            push,
+                        },
+                        move |p| progress(BackgroundEvent::Progress(p)),
+                    )
+                    .await
+                    .map(|report| {
+                        if report.pushed.requests > 0 {
+                            on_event(BackgroundEvent::Pushed(report.pushed.clone()));
+                        }
+                        on_event(BackgroundEvent::Synced);
+                        true
+                    })
+            }
+            Next::Push => companion.push(PushMode::Due).await.map(|report| {
+                if report.requests > 0 {
+                    on_event(BackgroundEvent::Pushed(report));
                 }
-                // The next sync: a change hint, or the quiet interval.
-                let _ = tokio::time::timeout(QUIET_INTERVAL, hinted.notified()).await;
+                false
+            }),
+        };
+        match result {
+            Ok(pulled) => {
+                backoff.reset();
+                if pulled {
+                    if let Err(error) = companion.tidy_search().await {
+                        tracing::warn!(%error, "could not tidy the search index");
+                    }
+                }
+                next = wait_for_work(&companion, &hinted).await;
             }
             Err(CoreError::Offline { .. }) => {
                 wait_until_online(&companion, &mut backoff, &*on_event).await;
+                // Back online: everything waiting goes now, backoff or not.
+                next = Next::Sync(PushMode::Now);
             }
             Err(CoreError::ReauthRequired | CoreError::NotSignedIn) => {
                 on_event(BackgroundEvent::ReauthRequired);
@@ -96,10 +140,34 @@ pub async fn keep_in_sync(
                     message: error.to_string(),
                 });
                 tokio::time::sleep(wait).await;
+                next = Next::Sync(PushMode::Due);
             }
         }
     }
     watcher.abort();
+}
+
+/// Waits for the next thing to do: a change hint (push and pull), a Save or the end of a
+/// write's backoff (push), or the quiet interval (push and pull).
+async fn wait_for_work(companion: &Companion, hinted: &Notify) -> Next {
+    let due = match companion.next_write_due() {
+        Ok(Some(at_ms)) => {
+            let wait = at_ms - crate::replica::now_ms();
+            Duration::from_millis(wait.clamp(0, QUIET_INTERVAL.as_millis() as i64) as u64)
+        }
+        Ok(None) => QUIET_INTERVAL,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the outbox");
+            QUIET_INTERVAL
+        }
+    };
+    let quiet = tokio::time::sleep(QUIET_INTERVAL);
+    tokio::select! {
+        _ = hinted.notified() => Next::Sync(PushMode::Due),
+        _ = companion.saved_notify().notified() => Next::Push,
+        _ = tokio::time::sleep(due), if due < QUIET_INTERVAL => Next::Push,
+        _ = quiet => Next::Sync(PushMode::Due),
+    }
 }
 
 async fn wait_until_online(

@@ -12,13 +12,16 @@ use crate::error::CoreError;
 use crate::files;
 use crate::gateway::GatewayClient;
 use crate::login;
-use crate::model::{LoginStart, Status, SyncOptions, SyncProgress, SyncReport};
+use crate::model::{CoreEvent, LoginStart, Status, SyncOptions, SyncProgress, SyncReport};
+use crate::push::{self, PushMode};
 use crate::replica::{
-    AccountDetail, AccountSummary, ContactDetail, ContactSummary, OpportunityDetail,
-    OpportunityQuery, OpportunitySummary, Replica, ReplicaKey, SearchHit,
+    AccountDetail, AccountSummary, ContactDetail, ContactSummary, LeadDetail, LeadQuery,
+    LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySummary, Replica, ReplicaKey,
+    SearchHit, TaskSummary,
 };
 use crate::secrets::{SecretError, SecretStore};
 use crate::sync;
+use crate::writes::PushReport;
 use companion_api::PicklistEntry;
 
 /// The most results the search box shows.
@@ -31,6 +34,8 @@ pub enum RecordDetail {
     Contact(ContactDetail),
     Account(AccountDetail),
     Opportunity(OpportunityDetail),
+    Lead(LeadDetail),
+    Task(TaskSummary),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +65,12 @@ pub struct Companion {
     /// and a second request joins the running one instead of queueing another.
     running: Mutex<Option<SyncWatch>>,
     syncing: AtomicBool,
+    /// One push at a time: a write is never in two requests of this process at once.
+    pushing: tokio::sync::Mutex<()>,
+    /// Tells the app when the outbox or the records changed (see [`Companion::subscribe`]).
+    events: tokio::sync::broadcast::Sender<CoreEvent>,
+    /// Woken by every Save: the background loop pushes right after it.
+    saved: tokio::sync::Notify,
 }
 
 type SyncOutcome = Option<Result<SyncReport, CoreError>>;
@@ -97,7 +108,43 @@ impl Companion {
             session: RwLock::new(session),
             running: Mutex::new(None),
             syncing: AtomicBool::new(false),
+            pushing: tokio::sync::Mutex::new(()),
+            events: tokio::sync::broadcast::channel(64).0,
+            saved: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Events that tell the app's screens to refresh themselves: the outbox changed, or a push
+    /// or pull changed records.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<CoreEvent> {
+        self.events.subscribe()
+    }
+
+    /// Calls `on_event` with every event from now on (see [`Companion::subscribe`]) until core
+    /// is dropped. One that falls behind gets both events once: the screens refresh anyway.
+    pub fn forward_events(
+        &self,
+        on_event: impl Fn(CoreEvent) + Send + 'static,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut events = self.subscribe();
+        async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match events.recv().await {
+                    Ok(event) => on_event(event),
+                    Err(RecvError::Lagged(_)) => {
+                        on_event(CoreEvent::OutboxChanged);
+                        on_event(CoreEvent::RecordsChanged);
+                    }
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        }
+    }
+
+    fn emit(&self, event: CoreEvent) {
+        // No receiver is fine: nothing listens (the CLI).
+        let _ = self.events.send(event);
     }
 
     pub fn config(&self) -> &Config {
@@ -154,6 +201,10 @@ impl Companion {
         })
         .await
         .map_err(|e| CoreError::storage("opening the replica stopped", e))?;
+        if let Ok(replica) = &replica {
+            // Signed in again: what waited for sign-in goes now.
+            replica.set_reauth_required(false)?;
+        }
         *self.session.write().unwrap_or_else(|e| e.into_inner()) = Some(Session {
             user: user.clone(),
             replica,
@@ -167,16 +218,23 @@ impl Companion {
         self.current_session().map(|s| s.user)
     }
 
-    /// Brings the replica up to date with Salesforce through the gateway, and drops records
-    /// that left the rep's view (what a rep's explicit refresh does). `on_progress` is called
+    /// Sends every change waiting in the outbox, then brings the replica up to date with
+    /// Salesforce through the gateway and drops records that left the rep's view (what a rep's
+    /// explicit refresh does: push, then pull). `on_progress` is called
     /// after each page with the object, records so far and the estimated total. Offline:
     /// [`CoreError::Offline`], and the replica keeps serving reads.
     pub async fn sync(
         &self,
         on_progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport, CoreError> {
-        self.sync_with(SyncOptions { reconcile: true }, on_progress)
-            .await
+        self.sync_with(
+            SyncOptions {
+                reconcile: true,
+                push: PushMode::Now,
+            },
+            on_progress,
+        )
+        .await
     }
 
     /// [`Companion::sync`] with options. One sync runs at a time: a call made while one runs
@@ -225,19 +283,37 @@ impl Companion {
         on_progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport, CoreError> {
         let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
+        let replica = session.replica.clone()?;
         let token = self.session_token(&session.user).await?;
         self.syncing.store(true, Ordering::SeqCst);
         let _done = ResetOnDrop(&self.syncing);
-        let report = sync::pull(
+        // Push, then pull: the pull brings what the pushed writes changed, and a pull never
+        // overwrites a change still pending.
+        let pushed = self.push_with(&replica, &token, options.push).await?;
+        let pulled = sync::pull(
             &self.gateway,
-            &session.replica.clone()?,
+            &replica,
             &token,
             sync::PullOptions {
                 reconcile: options.reconcile,
             },
             &on_progress,
         )
-        .await?;
+        .await;
+        if matches!(pulled, Err(CoreError::ReauthRequired)) {
+            replica.set_reauth_required(true)?;
+        }
+        let mut report = pulled?;
+        let changed = report.accounts
+            + report.contacts
+            + report.opportunities
+            + report.tasks
+            + report.leads
+            + report.removed;
+        if changed > 0 {
+            self.emit(CoreEvent::RecordsChanged);
+        }
+        report.pushed = pushed;
         let now = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .map_err(|e| CoreError::storage("could not format the time", e))?;
@@ -248,7 +324,9 @@ impl Companion {
             contacts = report.contacts,
             opportunities = report.opportunities,
             tasks = report.tasks,
+            leads = report.leads,
             removed = report.removed,
+            sent = report.pushed.sent,
             "sync finished"
         );
         Ok(report)
@@ -272,6 +350,61 @@ impl Companion {
                 return Ok(steps);
             }
         }
+    }
+
+    /// Sends the outbox now (the rep's "Send now"): every write that may go, backoff or not.
+    /// Writes Salesforce refuses wait for the rep (see [`Companion::pending`]); offline, the
+    /// writes wait and this is [`CoreError::Offline`].
+    pub async fn push_now(&self) -> Result<PushReport, CoreError> {
+        self.push(PushMode::Now).await
+    }
+
+    /// Sends the outbox's writes `mode` says (the background loop: those whose backoff is over).
+    pub async fn push(&self, mode: PushMode) -> Result<PushReport, CoreError> {
+        let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
+        let replica = session.replica.clone()?;
+        let token = self.session_token(&session.user).await?;
+        self.push_with(&replica, &token, mode).await
+    }
+
+    async fn push_with(
+        &self,
+        replica: &Arc<Replica>,
+        token: &str,
+        mode: PushMode,
+    ) -> Result<PushReport, CoreError> {
+        if mode == PushMode::Skip {
+            return Ok(PushReport::default());
+        }
+        let _one_at_a_time = self.pushing.lock().await;
+        let result = push::push(&self.gateway, replica, token, mode).await;
+        match &result {
+            Ok(report) if report.requests > 0 => {
+                self.emit(CoreEvent::OutboxChanged);
+                if report.sent + report.conflicts > 0 {
+                    self.emit(CoreEvent::RecordsChanged);
+                }
+                tracing::info!(
+                    sent = report.sent,
+                    failed = report.failed,
+                    conflicts = report.conflicts,
+                    waiting = report.waiting,
+                    requests = report.requests,
+                    "push finished"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => {
+                self.emit(CoreEvent::OutboxChanged);
+                tracing::info!(kind = error.kind(), "push stopped");
+            }
+        }
+        result
+    }
+
+    /// The background loop's wake-up call after a Save.
+    pub(crate) fn saved_notify(&self) -> &tokio::sync::Notify {
+        &self.saved
     }
 
     async fn session_token(&self, user: &User) -> Result<String, CoreError> {
@@ -332,16 +465,22 @@ impl Companion {
         self.replica()?.opportunity(id)
     }
 
-    /// One record by Salesforce id, whatever its object (told by the id's key prefix).
+    /// One record by id, whatever its object (told by the id's key prefix): a Salesforce id, or
+    /// the local id of a record made on this device (before or after Salesforce made it).
     pub fn show(&self, id: &str) -> Result<RecordDetail, CoreError> {
-        let id = id.trim();
-        let not_found = || CoreError::BadInput(format!("No record with id {id} on this device."));
-        if !(id.len() == 15 || id.len() == 18) || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let given = id.trim();
+        let is_salesforce_id = (given.len() == 15 || given.len() == 18)
+            && given.chars().all(|c| c.is_ascii_alphanumeric());
+        if !is_salesforce_id && !crate::replica::is_local_id(given) {
             return Err(CoreError::BadInput(format!(
-                "{id:?} is not a Salesforce id (15 or 18 letters and digits)."
+                "{given:?} is not a Salesforce id (15 or 18 letters and digits) nor a local id."
             )));
         }
-        match &id[..3] {
+        let id = self.replica()?.resolve_id(given)?;
+        let id = id.as_str();
+        let not_found =
+            || CoreError::BadInput(format!("No record with id {given} on this device."));
+        match crate::replica::key_prefix(id).unwrap_or_default() {
             "003" => self
                 .contact(id)?
                 .map(RecordDetail::Contact)
@@ -354,12 +493,35 @@ impl Companion {
                 .opportunity(id)?
                 .map(RecordDetail::Opportunity)
                 .ok_or_else(not_found),
+            "00Q" => self.lead(id)?.map(RecordDetail::Lead).ok_or_else(not_found),
+            "00T" => self.task(id)?.map(RecordDetail::Task).ok_or_else(not_found),
             _ => Err(not_found()),
         }
     }
 
-    /// The search box: contacts, accounts and opportunities whose name, email, phone, title or
-    /// account name has a word starting with each word typed; best first, at most 50.
+    /// The rep's open leads (those made on this device included), sorted by name or the best
+    /// matches of `query.search`; a page at a time.
+    pub fn leads(&self, query: &LeadQuery) -> Result<Vec<LeadSummary>, CoreError> {
+        self.replica()?.leads(query)
+    }
+
+    /// A lead by id (a local id too) with its recent activity.
+    pub fn lead(&self, id: &str) -> Result<Option<LeadDetail>, CoreError> {
+        let replica = self.replica()?;
+        let id = replica.resolve_id(id.trim())?;
+        replica.lead(&id)
+    }
+
+    /// A call or task by id (a local id too).
+    pub fn task(&self, id: &str) -> Result<Option<TaskSummary>, CoreError> {
+        let replica = self.replica()?;
+        let id = replica.resolve_id(id.trim())?;
+        replica.task(&id)
+    }
+
+    /// The search box: contacts, accounts, leads and opportunities whose name, email, phone,
+    /// title or account name (a lead's company) has a word starting with each word typed; best
+    /// first, at most 50.
     pub fn search(&self, text: &str) -> Result<Vec<SearchHit>, CoreError> {
         self.replica()?.search(text, SEARCH_LIMIT)
     }
@@ -397,6 +559,12 @@ impl Companion {
             &session.user.user_id,
         )?;
         let unreadable = session.replica.is_err();
+        if let Ok(replica) = &session.replica {
+            let pending = replica.outbox_counts()?.pending;
+            if pending > 0 {
+                return Err(CoreError::PendingChanges { count: pending });
+            }
+        }
         // Close it first: the file is removed under no open connection.
         session.replica = Err(CoreError::Storage(
             "the data on this device is being replaced".into(),
@@ -436,20 +604,45 @@ impl Companion {
                 }
             })
             .unwrap_or_default();
+        let replica = session.as_ref().and_then(|s| s.replica.as_ref().ok());
+        let outbox = replica
+            .and_then(|replica| match replica.outbox_counts() {
+                Ok(counts) => Some(counts),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not count the pending changes");
+                    None
+                }
+            })
+            .unwrap_or_default();
         Status {
             signed_in: session.is_some(),
             online: self.gateway.reachable(),
             last_synced_at,
             syncing: self.syncing.load(Ordering::SeqCst),
             counts,
-            // Writes made offline arrive with the outbox; none can be pending yet.
-            pending: 0,
+            pending: outbox.pending,
+            outbox,
+            reauth_required: replica.is_some_and(|r| r.reauth_required()),
         }
     }
 
     /// Forgets the session on this device (token, current user, sign-in in progress) and tells
     /// the gateway, best effort. The replica file stays for when this user signs in again.
-    pub async fn sign_out(&self) -> Result<(), CoreError> {
+    ///
+    /// With changes Salesforce does not have yet, it refuses ([`CoreError::PendingChanges`],
+    /// naming how many) unless `discard_pending`, which discards them first.
+    pub async fn sign_out(&self, discard_pending: bool) -> Result<(), CoreError> {
+        if let Some(Ok(replica)) = self.current_session().map(|s| s.replica) {
+            let pending = replica.outbox_counts()?.pending;
+            if pending > 0 && !discard_pending {
+                return Err(CoreError::PendingChanges { count: pending });
+            }
+            if pending > 0 {
+                let discarded = replica.discard_all()?;
+                tracing::info!(discarded, "pending changes discarded at sign-out");
+                self.emit(CoreEvent::OutboxChanged);
+            }
+        }
         let session = self
             .session
             .write()
@@ -533,8 +726,12 @@ fn open_replica(
     user: &User,
 ) -> Result<Arc<Replica>, CoreError> {
     let path = Replica::path_for(data_dir, &user.org_id, &user.user_id)?;
-    let key = ReplicaKey::for_user(secrets, &user.org_id, &user.user_id)?;
-    Ok(Arc::new(Replica::open(&path, &key)?))
+    let has_data = std::fs::metadata(&path).is_ok_and(|m| m.len() > 0);
+    let key = ReplicaKey::for_user(secrets, &user.org_id, &user.user_id, has_data)?;
+    let replica = Replica::open(&path, &key)?;
+    // Writes a stopped process left mid-request wait again (resent with their keys).
+    replica.requeue_interrupted()?;
+    Ok(Arc::new(replica))
 }
 
 /// The secret-store key of a user's session token.
@@ -574,5 +771,6 @@ fn assert_send_sync() {
     is::<Companion>();
 }
 
+mod outbox;
 #[cfg(test)]
 mod tests;

@@ -29,9 +29,12 @@ pub enum CoreError {
     #[error("Problem with the data stored on this device: {0}")]
     Storage(String),
     /// The replica file cannot be decrypted or is not a replica (wrong or lost key, damaged file).
-    /// Offer a fresh sync: delete it (`Replica::destroy`) and download everything again.
-    #[error("The data on this device can't be opened. Sync again to download a fresh copy.")]
+    /// Offer a fresh start (`Companion::start_fresh`): it downloads everything again.
+    #[error("The data on this device can't be opened (its key is missing or wrong). Start fresh to download a new copy from Salesforce; changes made on this device that were not sent yet are in the old copy and can't be recovered.")]
     ReplicaUnreadable,
+    /// Signing out (or starting fresh) would discard changes Salesforce does not have yet.
+    #[error("{count} change{s} made on this device {have} not reached Salesforce yet. Signing out now discards {them}; send {them} first, or confirm that you want to discard {them}.", s = if *count == 1 { "" } else { "s" }, have = if *count == 1 { "has" } else { "have" }, them = if *count == 1 { "it" } else { "them" })]
+    PendingChanges { count: u64 },
     #[error(transparent)]
     SecretStore(#[from] SecretError),
     #[error("{0}")]
@@ -49,6 +52,7 @@ impl CoreError {
             CoreError::Gateway { .. } => "gateway",
             CoreError::Storage(_) => "storage",
             CoreError::ReplicaUnreadable => "replica_unreadable",
+            CoreError::PendingChanges { .. } => "pending_changes",
             CoreError::SecretStore(_) => "secret_store",
             CoreError::BadInput(_) => "bad_input",
         }

@@ -4,8 +4,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use companion_api::{
-    AuthConfig, ChangeHint, CountsResponse, DescribeResponse, ErrorBody, ExchangeRequest,
-    ExchangeResponse, IdsRequest, IdsResponse, SyncRequest, SyncResponse,
+    AuthConfig, BatchRequest, BatchResponse, ChangeHint, CountsResponse, DescribeResponse,
+    ErrorBody, ExchangeRequest, ExchangeResponse, IdsRequest, IdsResponse, SyncRequest,
+    SyncResponse,
 };
 use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
@@ -19,18 +20,35 @@ use crate::error::CoreError;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Upper bound for one call, including a sync page the gateway fetches from Salesforce.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The change-hint stream's longest silence: the gateway sends a keep-alive comment every 15
+/// seconds, so a stream quiet for this long is a dead (half-open) connection — a phone that
+/// changed networks — and is dropped and opened again.
+const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(45);
+/// The largest answer core reads from the gateway: a sync page of 2,000 records of each of five
+/// objects is a few megabytes. Anything larger is refused rather than buffered.
+const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// The largest change-hint event (a hint names a few objects).
+const MAX_EVENT_BYTES: usize = 64 * 1024;
 
 pub(crate) struct GatewayClient {
     base: Url,
     http: reqwest::Client,
-    /// For the long-lived change-hint stream: same settings without the request timeout.
+    /// For the long-lived change-hint stream: no overall timeout, a read timeout instead.
     streaming: reqwest::Client,
     /// What the last call showed: `Some(true)` answered, `Some(false)` unreachable.
     reachable: Mutex<Option<bool>>,
 }
 
 impl GatewayClient {
-    pub(crate) fn new(mut base: Url) -> Result<Self, CoreError> {
+    pub(crate) fn new(base: Url) -> Result<Self, CoreError> {
+        Self::with_stream_timeout(base, STREAM_READ_TIMEOUT)
+    }
+
+    /// [`GatewayClient::new`] with another longest silence of the change-hint stream (tests).
+    pub(crate) fn with_stream_timeout(
+        mut base: Url,
+        stream_read_timeout: Duration,
+    ) -> Result<Self, CoreError> {
         if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
             return Err(CoreError::BadInput(format!(
                 "The Companion server address must be an http(s) URL, not {base}"
@@ -49,6 +67,7 @@ impl GatewayClient {
             .map_err(|e| CoreError::storage("could not set up the HTTP client", e))?;
         let streaming = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(stream_read_timeout)
             .user_agent(concat!("companion-core/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| CoreError::storage("could not set up the HTTP client", e))?;
@@ -128,6 +147,16 @@ impl GatewayClient {
         .await
     }
 
+    /// Sends queued writes (at most [`companion_api::MAX_BATCH_WRITES`]); one result per write.
+    pub(crate) async fn batch(
+        &self,
+        session_token: &str,
+        request: &BatchRequest,
+    ) -> Result<BatchResponse, CoreError> {
+        self.call(Method::POST, "v1/batch", Some(session_token), Some(request))
+            .await
+    }
+
     pub(crate) async fn describe(
         &self,
         session_token: &str,
@@ -161,11 +190,11 @@ impl GatewayClient {
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         if !status.is_success() {
-            let bytes = response.bytes().await.unwrap_or_default();
+            let bytes = read_capped(response).await.unwrap_or_default();
             return Err(error_from_status(status, &bytes));
         }
         self.set_reachable(true);
-        let mut events = response.bytes_stream().eventsource();
+        let mut events = capped_events(response.bytes_stream()).eventsource();
         while let Some(event) = events.next().await {
             match event {
                 Ok(event) if event.event == companion_api::CHANGE_EVENT => {
@@ -240,10 +269,21 @@ impl GatewayClient {
         }
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let bytes = match read_capped(response).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::Transport(e)) => return Err(self.transport_error(e)),
+            Err(ReadError::TooLarge) => {
+                self.set_reachable(true);
+                return Err(CoreError::Gateway {
+                    status: status.as_u16(),
+                    code: "response_too_large".into(),
+                    message: format!(
+                        "the answer to {path} is larger than {} MiB; nothing of it was used",
+                        MAX_RESPONSE_BYTES / (1024 * 1024)
+                    ),
+                });
+            }
+        };
         self.set_reachable(true);
         if status.is_success() {
             serde_json::from_slice(&bytes).map_err(|e| CoreError::Gateway {
@@ -263,6 +303,59 @@ impl GatewayClient {
             url: self.base.to_string(),
         }
     }
+}
+
+enum ReadError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+/// The body of an answer, refused once it passes [`MAX_RESPONSE_BYTES`] (read as it arrives,
+/// so an endless or huge body is never buffered whole).
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The change-hint stream's bytes, ended with an error when one event grows past
+/// [`MAX_EVENT_BYTES`] without its blank line (a stream that is not what it should be).
+fn capped_events(
+    stream: impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Unpin {
+    let mut since_event = 0usize;
+    let mut previous_newline = false;
+    stream.map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        for byte in chunk.iter() {
+            if *byte == b'\n' {
+                if previous_newline {
+                    since_event = 0;
+                }
+                previous_newline = true;
+            } else if *byte != b'\r' {
+                previous_newline = false;
+            }
+            since_event += 1;
+            if since_event > MAX_EVENT_BYTES {
+                return Err(std::io::Error::other(
+                    "a change hint larger than any the gateway sends",
+                ));
+            }
+        }
+        Ok(chunk)
+    })
 }
 
 /// Maps a non-2xx answer (`{"error": {code, message}}`, or anything else a proxy might send).

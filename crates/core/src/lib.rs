@@ -9,21 +9,29 @@ mod files;
 mod gateway;
 mod login;
 mod model;
+mod push;
 mod replica;
 pub mod secrets;
 mod sync;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
+mod writes;
 
 pub use background::{keep_in_sync, BackgroundEvent};
 pub use companion::{Companion, Config, RecordDetail};
 pub use error::CoreError;
-pub use model::{LoginStart, Status, SyncOptions, SyncProgress, SyncReport};
+pub use model::{CoreEvent, LoginStart, PushMode, Status, SyncOptions, SyncProgress, SyncReport};
 pub use replica::{
-    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, OpportunityDetail,
-    OpportunityQuery, OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
+    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, LeadDetail,
+    LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySort,
+    OpportunitySummary, SearchHit, TaskSummary,
 };
 pub use secrets::{FileStore, KeyringStore, MemoryStore, SecretError, SecretStore};
+pub use writes::{
+    parse_field, ContactChanges, DiscardReport, FieldConflict, NewCall, NewFollowUp, NewLead,
+    OpportunityChanges, OutboxCounts, PendingState, PendingWrite, PushReport, Resolution,
+    WriteError, WriteKind,
+};
 
 /// The gateway's `/v1` types, re-exported for callers of core.
 pub use companion_api as api;

@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+pub use crate::push::PushMode;
+use crate::writes::{OutboxCounts, PushReport};
+
 /// Where to send the rep to sign in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LoginStart {
@@ -19,16 +22,19 @@ pub struct SyncProgress {
     pub total: Option<u64>,
 }
 
-/// What one sync applied (upserts + deletes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// What one sync sent (its push) and applied (upserts + deletes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
     pub accounts: u64,
     pub contacts: u64,
     pub opportunities: u64,
     pub tasks: u64,
+    pub leads: u64,
     /// Records dropped because they left the rep's view (owner or sharing changed).
     pub removed: u64,
     pub pages: u64,
+    /// What the push before the pull did.
+    pub pushed: PushReport,
 }
 
 /// How a sync runs.
@@ -37,6 +43,18 @@ pub struct SyncOptions {
     /// Also find and drop records that left the rep's view (a rep's explicit refresh; costs one
     /// more gateway call). Background syncs started by change hints leave it off.
     pub reconcile: bool,
+    /// Which of the outbox's writes go before the pull.
+    pub push: PushMode,
+}
+
+/// What core tells the app so that screens refresh themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoreEvent {
+    /// A write was saved, sent, refused, settled or discarded.
+    OutboxChanged,
+    /// A push or a pull changed records the screens show.
+    RecordsChanged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +67,10 @@ pub struct Status {
     pub syncing: bool,
     /// Records on this device per object.
     pub counts: std::collections::BTreeMap<String, u64>,
-    /// Changes made on this device not yet in Salesforce.
+    /// Changes made on this device not yet in Salesforce (all states).
     pub pending: u64,
+    /// The outbox by state: waiting, sending, failed, conflicts, waiting for sign-in.
+    pub outbox: OutboxCounts,
+    /// The gateway refused the session: the rep must sign in again (nothing is lost).
+    pub reauth_required: bool,
 }

@@ -101,6 +101,7 @@ fn record(report: &mut SyncReport, counts: PageCounts) {
     report.contacts += counts.contacts;
     report.opportunities += counts.opportunities;
     report.tasks += counts.tasks;
+    report.leads += counts.leads;
 }
 
 /// More promised, nothing sent, cursors unchanged: asking again would loop forever.
@@ -110,6 +111,7 @@ fn is_stalled(page: &SyncResponse, cursors: &BTreeMap<String, String>) -> bool {
         && page.contacts.is_empty()
         && page.opportunities.is_empty()
         && page.tasks.is_empty()
+        && page.leads.is_empty()
         && page.deleted.is_empty()
         && page.reset.is_empty()
         && page
@@ -133,6 +135,7 @@ impl Progress {
             ("Contact", page.contacts.len()),
             ("Opportunity", page.opportunities.len()),
             ("Task", page.tasks.len()),
+            ("Lead", page.leads.len()),
         ];
         for (object, count) in received {
             let standing = page.objects.get(object);

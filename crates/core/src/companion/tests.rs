@@ -527,7 +527,7 @@ async fn sign_out_forgets_the_session_but_keeps_the_replica_file() {
     let fx = Fixture::new();
     let companion = fx.signed_in(&gateway).await;
     companion.sync(|_| {}).await.unwrap();
-    companion.sign_out().await.unwrap();
+    companion.sign_out(false).await.unwrap();
 
     assert!(!companion.status().signed_in);
     assert_eq!(
@@ -812,10 +812,25 @@ async fn a_lost_replica_key_is_a_clear_error_and_a_fresh_start_recovers() {
         .delete(&format!("replica-key:{}:{}", user.org_id, user.user_id))
         .unwrap();
     let companion = fx.open(&gateway.url);
-    assert_eq!(companion.current_user(), Some(user), "still signed in");
+    assert_eq!(
+        companion.current_user().as_ref(),
+        Some(&user),
+        "still signed in"
+    );
     let error = companion.contacts(None).unwrap_err();
     assert_eq!(error.kind(), "replica_unreadable");
-    assert!(error.to_string().contains("Sync again"), "{error}");
+    assert!(error.to_string().contains("Start fresh"), "{error}");
+    assert!(
+        error.to_string().contains("not sent yet"),
+        "the rep is told what starting fresh loses: {error}"
+    );
+    // No new key was made for the old file behind the rep's back.
+    assert_eq!(
+        fx.secrets
+            .get(&format!("replica-key:{}:{}", user.org_id, user.user_id))
+            .unwrap(),
+        None
+    );
     let status = companion.status();
     assert!(status.signed_in && status.counts.is_empty());
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
+use super::overlay::Overlaid;
 use super::search_upkeep::{self, PageIndex, Upkeep};
 use super::{Replica, OBJECTS, TABLES};
 use crate::error::CoreError;
@@ -20,12 +21,13 @@ pub(crate) struct PageCounts {
     pub contacts: u64,
     pub opportunities: u64,
     pub tasks: u64,
+    pub leads: u64,
 }
 
 impl PageCounts {
     #[cfg(test)]
     pub(crate) fn total(&self) -> u64 {
-        self.accounts + self.contacts + self.opportunities + self.tasks
+        self.accounts + self.contacts + self.opportunities + self.tasks + self.leads
     }
 
     fn slot(&mut self, object: usize) -> &mut u64 {
@@ -33,6 +35,7 @@ impl PageCounts {
             ACCOUNT => &mut self.accounts,
             CONTACT => &mut self.contacts,
             OPPORTUNITY => &mut self.opportunities,
+            LEAD => &mut self.leads,
             _ => &mut self.tasks,
         }
     }
@@ -43,11 +46,21 @@ const ACCOUNT: usize = 0;
 const CONTACT: usize = 1;
 const OPPORTUNITY: usize = 2;
 const TASK: usize = 3;
+const LEAD: usize = 4;
+
+/// The objects whose records the search index holds, by their index in `OBJECTS`, in the order
+/// `search_upkeep` numbers them.
+const SEARCHED: [usize; 4] = [ACCOUNT, CONTACT, OPPORTUNITY, LEAD];
+
+/// `object`'s place among the searched objects, if it is one.
+fn searched(object: usize) -> Option<usize> {
+    SEARCHED.iter().position(|o| *o == object)
+}
 
 /// Each object's reset pass: its number, and whether it is still running.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Pass {
-    number: i64,
+pub(super) struct Pass {
+    pub(super) number: i64,
     open: bool,
 }
 
@@ -91,7 +104,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
                 number: passes[i].number + 1,
                 open: true,
             };
-            if i != TASK {
+            if searched(i).is_some() {
                 upkeep = search_upkeep::pass_opens(conn, upkeep, TABLES[i])?;
             }
             defer_indexes(conn, TABLES[i])?;
@@ -104,11 +117,12 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
     // Page by page, the rowids of records this page rewrote (new ones are found by rowid).
     let mut rewritten = page_index
         .as_ref()
-        .map(|_| [Vec::new(), Vec::new(), Vec::new()]);
+        .map(|_| [Vec::new(), Vec::new(), Vec::new(), Vec::new()]);
 
+    let overlaid = Overlaid::before_upserts(conn, page)?;
     counts.accounts += upsert_all(
         conn,
-        rewritten.as_mut().map(|r| &mut r[ACCOUNT]),
+        rewritten.as_mut().map(|r| &mut r[0]),
         "account",
         UPSERT_ACCOUNT,
         passes[ACCOUNT],
@@ -129,7 +143,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
     )?;
     counts.contacts += upsert_all(
         conn,
-        rewritten.as_mut().map(|r| &mut r[CONTACT]),
+        rewritten.as_mut().map(|r| &mut r[1]),
         "contact",
         UPSERT_CONTACT,
         passes[CONTACT],
@@ -154,7 +168,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
     )?;
     counts.opportunities += upsert_all(
         conn,
-        rewritten.as_mut().map(|r| &mut r[OPPORTUNITY]),
+        rewritten.as_mut().map(|r| &mut r[2]),
         "opportunity",
         UPSERT_OPPORTUNITY,
         passes[OPPORTUNITY],
@@ -174,6 +188,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
                 &o.owner_id,
                 &o.system_modstamp,
                 pass,
+                &o.next_step,
             )
         },
     )?;
@@ -204,6 +219,36 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         },
     )?;
 
+    counts.leads += upsert_all(
+        conn,
+        rewritten.as_mut().map(|r| &mut r[3]),
+        "lead",
+        UPSERT_LEAD,
+        passes[LEAD],
+        &page.leads,
+        |l| &l.id,
+        |l, pass| {
+            (
+                &l.id,
+                &l.first_name,
+                &l.last_name,
+                &l.name,
+                &l.company,
+                &l.title,
+                &l.email,
+                &l.phone,
+                &l.mobile_phone,
+                &l.lead_source,
+                &l.status,
+                &l.owner_id,
+                &l.system_modstamp,
+                pass,
+            )
+        },
+    )?;
+    // The rep's pending changes stay laid over what the page brought.
+    overlaid.after_upserts(conn)?;
+
     if let (Some(index), Some(rewritten)) = (&mut page_index, &rewritten) {
         for (object, rowids) in rewritten.iter().enumerate() {
             for rowid in rowids {
@@ -227,8 +272,8 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
             }
             stamp
         });
-        if let (Some(index), true) = (&mut page_index, i != TASK) {
-            index.deleting(conn, i, &deleted.id)?;
+        if let (Some(index), Some(slot)) = (&mut page_index, searched(i)) {
+            index.deleting(conn, slot, &deleted.id)?;
         }
         let mut stmt = conn.prepare_cached(DELETE[i])?;
         *counts.slot(i) += stmt.execute((&deleted.id, deleted_at))? as u64;
@@ -259,7 +304,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
             restore_indexes(conn, TABLES[i])?;
             // Page by page, a pass begins on an empty table, so none of its records is older
             // than the pass; if some were, their entries are there: rebuild instead.
-            if gone > 0 && i != TASK && upkeep == Upkeep::PageByPage {
+            if gone > 0 && searched(i).is_some() && upkeep == Upkeep::PageByPage {
                 upkeep = search_upkeep::rebuild_at_end(conn)?;
             }
         }
@@ -272,7 +317,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
             accounts_were_open && !passes[ACCOUNT].open,
         )?;
     }
-    if passes[..TASK].iter().all(|p| !p.open) {
+    if SEARCHED.iter().all(|&i| !passes[i].open) {
         search_upkeep::passes_ended(conn, upkeep)?;
     }
     if passes != before {
@@ -335,8 +380,8 @@ fn restore_indexes(conn: &Connection, table: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn load_passes(conn: &Connection) -> Result<[Pass; 4], CoreError> {
-    let mut passes = [Pass::default(); 4];
+pub(super) fn load_passes(conn: &Connection) -> Result<[Pass; 5], CoreError> {
+    let mut passes = [Pass::default(); 5];
     let mut stmt = conn.prepare_cached("SELECT object, pass, open FROM sync_pass")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -434,7 +479,7 @@ const UPSERT_ACCOUNT: &str = "
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
     WHERE excluded.system_modstamp >= account.system_modstamp";
 
-const UPSERT_CONTACT: &str = "
+pub(super) const UPSERT_CONTACT: &str = "
     INSERT INTO contact (id, first_name, last_name, name, email, phone, mobile_phone, title,
                          account_id, owner_id, system_modstamp, pass)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -445,19 +490,20 @@ const UPSERT_CONTACT: &str = "
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
     WHERE excluded.system_modstamp >= contact.system_modstamp";
 
-const UPSERT_OPPORTUNITY: &str = "
+pub(super) const UPSERT_OPPORTUNITY: &str = "
     INSERT INTO opportunity (id, name, stage_name, amount, close_date, probability, is_closed,
-                             is_won, account_id, owner_id, system_modstamp, pass)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                             is_won, account_id, owner_id, system_modstamp, pass, next_step)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
     ON CONFLICT (id) DO UPDATE SET
         name = excluded.name, stage_name = excluded.stage_name, amount = excluded.amount,
         close_date = excluded.close_date, probability = excluded.probability,
         is_closed = excluded.is_closed, is_won = excluded.is_won,
         account_id = excluded.account_id, owner_id = excluded.owner_id,
-        system_modstamp = excluded.system_modstamp, pass = excluded.pass
+        system_modstamp = excluded.system_modstamp, pass = excluded.pass,
+        next_step = excluded.next_step
     WHERE excluded.system_modstamp >= opportunity.system_modstamp";
 
-const UPSERT_TASK: &str = "
+pub(super) const UPSERT_TASK: &str = "
     INSERT INTO task (id, subject, status, priority, task_subtype, activity_date, who_id,
                       what_id, description, is_closed, owner_id, system_modstamp, pass)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -470,20 +516,36 @@ const UPSERT_TASK: &str = "
         pass = excluded.pass
     WHERE excluded.system_modstamp >= task.system_modstamp";
 
+pub(super) const UPSERT_LEAD: &str = "
+    INSERT INTO lead (id, first_name, last_name, name, company, title, email, phone, mobile_phone,
+                      lead_source, status, owner_id, system_modstamp, pass)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+    ON CONFLICT (id) DO UPDATE SET
+        first_name = excluded.first_name, last_name = excluded.last_name, name = excluded.name,
+        company = excluded.company, title = excluded.title, email = excluded.email,
+        phone = excluded.phone, mobile_phone = excluded.mobile_phone,
+        lead_source = excluded.lead_source, status = excluded.status,
+        owner_id = excluded.owner_id, system_modstamp = excluded.system_modstamp,
+        pass = excluded.pass
+    WHERE excluded.system_modstamp >= lead.system_modstamp";
+
 /// Per object (in `OBJECTS` order): delete unless the record was stamped after the deletion.
-const DELETE: [&str; 4] = [
+const DELETE: [&str; 5] = [
     "DELETE FROM account WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
     "DELETE FROM contact WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
     "DELETE FROM opportunity WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
     "DELETE FROM task WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
+    "DELETE FROM lead WHERE id = ?1 AND (?2 IS NULL OR system_modstamp <= ?2)",
 ];
 
-/// Per object: the records not written during the pass that just ended.
-const END_PASS: [&str; 4] = [
+/// Per object: the records not written during the pass that just ended. A record made on this
+/// device and not yet in Salesforce (a local id) is no pass's to drop.
+const END_PASS: [&str; 5] = [
     "DELETE FROM account WHERE pass < ?1",
     "DELETE FROM contact WHERE pass < ?1",
     "DELETE FROM opportunity WHERE pass < ?1",
-    "DELETE FROM task WHERE pass < ?1",
+    "DELETE FROM task WHERE pass < ?1 AND id NOT LIKE 'local-%'",
+    "DELETE FROM lead WHERE pass < ?1 AND id NOT LIKE 'local-%'",
 ];
 
 #[cfg(test)]

@@ -372,6 +372,7 @@ fn apply_by_object() {
                 path,
                 writer: std::sync::Mutex::new(conn),
                 reader: std::sync::Mutex::new(reader),
+                reauth_required: Default::default(),
             }
         } else {
             replica

@@ -7,10 +7,10 @@ use super::Replica;
 use crate::error::CoreError;
 
 /// (column, Salesforce field, kind) of one replicated field.
-type Column = (&'static str, &'static str, Kind);
+pub(super) type Column = (&'static str, &'static str, Kind);
 
 /// Per object: the table and every replicated field.
-const COLUMNS: &[(&str, &str, &[Column])] = &[
+pub(super) const COLUMNS: &[(&str, &str, &[Column])] = &[
     (
         "Account",
         "account",
@@ -54,6 +54,7 @@ const COLUMNS: &[(&str, &str, &[Column])] = &[
             ("is_closed", "IsClosed", Kind::Bool),
             ("is_won", "IsWon", Kind::Bool),
             ("account_id", "AccountId", Kind::Text),
+            ("next_step", "NextStep", Kind::Text),
             ("owner_id", "OwnerId", Kind::Text),
             ("system_modstamp", "SystemModstamp", Kind::Text),
         ],
@@ -76,10 +77,54 @@ const COLUMNS: &[(&str, &str, &[Column])] = &[
             ("system_modstamp", "SystemModstamp", Kind::Text),
         ],
     ),
+    (
+        "Lead",
+        "lead",
+        &[
+            ("id", "Id", Kind::Text),
+            ("first_name", "FirstName", Kind::Text),
+            ("last_name", "LastName", Kind::Text),
+            ("name", "Name", Kind::Text),
+            ("company", "Company", Kind::Text),
+            ("title", "Title", Kind::Text),
+            ("email", "Email", Kind::Text),
+            ("phone", "Phone", Kind::Text),
+            ("mobile_phone", "MobilePhone", Kind::Text),
+            ("lead_source", "LeadSource", Kind::Text),
+            ("status", "Status", Kind::Text),
+            ("owner_id", "OwnerId", Kind::Text),
+            ("system_modstamp", "SystemModstamp", Kind::Text),
+        ],
+    ),
 ];
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
+/// The column holding Salesforce field `field` of `object`, and how its values are kept.
+pub(super) fn column_of(object: &str, field: &str) -> Option<(&'static str, Kind)> {
+    COLUMNS
+        .iter()
+        .find(|(name, _, _)| *name == object)?
+        .2
+        .iter()
+        .find(|(_, f, _)| *f == field)
+        .map(|(column, _, kind)| (*column, *kind))
+}
+
+/// A column's SQLite value as the JSON value of its Salesforce field.
+pub(super) fn json_of(value: rusqlite::types::Value, kind: Kind) -> Value {
+    use rusqlite::types::Value as Sql;
+    match (value, kind) {
+        (Sql::Null, _) => Value::Null,
+        (Sql::Integer(i), Kind::Bool) => Value::Bool(i != 0),
+        (Sql::Integer(i), Kind::Number) => Value::from(i as f64),
+        (Sql::Integer(i), Kind::Text) => Value::from(i.to_string()),
+        (Sql::Real(r), _) => Value::from(r),
+        (Sql::Text(t), _) => Value::from(t),
+        (Sql::Blob(_), _) => Value::Null,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
     Text,
     Number,
     Bool,

@@ -51,15 +51,26 @@ impl ReplicaKey {
     }
 
     /// The key of an org + user's replica from the secret store (the OS keyring), made and
-    /// stored on first use. Kept when the rep signs out: their replica file stays too.
+    /// stored on first use — when no replica file holds data yet (`file_has_data` false). Kept
+    /// when the rep signs out: their replica file stays too.
+    ///
+    /// A replica that holds data but whose key the store does not return (a keyring reset, a
+    /// profile copied without its keyring) is [`CoreError::ReplicaUnreadable`]: a new key would
+    /// silently leave the file unreadable, and with it the rep's unsent changes. The rep is told,
+    /// and chooses to start fresh.
     pub(crate) fn for_user(
         secrets: &dyn SecretStore,
         org_id: &str,
         user_id: &str,
+        file_has_data: bool,
     ) -> Result<Self, CoreError> {
         let name = format!("replica-key:{org_id}:{user_id}");
         if let Some(hex) = secrets.get(&name)? {
             return Self::from_hex(&hex);
+        }
+        if file_has_data {
+            tracing::warn!("the replica's key is not in the secret store");
+            return Err(CoreError::ReplicaUnreadable);
         }
         let key = Self::generate();
         secrets.set(&name, &key.to_hex())?;
@@ -109,9 +120,24 @@ mod tests {
     #[test]
     fn each_user_gets_a_key_that_is_kept() {
         let secrets = crate::secrets::MemoryStore::new();
-        let ada = ReplicaKey::for_user(&secrets, "00D1", "0051").unwrap();
-        assert_eq!(ReplicaKey::for_user(&secrets, "00D1", "0051").unwrap(), ada);
-        assert_ne!(ReplicaKey::for_user(&secrets, "00D1", "0052").unwrap(), ada);
+        let ada = ReplicaKey::for_user(&secrets, "00D1", "0051", false).unwrap();
+        assert_eq!(
+            ReplicaKey::for_user(&secrets, "00D1", "0051", true).unwrap(),
+            ada
+        );
+        assert_ne!(
+            ReplicaKey::for_user(&secrets, "00D1", "0052", false).unwrap(),
+            ada
+        );
+    }
+
+    #[test]
+    fn a_replica_with_data_never_gets_a_new_key() {
+        let secrets = crate::secrets::MemoryStore::new();
+        let err = ReplicaKey::for_user(&secrets, "00D1", "0051", true).unwrap_err();
+        assert_eq!(err.kind(), "replica_unreadable");
+        use crate::secrets::SecretStore;
+        assert_eq!(secrets.get("replica-key:00D1:0051").unwrap(), None);
     }
 
     #[test]

@@ -8,7 +8,28 @@ use rusqlite_migration::{Migrations, M};
 /// Rebuilds the whole search index from the tables (after a pass that deferred it). Segments
 /// are not merged while it writes them (a handful of large ones, each already sorted; merging
 /// them as they come cost an eighth of the rebuild); writes after it merge as usual (`4`).
+/// Leads (kind 0) since schema 5.
 pub(crate) const REBUILD_SEARCH: &str = r#"
+INSERT INTO search (search) VALUES ('delete-all');
+INSERT INTO search (search, rank) VALUES ('automerge', 0);
+INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+SELECT rowid * 4, name, email, concat_ws(' ', phone, mobile_phone), title, company,
+       concat_ws(' ', DIGITS(phone), DIGITS(mobile_phone))
+FROM lead;
+INSERT INTO search (rowid, name, phone, phone_digits)
+SELECT rowid * 4 + 1, name, phone, DIGITS(phone) FROM account;
+INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+SELECT c.rowid * 4 + 2, c.name, c.email, concat_ws(' ', c.phone, c.mobile_phone), c.title, a.name,
+       concat_ws(' ', DIGITS(c.phone), DIGITS(c.mobile_phone))
+FROM contact c LEFT JOIN account a ON a.id = c.account_id;
+INSERT INTO search (rowid, name, account_name)
+SELECT o.rowid * 4 + 3, o.name, a.name FROM opportunity o LEFT JOIN account a ON a.id = o.account_id;
+INSERT INTO search (search, rank) VALUES ('automerge', 4);
+DELETE FROM search_deferred;
+"#;
+
+/// [`REBUILD_SEARCH`] as schema 3 ran it, before leads existed (frozen: a released step).
+const REBUILD_SEARCH_V3: &str = r#"
 INSERT INTO search (search) VALUES ('delete-all');
 INSERT INTO search (search, rank) VALUES ('automerge', 0);
 INSERT INTO search (rowid, name, phone, phone_digits)
@@ -27,12 +48,14 @@ pub(crate) fn migrations() -> Migrations<'static> {
     static V2: LazyLock<String> =
         LazyLock::new(|| expand_digits(V2_OPPORTUNITIES_TASKS_PICKLISTS_ONE_SEARCH));
     static V3: LazyLock<String> =
-        LazyLock::new(|| expand_digits(&format!("{V3_CONTENTLESS_SEARCH}{REBUILD_SEARCH}")));
+        LazyLock::new(|| expand_digits(&format!("{V3_CONTENTLESS_SEARCH}{REBUILD_SEARCH_V3}")));
+    static V5: LazyLock<String> = LazyLock::new(|| expand_digits(V5_LEADS_OUTBOX));
     Migrations::new(vec![
         M::up(V1_ACCOUNTS_CONTACTS_SEARCH),
         M::up(&V2),
         M::up(&V3),
         M::up(V4_SEARCH_PAGE_BY_PAGE),
+        M::up(&V5),
     ])
 }
 
@@ -471,7 +494,7 @@ CREATE TABLE deferred_index (
     sql      TEXT NOT NULL
 );
 
--- Everything already here, indexed again below (REBUILD_SEARCH).
+-- Everything already here, indexed again below (REBUILD_SEARCH_V3).
 "#;
 
 /// How the search index follows a running pass (`search_upkeep.rs`): `page_by_page` = 1 when
@@ -487,6 +510,101 @@ CREATE TABLE search_waiting (
     PRIMARY KEY (account_id, search_rowid)
 ) WITHOUT ROWID;
 ";
+
+/// The rep's open leads (search kind 0, `company` in the account-name column); opportunities'
+/// next step; and the outbox — the rep's writes not yet in Salesforce — with what they lay over
+/// the replica.
+///
+/// `outbox`: one row per Save, in Save order (`seq`). `record_id` is the record written (a
+/// local id, `local-<key prefix>-<hex>`, for a record made on this device until Salesforce
+/// answers), `fields` the Salesforce fields sent, `display` the replica columns it lays over the
+/// record (an update; with what follows from it, e.g. a stage's probability), `base` and
+/// `base_stamp` what the rep saw (an update), `depends_on` the local id of a record it names
+/// that Salesforce has not made yet. A row leaves the outbox when Salesforce has the write, or
+/// when the rep discards it. `state`: `waiting`, `sending`, `failed`, `conflict`.
+///
+/// `overlay`: per record and column laid over, the value Salesforce has (kept current by
+/// pulls); the row itself shows the rep's value. `local_id`: a sent record's local id, so that
+/// it keeps resolving.
+const V5_LEADS_OUTBOX: &str = r#"
+ALTER TABLE opportunity ADD COLUMN next_step TEXT;
+
+CREATE TABLE lead (
+    id              TEXT PRIMARY KEY NOT NULL,
+    first_name      TEXT,
+    last_name       TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    company         TEXT NOT NULL,
+    title           TEXT,
+    email           TEXT,
+    phone           TEXT,
+    mobile_phone    TEXT,
+    lead_source     TEXT,
+    status          TEXT NOT NULL,
+    owner_id        TEXT NOT NULL,
+    system_modstamp TEXT NOT NULL,
+    pass            INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX lead_by_name ON lead (name COLLATE NOCASE, id);
+
+CREATE TRIGGER lead_search_insert AFTER INSERT ON lead
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
+    INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+    VALUES (new.rowid * 4, new.name, new.email, concat_ws(' ', new.phone, new.mobile_phone),
+            new.title, new.company, concat_ws(' ', DIGITS(new.phone), DIGITS(new.mobile_phone)));
+END;
+CREATE TRIGGER lead_search_delete AFTER DELETE ON lead
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred)
+BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4;
+END;
+CREATE TRIGGER lead_search_update AFTER UPDATE ON lead
+WHEN NOT EXISTS (SELECT 1 FROM search_deferred) AND (old.name IS NOT new.name OR old.email IS NOT new.email
+  OR old.phone IS NOT new.phone OR old.mobile_phone IS NOT new.mobile_phone
+  OR old.title IS NOT new.title OR old.company IS NOT new.company)
+BEGIN
+    DELETE FROM search WHERE rowid = old.rowid * 4;
+    INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)
+    VALUES (new.rowid * 4, new.name, new.email, concat_ws(' ', new.phone, new.mobile_phone),
+            new.title, new.company, concat_ws(' ', DIGITS(new.phone), DIGITS(new.mobile_phone)));
+END;
+
+CREATE TABLE outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    kind            TEXT NOT NULL,
+    object          TEXT NOT NULL,
+    record_id       TEXT NOT NULL,
+    fields          TEXT NOT NULL,
+    display         TEXT NOT NULL DEFAULT '{}',
+    base            TEXT,
+    base_stamp      TEXT,
+    depends_on      TEXT,
+    state           TEXT NOT NULL DEFAULT 'waiting',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    error           TEXT,
+    theirs          TEXT,
+    saved_at        TEXT NOT NULL
+);
+CREATE INDEX outbox_by_record ON outbox (record_id, seq);
+CREATE INDEX outbox_by_dependency ON outbox (depends_on) WHERE depends_on IS NOT NULL;
+
+CREATE TABLE overlay (
+    record_id    TEXT NOT NULL,
+    col          TEXT NOT NULL,
+    object       TEXT NOT NULL,
+    server_value,
+    PRIMARY KEY (record_id, col)
+) WITHOUT ROWID;
+CREATE INDEX overlay_by_object ON overlay (object, record_id);
+
+CREATE TABLE local_id (
+    local_id      TEXT PRIMARY KEY NOT NULL,
+    salesforce_id TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
 
 #[cfg(test)]
 mod tests {

@@ -8,12 +8,16 @@ mod apply;
 mod export;
 mod key;
 mod migrations;
+mod outbox;
+mod overlay;
+mod records;
 mod search;
 mod search_upkeep;
 mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,17 +29,21 @@ use crate::files;
 
 pub(crate) use apply::PageCounts;
 pub(crate) use key::ReplicaKey;
+pub(crate) use outbox::{is_local_id, key_prefix, now_ms, Claimed, Outcome};
 pub use views::{
-    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, OpportunityDetail,
-    OpportunityQuery, OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
+    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, LeadDetail,
+    LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySort,
+    OpportunitySummary, SearchHit, TaskSummary,
 };
 
 /// Objects whose records this replica keeps (and so whose sync cursors it keeps), by
 /// Salesforce API name, with their tables.
-const OBJECTS: [&str; 4] = ["Account", "Contact", "Opportunity", "Task"];
-const TABLES: [&str; 4] = ["account", "contact", "opportunity", "task"];
+const OBJECTS: [&str; 5] = ["Account", "Contact", "Opportunity", "Task", "Lead"];
+const TABLES: [&str; 5] = ["account", "contact", "opportunity", "task", "lead"];
 
 const LAST_SYNCED_AT: &str = "last_synced_at";
+/// `meta` key: `1` while the gateway refuses the session (the rep must sign in again).
+const REAUTH_REQUIRED: &str = "reauth_required";
 
 /// A replica: a writer connection (sync) and a reader connection (screens), so that reads go on
 /// while a page is being applied (WAL).
@@ -43,6 +51,8 @@ pub(crate) struct Replica {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// Mirrors `meta.reauth_required`, read by every listing of pending states.
+    reauth_required: AtomicBool,
 }
 
 impl std::fmt::Debug for Replica {
@@ -120,6 +130,14 @@ impl Replica {
             }
         }
         migrations::migrations().to_latest(&mut writer)?;
+        let reauth_required: bool = writer
+            .query_row(
+                "SELECT value = '1' FROM meta WHERE key = ?1",
+                [REAUTH_REQUIRED],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or(false);
         let reader = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY, key)?;
         // Screens and the search box read records all over the file; every page that falls out
         // of the cache is read and decrypted again. 32 MiB keeps a large replica's hot pages.
@@ -128,6 +146,7 @@ impl Replica {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            reauth_required: AtomicBool::new(reauth_required),
         })
     }
 
@@ -190,7 +209,29 @@ impl Replica {
         Ok(())
     }
 
-    /// How many records of each object (`Account`, `Contact`, `Opportunity`, `Task`) are here.
+    /// What `id` names now: a local id of a record Salesforce has made is its Salesforce id.
+    pub(crate) fn resolve_id(&self, id: &str) -> Result<String, CoreError> {
+        outbox::resolve(&self.reader(), id)
+    }
+
+    /// Whether the gateway refused the session last time (writes wait for the rep to sign in).
+    pub(crate) fn reauth_required(&self) -> bool {
+        self.reauth_required.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn set_reauth_required(&self, required: bool) -> Result<(), CoreError> {
+        if self.reauth_required.swap(required, Ordering::SeqCst) == required {
+            return Ok(());
+        }
+        self.writer().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [REAUTH_REQUIRED, if required { "1" } else { "0" }],
+        )?;
+        Ok(())
+    }
+
+    /// How many records of each object (`Account`, `Contact`, `Opportunity`, `Task`, `Lead`)
+    /// are here (records made on this device included).
     pub(crate) fn counts(&self) -> Result<BTreeMap<String, u64>, CoreError> {
         let conn = self.reader();
         let mut counts = BTreeMap::new();
@@ -228,7 +269,11 @@ impl Replica {
             let mut ids = tx.prepare_cached(&format!("SELECT id FROM {table}"))?;
             let gone: Vec<String> = ids
                 .query_map([], |row| row.get::<_, String>(0))?
-                .filter(|id| id.as_ref().map_or(true, |id| !keep.contains(id)))
+                // A record made on this device is not Salesforce's to take away.
+                .filter(|id| {
+                    id.as_ref()
+                        .map_or(true, |id| !keep.contains(id) && !is_local_id(id))
+                })
                 .collect::<Result<_, _>>()?;
             let mut delete = tx.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?;
             for id in &gone {

@@ -31,34 +31,47 @@ const TITLE: f64 = 1.5;
 /// A word typed whole counts this much more than a word only begun.
 const WHOLE_WORD: f64 = 1.5;
 
-/// Per object (its `search` rowid kind): id, title, subtitle, then the searched fields —
-/// email, phone, mobile phone, title, account name — for the ranking. `{ROWIDS}` is a list of
-/// integers.
-const CANDIDATES: [(i64, &str, &str); 3] = [
+/// Per object (its `search` rowid kind, and its place among equal scores: accounts, contacts,
+/// leads, opportunities): id, title, subtitle, then the searched fields — email, phone, mobile
+/// phone, title, account name (a lead's company) — for the ranking, then the pending state.
+/// `{ROWIDS}` is a list of integers, `{PENDING}` the pending-state expression of the record.
+const CANDIDATES: [(i64, u8, &str, &str); 4] = [
     (
         1,
+        0,
         "Account",
-        "SELECT id, name, concat_ws(' · ', industry, billing_city), NULL, phone, NULL, NULL, NULL
+        "SELECT id, name, concat_ws(' · ', industry, billing_city), NULL, phone, NULL, NULL, NULL,
+                NULL
          FROM account WHERE rowid IN ({ROWIDS})",
     ),
     (
         2,
+        1,
         "Contact",
         "SELECT c.id, c.name, coalesce(nullif(concat_ws(' · ', c.title, a.name), ''), c.email),
-                c.email, c.phone, c.mobile_phone, c.title, a.name
+                c.email, c.phone, c.mobile_phone, c.title, a.name, {PENDING}
          FROM contact c LEFT JOIN account a ON a.id = c.account_id WHERE c.rowid IN ({ROWIDS})",
     ),
     (
+        0,
+        2,
+        "Lead",
+        "SELECT l.id, l.name, concat_ws(' · ', l.title, l.company, l.status),
+                l.email, l.phone, l.mobile_phone, l.title, l.company, {PENDING}
+         FROM lead l WHERE l.rowid IN ({ROWIDS})",
+    ),
+    (
+        3,
         3,
         "Opportunity",
         "SELECT o.id, o.name, concat_ws(' · ', a.name, o.stage_name, o.close_date),
-                NULL, NULL, NULL, NULL, a.name
+                NULL, NULL, NULL, NULL, a.name, {PENDING}
          FROM opportunity o LEFT JOIN account a ON a.id = o.account_id WHERE o.rowid IN ({ROWIDS})",
     ),
 ];
 
 impl Replica {
-    /// The best `limit` (at most 50) contacts, accounts and opportunities for `text`, best
+    /// The best `limit` (at most 50) contacts, accounts, leads and opportunities for `text`, best
     /// first: every word must be a prefix of a word of the name, email, phone (also written
     /// digits only), title or account name; case and accents ignored. Blank text finds nothing.
     ///
@@ -75,6 +88,7 @@ impl Replica {
             return Ok(Vec::new());
         };
         let words: Vec<String> = words_of(&fold(text)).map(str::to_owned).collect();
+        let reauth = self.reauth_required();
         let conn = self.reader();
         let rowids: Vec<i64> = conn
             .prepare_cached(&format!(
@@ -83,7 +97,7 @@ impl Replica {
             .query_map([query], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
         let mut ranked = Vec::with_capacity(rowids.len());
-        for (kind, object, sql) in CANDIDATES {
+        for (kind, order, object, sql) in CANDIDATES {
             let ids: Vec<String> = rowids
                 .iter()
                 .filter(|rowid| *rowid % 4 == kind)
@@ -93,7 +107,15 @@ impl Replica {
                 continue;
             }
             // Integers read from the index, so writing them into the SQL is safe.
-            let mut stmt = conn.prepare(&sql.replace("{ROWIDS}", &ids.join(",")))?;
+            let id_column = match object {
+                "Contact" => "c.id",
+                "Lead" => "l.id",
+                _ => "o.id",
+            };
+            let sql = sql
+                .replace("{ROWIDS}", &ids.join(","))
+                .replace("{PENDING}", &super::views::pending_of(id_column));
+            let mut stmt = conn.prepare(&sql)?;
             let rows = stmt.query_map([], |row| {
                 let fields = Fields {
                     name: row.get(1)?,
@@ -105,12 +127,13 @@ impl Replica {
                 };
                 Ok((
                     fields.score(&words),
-                    kind,
+                    order,
                     SearchHit {
                         object,
                         id: row.get(0)?,
                         title: fields.name,
                         subtitle: row.get::<_, Option<String>>(2)?.filter(|s| !s.is_empty()),
+                        pending: super::views::pending_at(row, 8, reauth)?,
                     },
                 ))
             })?;

@@ -25,8 +25,14 @@ use rusqlite::{Connection, OptionalExtension};
 use super::Replica;
 use crate::error::CoreError;
 
-/// The searched tables, by kind: a search rowid is `record rowid * 4 + kind` (see schema 2).
-const SEARCHED: [(&str, i64); 3] = [("account", 1), ("contact", 2), ("opportunity", 3)];
+/// The searched tables, by kind: a search rowid is `record rowid * 4 + kind` (see schema 2;
+/// leads since schema 5).
+const SEARCHED: [(&str, i64); 4] = [
+    ("account", 1),
+    ("contact", 2),
+    ("opportunity", 3),
+    ("lead", 0),
+];
 
 /// Leaf pages merged per [`Replica::tidy_search`] step: about a megabyte, a few milliseconds.
 const TIDY_STEP_PAGES: i64 = 256;
@@ -142,7 +148,7 @@ fn is_empty(conn: &Connection, table: &str) -> Result<bool, CoreError> {
 /// in rowid order — FTS5 writes a segment whenever a rowid comes out of order.
 pub(super) struct PageIndex {
     /// The highest rowid of each searched table before the page.
-    before: [i64; 3],
+    before: [i64; 4],
     /// The page did what page-by-page indexing does not follow.
     gave_up: bool,
 }
@@ -153,7 +159,7 @@ impl PageIndex {
             "CREATE TEMP TABLE IF NOT EXISTS search_todo (rowid INTEGER PRIMARY KEY);
              DELETE FROM temp.search_todo;",
         )?;
-        let mut before = [0; 3];
+        let mut before = [0; 4];
         for ((table, _), highest) in SEARCHED.iter().zip(&mut before) {
             *highest = conn
                 .prepare_cached(&format!("SELECT coalesce(max(rowid), 0) FROM {table}"))?
@@ -166,8 +172,8 @@ impl PageIndex {
     }
 
     /// The page wrote the record at `rowid` of searched table `object` (0 account, 1 contact,
-    /// 2 opportunity). A rewritten contact or opportunity has its entry replaced; a rewritten
-    /// account ends page-by-page indexing.
+    /// 2 opportunity, 3 lead). A rewritten contact, opportunity or lead has its entry replaced;
+    /// a rewritten account ends page-by-page indexing.
     pub(super) fn written(
         &mut self,
         conn: &Connection,
@@ -264,7 +270,7 @@ impl PageIndex {
         for rowid in noted {
             delete.execute([rowid])?;
         }
-        let [accounts, contacts, opportunities] = self.before;
+        let [accounts, contacts, opportunities, leads] = self.before;
         if accounts_open {
             conn.prepare_cached(&START_WAITING)?
                 .execute((contacts, opportunities))?;
@@ -274,6 +280,7 @@ impl PageIndex {
             accounts,
             contacts,
             opportunities,
+            leads,
         ))?;
         conn.prepare_cached("DELETE FROM temp.search_todo")?
             .execute([])?;
@@ -313,11 +320,16 @@ static START_WAITING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 });
 
 /// The entries of a page's records that exist and may be indexed, in rowid order, with the
-/// fields the triggers of schema 3 write. `?1`: the accounts' pass still runs (a contact or
-/// opportunity whose account is not here waits); `?2`–`?4`: the highest account, contact and
-/// opportunity rowids before the page.
+/// fields the triggers of schemas 3 and 5 write. `?1`: the accounts' pass still runs (a contact
+/// or opportunity whose account is not here waits); `?2`–`?5`: the highest account, contact,
+/// opportunity and lead rowids before the page.
 static INDEX_PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let mut parts = Vec::new();
+    for (from, condition) in page_records("lead", 0, "?5") {
+        parts.push(format!(
+            "SELECT x.rowid * 4, {LEAD_ENTRY} {from} WHERE {condition}"
+        ));
+    }
     for (from, condition) in page_records("account", 1, "?2") {
         parts.push(format!(
             "SELECT x.rowid * 4 + 1, x.name, NULL, x.phone, NULL, NULL, DIGITS(x.phone)
@@ -345,6 +357,64 @@ static INDEX_PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         parts.join(" UNION ALL ")
     ))
 });
+
+/// A lead's searched fields after its search rowid, as the triggers of schema 5 write them.
+const LEAD_ENTRY: &str = "x.name, x.email, concat_ws(' ', x.phone, x.mobile_phone), x.title, \
+     x.company, concat_ws(' ', DIGITS(x.phone), DIGITS(x.mobile_phone))";
+
+/// One record's entry, as the page-by-page indexing writes it, by searched table; `?1` is the
+/// record's rowid.
+static ONE_ENTRY: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock::new(|| {
+    let insert =
+        "INSERT INTO search (rowid, name, email, phone, title, account_name, phone_digits)";
+    [
+        format!(
+            "{insert} SELECT x.rowid * 4 + 1, x.name, NULL, x.phone, NULL, NULL, DIGITS(x.phone)
+             FROM account x WHERE x.rowid = ?1"
+        ),
+        format!(
+            "{insert} SELECT x.rowid * 4 + 2, x.name, x.email,
+                    concat_ws(' ', x.phone, x.mobile_phone), x.title, a.name,
+                    concat_ws(' ', DIGITS(x.phone), DIGITS(x.mobile_phone))
+             FROM contact x LEFT JOIN account a ON a.id = x.account_id WHERE x.rowid = ?1"
+        ),
+        format!(
+            "{insert} SELECT x.rowid * 4 + 3, x.name, NULL, NULL, NULL, a.name, NULL
+             FROM opportunity x LEFT JOIN account a ON a.id = x.account_id WHERE x.rowid = ?1"
+        ),
+        format!("{insert} SELECT x.rowid * 4, {LEAD_ENTRY} FROM lead x WHERE x.rowid = ?1"),
+    ]
+    .map(|sql| super::migrations::expand_digits(&sql))
+});
+
+/// The record at `rowid` of `table` was written, inserted or deleted outside a sync page (a
+/// Save, a write Salesforce answered, a discard). Triggers keep its entry current, except
+/// while a pass indexes page by page: then its entry is written here, for a page indexes only
+/// its own records. (A pass that rebuilds at its end picks it up then; a contact waiting for
+/// its account is indexed when the account comes.)
+pub(super) fn changed_outside_a_page(
+    conn: &Connection,
+    table: &str,
+    rowid: i64,
+) -> Result<(), CoreError> {
+    let Some(slot) = SEARCHED.iter().position(|(t, _)| *t == table) else {
+        return Ok(());
+    };
+    if current(conn)? != Upkeep::PageByPage {
+        return Ok(());
+    }
+    let search_rowid = rowid * 4 + SEARCHED[slot].1;
+    let waiting: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM search_waiting WHERE search_rowid = ?1)")?
+        .query_row([search_rowid], |row| row.get(0))?;
+    if waiting {
+        return Ok(());
+    }
+    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+        .execute([search_rowid])?;
+    conn.prepare_cached(&ONE_ENTRY[slot])?.execute([rowid])?;
+    Ok(())
+}
 
 impl Replica {
     /// Merges a step's worth of the search index's segments (a first sync leaves one per

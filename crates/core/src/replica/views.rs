@@ -1,13 +1,17 @@
-//! What the screens read: lists, details, filters. Every `id` is the Salesforce id; fields are
-//! snake_case when serialized.
+//! What the screens read: lists, details, filters. Every `id` is the Salesforce id (or the local
+//! id of a record made on this device and not yet in Salesforce); fields are snake_case when
+//! serialized. Records show the rep's pending changes (the outbox lays them over the replica),
+//! and each item says whether changes of it wait to be sent (`pending`).
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
+use super::outbox::{shown_state, RECORD_PENDING_STATE};
 use super::{search, Replica};
 use crate::error::CoreError;
+use crate::writes::PendingState;
 
 /// One contact as the list and search screens show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,6 +25,8 @@ pub struct ContactSummary {
     pub phone: Option<String>,
     pub title: Option<String>,
     pub account_name: Option<String>,
+    /// Changes of this contact not yet in Salesforce: where the most urgent stands.
+    pub pending: Option<PendingState>,
 }
 
 /// `Replica::contacts`: everything sorted by name, or the best matches of `search`.
@@ -48,6 +54,7 @@ pub struct ContactDetail {
     pub account_id: Option<String>,
     pub owner_id: String,
     pub system_modstamp: String,
+    pub pending: Option<PendingState>,
     pub account: Option<AccountSummary>,
     pub open_opportunities: Vec<OpportunitySummary>,
     /// Tasks whose WhoId is this contact, newest first (ActivityDate, then SystemModstamp), ≤ 20.
@@ -88,6 +95,8 @@ pub struct OpportunitySummary {
     pub is_won: bool,
     pub account_id: Option<String>,
     pub account_name: Option<String>,
+    pub next_step: Option<String>,
+    pub pending: Option<PendingState>,
 }
 
 /// An opportunity with its account and recent tasks (WhatId = the opportunity). Contact roles
@@ -115,6 +124,47 @@ pub struct TaskSummary {
     pub what_id: Option<String>,
     pub description: Option<String>,
     pub is_closed: bool,
+    /// A call or task made on this device and not yet in Salesforce.
+    pub pending: Option<PendingState>,
+}
+
+/// One of the rep's open leads, as the leads list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadSummary {
+    pub id: String,
+    pub name: String,
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub company: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub status: String,
+    pub lead_source: Option<String>,
+    pub pending: Option<PendingState>,
+}
+
+/// A lead with its recent activity (tasks whose WhoId is the lead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeadDetail {
+    #[serde(flatten)]
+    pub lead: LeadSummary,
+    pub owner_id: String,
+    /// Empty for a lead made on this device and not yet in Salesforce.
+    pub system_modstamp: String,
+    pub recent_tasks: Vec<TaskSummary>,
+}
+
+/// `Replica::leads`: sorted by name, or the best matches of `search`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LeadQuery {
+    /// Word prefixes of name, email, phone, title, company; `None` or blank lists all.
+    pub search: Option<String>,
+    /// `None`: no limit.
+    pub limit: Option<u32>,
+    pub offset: u32,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,12 +196,13 @@ pub struct OpportunityQuery {
 /// One result of the search box.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchHit {
-    /// `Contact`, `Account` or `Opportunity`.
+    /// `Contact`, `Account`, `Opportunity` or `Lead`.
     pub object: &'static str,
     pub id: String,
     pub title: String,
     /// E.g. a contact's title and account, an opportunity's account and stage.
     pub subtitle: Option<String>,
+    pub pending: Option<PendingState>,
 }
 
 /// Recent tasks listed on a detail screen.
@@ -177,21 +228,23 @@ impl Replica {
         &self,
         query: &ContactQuery,
     ) -> Result<Vec<ContactSummary>, CoreError> {
+        let reauth = self.reauth_required();
         let conn = self.reader();
         let (limit, offset) = (sql_limit(query.limit), i64::from(query.offset));
+        let columns = contact_summary_columns();
         match query.search.as_deref().and_then(search::fts_query) {
             None => {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {CONTACT_SUMMARY_COLUMNS}
+                    "SELECT {columns}
                      FROM contact c LEFT JOIN account a ON a.id = c.account_id
                      ORDER BY c.name COLLATE NOCASE, c.id LIMIT ?1 OFFSET ?2"
                 ))?;
-                let rows = stmt.query_map((limit, offset), contact_summary)?;
+                let rows = stmt.query_map((limit, offset), |row| contact_summary(row, reauth))?;
                 Ok(rows.collect::<Result<_, _>>()?)
             }
             Some(fts) => {
                 let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {CONTACT_SUMMARY_COLUMNS}
+                    "SELECT {columns}
                      FROM search s
                      JOIN contact c ON c.rowid = s.rowid / 4
                      LEFT JOIN account a ON a.id = c.account_id
@@ -199,20 +252,23 @@ impl Replica {
                      ORDER BY {RANK}, c.name COLLATE NOCASE, c.id LIMIT ?2 OFFSET ?3",
                     RANK = search::RANK
                 ))?;
-                let rows = stmt.query_map((fts, limit, offset), contact_summary)?;
+                let rows =
+                    stmt.query_map((fts, limit, offset), |row| contact_summary(row, reauth))?;
                 Ok(rows.collect::<Result<_, _>>()?)
             }
         }
     }
 
     pub(crate) fn contact(&self, id: &str) -> Result<Option<ContactDetail>, CoreError> {
+        let reauth = self.reauth_required();
         let conn = self.reader();
         let found = conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id, name, first_name, last_name, email, phone, mobile_phone, title,
-                        account_id, owner_id, system_modstamp
+                        account_id, owner_id, system_modstamp, {}
                  FROM contact WHERE id = ?1",
-            )?
+                pending_of("contact.id")
+            ))?
             .query_row([id], |row| {
                 Ok(ContactDetail {
                     id: row.get(0)?,
@@ -226,6 +282,7 @@ impl Replica {
                     account_id: row.get(8)?,
                     owner_id: row.get(9)?,
                     system_modstamp: row.get(10)?,
+                    pending: pending_at(row, 11, reauth)?,
                     account: None,
                     open_opportunities: Vec::new(),
                     recent_tasks: Vec::new(),
@@ -237,9 +294,9 @@ impl Replica {
         };
         if let Some(account_id) = contact.account_id.as_deref() {
             contact.account = account_summary(&conn, account_id)?;
-            contact.open_opportunities = open_opportunities(&conn, account_id)?;
+            contact.open_opportunities = open_opportunities(&conn, account_id, reauth)?;
         }
-        contact.recent_tasks = recent_tasks(&conn, TaskLink::Who, id)?;
+        contact.recent_tasks = recent_tasks(&conn, TaskLink::Who, id, reauth)?;
         Ok(Some(contact))
     }
 
@@ -272,13 +329,15 @@ impl Replica {
         let Some((account, owner_id, system_modstamp)) = found else {
             return Ok(None);
         };
+        let reauth = self.reauth_required();
         let contacts = {
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {CONTACT_SUMMARY_COLUMNS}
+                "SELECT {}
                  FROM contact c LEFT JOIN account a ON a.id = c.account_id
-                 WHERE c.account_id = ?1 ORDER BY c.name COLLATE NOCASE, c.id"
+                 WHERE c.account_id = ?1 ORDER BY c.name COLLATE NOCASE, c.id",
+                contact_summary_columns()
             ))?;
-            let rows = stmt.query_map([id], contact_summary)?;
+            let rows = stmt.query_map([id], |row| contact_summary(row, reauth))?;
             rows.collect::<Result<_, _>>()?
         };
         Ok(Some(AccountDetail {
@@ -286,8 +345,8 @@ impl Replica {
             owner_id,
             system_modstamp,
             contacts,
-            open_opportunities: open_opportunities(&conn, id)?,
-            recent_tasks: recent_tasks(&conn, TaskLink::What, id)?,
+            open_opportunities: open_opportunities(&conn, id, reauth)?,
+            recent_tasks: recent_tasks(&conn, TaskLink::What, id, reauth)?,
         }))
     }
 
@@ -338,26 +397,36 @@ impl Replica {
         };
         params.push(Value::Integer(sql_limit(query.limit)));
         params.push(Value::Integer(i64::from(query.offset)));
+        let reauth = self.reauth_required();
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {OPPORTUNITY_SUMMARY_COLUMNS}
+            "SELECT {}
              FROM opportunity o LEFT JOIN account a ON a.id = o.account_id
-             {filter} ORDER BY {order} LIMIT ? OFFSET ?"
+             {filter} ORDER BY {order} LIMIT ? OFFSET ?",
+            opportunity_summary_columns()
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), opportunity_summary)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+            opportunity_summary(row, reauth)
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub(crate) fn opportunity(&self, id: &str) -> Result<Option<OpportunityDetail>, CoreError> {
+        let reauth = self.reauth_required();
         let conn = self.reader();
         let found = conn
             .prepare_cached(&format!(
-                "SELECT {OPPORTUNITY_SUMMARY_COLUMNS}, o.owner_id, o.system_modstamp
+                "SELECT {}, o.owner_id, o.system_modstamp
                  FROM opportunity o LEFT JOIN account a ON a.id = o.account_id
-                 WHERE o.id = ?1"
+                 WHERE o.id = ?1",
+                opportunity_summary_columns()
             ))?
             .query_row([id], |row| {
-                Ok((opportunity_summary(row)?, row.get(10)?, row.get(11)?))
+                Ok((
+                    opportunity_summary(row, reauth)?,
+                    row.get(OPPORTUNITY_SUMMARY_WIDTH)?,
+                    row.get(OPPORTUNITY_SUMMARY_WIDTH + 1)?,
+                ))
             })
             .optional()?;
         let Some((opportunity, owner_id, system_modstamp)) = found else {
@@ -372,9 +441,120 @@ impl Replica {
             owner_id,
             system_modstamp,
             account,
-            recent_tasks: recent_tasks(&conn, TaskLink::What, id)?,
+            recent_tasks: recent_tasks(&conn, TaskLink::What, id, reauth)?,
         }))
     }
+
+    /// The rep's open leads sorted by name (those made on this device included), or the best
+    /// matches of `search` (word prefixes of name, email, phone, title, company).
+    pub(crate) fn leads(&self, query: &LeadQuery) -> Result<Vec<LeadSummary>, CoreError> {
+        let reauth = self.reauth_required();
+        let conn = self.reader();
+        let (limit, offset) = (sql_limit(query.limit), i64::from(query.offset));
+        let columns = lead_summary_columns();
+        match query.search.as_deref().and_then(search::fts_query) {
+            None => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {columns} FROM lead l
+                     ORDER BY l.name COLLATE NOCASE, l.id LIMIT ?1 OFFSET ?2"
+                ))?;
+                let rows = stmt.query_map((limit, offset), |row| lead_summary(row, reauth))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+            Some(fts) => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {columns}
+                     FROM search s JOIN lead l ON l.rowid = s.rowid / 4
+                     WHERE search MATCH ?1 AND s.rowid % 4 = 0
+                     ORDER BY {RANK}, l.name COLLATE NOCASE, l.id LIMIT ?2 OFFSET ?3",
+                    RANK = search::RANK
+                ))?;
+                let rows = stmt.query_map((fts, limit, offset), |row| lead_summary(row, reauth))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+        }
+    }
+
+    /// A call or task by id.
+    pub(crate) fn task(&self, id: &str) -> Result<Option<TaskSummary>, CoreError> {
+        let reauth = self.reauth_required();
+        let conn = self.reader();
+        let found = conn
+            .prepare_cached(&format!(
+                "SELECT {TASK_COLUMNS}, {} FROM task WHERE id = ?1",
+                pending_of("task.id")
+            ))?
+            .query_row([id], |row| task_summary(row, reauth))
+            .optional()?;
+        Ok(found)
+    }
+
+    pub(crate) fn lead(&self, id: &str) -> Result<Option<LeadDetail>, CoreError> {
+        let reauth = self.reauth_required();
+        let conn = self.reader();
+        let found = conn
+            .prepare_cached(&format!(
+                "SELECT {}, l.owner_id, l.system_modstamp FROM lead l WHERE l.id = ?1",
+                lead_summary_columns()
+            ))?
+            .query_row([id], |row| {
+                Ok(LeadDetail {
+                    lead: lead_summary(row, reauth)?,
+                    owner_id: row.get(LEAD_SUMMARY_WIDTH)?,
+                    system_modstamp: row.get(LEAD_SUMMARY_WIDTH + 1)?,
+                    recent_tasks: Vec::new(),
+                })
+            })
+            .optional()?;
+        let Some(mut lead) = found else {
+            return Ok(None);
+        };
+        lead.recent_tasks = recent_tasks(&conn, TaskLink::Who, id, reauth)?;
+        Ok(Some(lead))
+    }
+}
+
+/// The pending state of the record whose id is `id_column`, as an SQL expression.
+pub(super) fn pending_of(id_column: &str) -> String {
+    RECORD_PENDING_STATE.replace("{ID}", id_column)
+}
+
+/// The pending state in column `index` of `row`, as the rep sees it.
+pub(super) fn pending_at(
+    row: &Row<'_>,
+    index: usize,
+    reauth_required: bool,
+) -> rusqlite::Result<Option<PendingState>> {
+    Ok(row
+        .get::<_, Option<String>>(index)?
+        .map(|state| shown_state(&state, reauth_required)))
+}
+
+const LEAD_SUMMARY_WIDTH: usize = 12;
+
+fn lead_summary_columns() -> String {
+    format!(
+        "l.id, l.name, l.first_name, l.last_name, l.company, l.title, l.email, l.phone,
+         l.mobile_phone, l.status, l.lead_source, {}",
+        pending_of("l.id")
+    )
+}
+
+fn lead_summary(row: &Row<'_>, reauth: bool) -> rusqlite::Result<LeadSummary> {
+    Ok(LeadSummary {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        first_name: row.get(2)?,
+        last_name: row.get(3)?,
+        company: row.get(4)?,
+        title: row.get(5)?,
+        email: row.get(6)?,
+        phone: row.get(7)?,
+        mobile_phone: row.get(8)?,
+        status: row.get(9)?,
+        lead_source: row.get(10)?,
+        pending: pending_at(row, 11, reauth)?,
+    })
 }
 
 fn iso_date(date: Date) -> String {
@@ -386,10 +566,14 @@ fn iso_date(date: Date) -> String {
     )
 }
 
-pub(super) const CONTACT_SUMMARY_COLUMNS: &str =
-    "c.id, c.name, c.first_name, c.last_name, c.email, c.phone, c.title, a.name";
+pub(super) fn contact_summary_columns() -> String {
+    format!(
+        "c.id, c.name, c.first_name, c.last_name, c.email, c.phone, c.title, a.name, {}",
+        pending_of("c.id")
+    )
+}
 
-pub(super) fn contact_summary(row: &Row<'_>) -> rusqlite::Result<ContactSummary> {
+pub(super) fn contact_summary(row: &Row<'_>, reauth: bool) -> rusqlite::Result<ContactSummary> {
     Ok(ContactSummary {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -399,6 +583,7 @@ pub(super) fn contact_summary(row: &Row<'_>) -> rusqlite::Result<ContactSummary>
         phone: row.get(5)?,
         title: row.get(6)?,
         account_name: row.get(7)?,
+        pending: pending_at(row, 8, reauth)?,
     })
 }
 
@@ -421,10 +606,17 @@ fn account_summary(conn: &Connection, id: &str) -> Result<Option<AccountSummary>
         .optional()?)
 }
 
-const OPPORTUNITY_SUMMARY_COLUMNS: &str = "o.id, o.name, o.stage_name, o.amount, o.close_date, \
-     o.probability, o.is_closed, o.is_won, o.account_id, a.name";
+const OPPORTUNITY_SUMMARY_WIDTH: usize = 12;
 
-fn opportunity_summary(row: &Row<'_>) -> rusqlite::Result<OpportunitySummary> {
+fn opportunity_summary_columns() -> String {
+    format!(
+        "o.id, o.name, o.stage_name, o.amount, o.close_date, o.probability, o.is_closed, \
+         o.is_won, o.account_id, a.name, o.next_step, {}",
+        pending_of("o.id")
+    )
+}
+
+fn opportunity_summary(row: &Row<'_>, reauth: bool) -> rusqlite::Result<OpportunitySummary> {
     Ok(OpportunitySummary {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -436,6 +628,8 @@ fn opportunity_summary(row: &Row<'_>) -> rusqlite::Result<OpportunitySummary> {
         is_won: row.get(7)?,
         account_id: row.get(8)?,
         account_name: row.get(9)?,
+        next_step: row.get(10)?,
+        pending: pending_at(row, 11, reauth)?,
     })
 }
 
@@ -443,14 +637,16 @@ fn opportunity_summary(row: &Row<'_>) -> rusqlite::Result<OpportunitySummary> {
 fn open_opportunities(
     conn: &Connection,
     account_id: &str,
+    reauth: bool,
 ) -> Result<Vec<OpportunitySummary>, CoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {OPPORTUNITY_SUMMARY_COLUMNS}
+        "SELECT {}
          FROM opportunity o LEFT JOIN account a ON a.id = o.account_id
          WHERE o.account_id = ?1 AND o.is_closed = 0
-         ORDER BY o.close_date, o.name COLLATE NOCASE, o.id"
+         ORDER BY o.close_date, o.name COLLATE NOCASE, o.id",
+        opportunity_summary_columns()
     ))?;
-    let rows = stmt.query_map([account_id], opportunity_summary)?;
+    let rows = stmt.query_map([account_id], |row| opportunity_summary(row, reauth))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -459,35 +655,43 @@ enum TaskLink {
     What,
 }
 
-/// Newest first: ActivityDate (none last), then SystemModstamp.
+/// Newest first: ActivityDate (none last), then the ones made on this device (not stamped by
+/// Salesforce yet), then SystemModstamp.
 fn recent_tasks(
     conn: &Connection,
     link: TaskLink,
     id: &str,
+    reauth: bool,
 ) -> Result<Vec<TaskSummary>, CoreError> {
     let column = match link {
         TaskLink::Who => "who_id",
         TaskLink::What => "what_id",
     };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, subject, status, priority, task_subtype, activity_date, who_id, what_id,
-                description, is_closed
+        "SELECT {TASK_COLUMNS}, {}
          FROM task WHERE {column} = ?1
-         ORDER BY activity_date DESC, system_modstamp DESC LIMIT ?2"
+         ORDER BY activity_date DESC, system_modstamp = '' DESC, system_modstamp DESC LIMIT ?2",
+        pending_of("task.id")
     ))?;
-    let rows = stmt.query_map((id, RECENT_TASKS), |row| {
-        Ok(TaskSummary {
-            id: row.get(0)?,
-            subject: row.get(1)?,
-            status: row.get(2)?,
-            priority: row.get(3)?,
-            task_subtype: row.get(4)?,
-            activity_date: row.get(5)?,
-            who_id: row.get(6)?,
-            what_id: row.get(7)?,
-            description: row.get(8)?,
-            is_closed: row.get(9)?,
-        })
-    })?;
+    let rows = stmt.query_map((id, RECENT_TASKS), |row| task_summary(row, reauth))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+const TASK_COLUMNS: &str = "id, subject, status, priority, task_subtype, activity_date, who_id, \
+     what_id, description, is_closed";
+
+fn task_summary(row: &Row<'_>, reauth: bool) -> rusqlite::Result<TaskSummary> {
+    Ok(TaskSummary {
+        id: row.get(0)?,
+        subject: row.get(1)?,
+        status: row.get(2)?,
+        priority: row.get(3)?,
+        task_subtype: row.get(4)?,
+        activity_date: row.get(5)?,
+        who_id: row.get(6)?,
+        what_id: row.get(7)?,
+        description: row.get(8)?,
+        is_closed: row.get(9)?,
+        pending: pending_at(row, 10, reauth)?,
+    })
 }
