@@ -63,6 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/leads", post(writes::create_lead))
         .route("/v1/tasks", post(writes::create_task))
         .route("/v1/opportunities/{id}", patch(writes::update_opportunity))
+        .route("/v1/contacts/{id}", patch(writes::update_contact))
         .route(
             "/v1/batch",
             post(writes::batch_handler).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),

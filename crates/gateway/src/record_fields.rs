@@ -17,6 +17,11 @@ pub enum ValueType {
     Int,
     /// `YYYY-MM-DD`.
     Date,
+    /// A JSON `true` or `false`.
+    Bool,
+    /// `YYYY-MM-DDTHH:MM:SS`, optionally `.s` to `.sss`, then `Z` or an offset (`+02:00`,
+    /// `+0200`); sent to Salesforce in UTC.
+    DateTime,
     /// A Salesforce id of one of these objects.
     Id(&'static [&'static str]),
 }
@@ -82,6 +87,8 @@ pub const TASK: WriteSpec = WriteSpec {
         field("CallType", ValueType::Text),
         field("CallDurationInSeconds", ValueType::Int),
         field("CallDisposition", ValueType::Text),
+        field("IsReminderSet", ValueType::Bool),
+        field("ReminderDateTime", ValueType::DateTime),
     ],
     read_back: &[
         "Id",
@@ -96,6 +103,8 @@ pub const TASK: WriteSpec = WriteSpec {
         "CallType",
         "CallDurationInSeconds",
         "CallDisposition",
+        "IsReminderSet",
+        "ReminderDateTime",
         "AccountId",
         "IsClosed",
         "OwnerId",
@@ -112,6 +121,7 @@ pub const OPPORTUNITY: WriteSpec = WriteSpec {
         field("CloseDate", ValueType::Date),
         field("Amount", ValueType::Number),
         field("Probability", ValueType::Number),
+        field("NextStep", ValueType::Text),
     ],
     read_back: &[
         "Id",
@@ -120,10 +130,35 @@ pub const OPPORTUNITY: WriteSpec = WriteSpec {
         "CloseDate",
         "Amount",
         "Probability",
+        "NextStep",
         "ExpectedRevenue",
         "IsClosed",
         "IsWon",
         "ForecastCategoryName",
+        "AccountId",
+        "OwnerId",
+        "CreatedDate",
+        "SystemModstamp",
+    ],
+};
+
+pub const CONTACT: WriteSpec = WriteSpec {
+    object: "Contact",
+    writable: &[
+        field("Phone", ValueType::Text),
+        field("MobilePhone", ValueType::Text),
+        field("Email", ValueType::Text),
+        field("Title", ValueType::Text),
+    ],
+    read_back: &[
+        "Id",
+        "FirstName",
+        "LastName",
+        "Name",
+        "Email",
+        "Phone",
+        "MobilePhone",
+        "Title",
         "AccountId",
         "OwnerId",
         "CreatedDate",
@@ -206,6 +241,18 @@ fn check_value(ty: ValueType, value: &Value) -> Result<Value, String> {
                 _ => Err("must be a date YYYY-MM-DD".into()),
             }
         }
+        ValueType::Bool => match value {
+            Value::Bool(_) => Ok(value.clone()),
+            _ => Err("must be true or false".into()),
+        },
+        ValueType::DateTime => value
+            .as_str()
+            .and_then(parse_datetime)
+            .map(|at| Value::String(salesforce_datetime(at)))
+            .ok_or_else(|| {
+                "must be a date and time such as 2024-05-01T10:00:00Z or 2024-05-01T12:00:00+02:00"
+                    .to_string()
+            }),
         ValueType::Id(objects) => {
             let text = value.as_str().ok_or("must be a record id (a string)")?;
             objects
@@ -217,11 +264,65 @@ fn check_value(ty: ValueType, value: &Value) -> Result<Value, String> {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.s{1,3}](Z|±HH:MM|±HHMM)`, nothing else.
+fn parse_datetime(text: &str) -> Option<time::OffsetDateTime> {
+    let local = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let (head, rest) = (text.get(..19)?, text.get(19..)?);
+    let at = time::PrimitiveDateTime::parse(head, &local).ok()?;
+    let (millis, zone) = match rest.strip_prefix('.') {
+        Some(fraction) => {
+            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if !(1..=3).contains(&digits) {
+                return None;
+            }
+            let value: u16 = fraction[..digits].parse().ok()?;
+            (value * 10u16.pow(3 - digits as u32), &fraction[digits..])
+        }
+        None => (0, rest),
+    };
+    let offset = match zone {
+        "Z" => time::UtcOffset::UTC,
+        _ => {
+            let sign = match zone.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            // `±HH:MM` or `±HHMM`.
+            let digits = match (zone.len(), zone.as_bytes().get(3)) {
+                (6, Some(b':')) => format!("{}{}", zone.get(1..3)?, zone.get(4..)?),
+                (5, _) => zone.get(1..)?.to_string(),
+                _ => return None,
+            };
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let hours: i8 = digits[..2].parse().ok()?;
+            let minutes: i8 = digits[2..].parse().ok()?;
+            time::UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()?
+        }
+    };
+    let at = at.replace_millisecond(millis).ok()?.assume_offset(offset);
+    Some(at)
+}
+
+/// `2024-05-01T10:00:00.000Z`: one form, in UTC, that Salesforce takes.
+fn salesforce_datetime(at: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .expect("a UTC datetime always formats")
+}
+
 /// The allow-lists in `companion_api` and here must name the same fields.
 #[cfg(test)]
 mod tests {
     use super::*;
-    use companion_api::{LEAD_CREATE_FIELDS, OPPORTUNITY_UPDATE_FIELDS, TASK_CREATE_FIELDS};
+    use companion_api::{
+        CONTACT_UPDATE_FIELDS, LEAD_CREATE_FIELDS, OPPORTUNITY_UPDATE_FIELDS, TASK_CREATE_FIELDS,
+    };
 
     fn names(spec: &WriteSpec) -> Vec<&'static str> {
         spec.writable.iter().map(|f| f.name).collect()
@@ -232,14 +333,62 @@ mod tests {
         assert_eq!(names(&LEAD), LEAD_CREATE_FIELDS);
         assert_eq!(names(&TASK), TASK_CREATE_FIELDS);
         assert_eq!(names(&OPPORTUNITY), OPPORTUNITY_UPDATE_FIELDS);
-        for spec in [&LEAD, &TASK, &OPPORTUNITY] {
+        assert_eq!(names(&CONTACT), CONTACT_UPDATE_FIELDS);
+        for spec in [&LEAD, &TASK, &OPPORTUNITY, &CONTACT] {
             assert!(spec
                 .read_back
                 .iter()
                 .chain(spec.writable.iter().map(|f| &f.name))
                 .all(|f| salesforce::soql::is_identifier(f)));
             assert!(spec.read_back.contains(&"SystemModstamp"));
+            // Every writable field is read back: a conflict compares them with the server's.
+            assert!(spec
+                .writable
+                .iter()
+                .all(|f| spec.read_back.contains(&f.name)));
         }
+    }
+
+    #[test]
+    fn booleans_and_datetimes_are_checked_and_datetimes_sent_in_utc() {
+        let check = |ty, v: Value| check_value(ty, &v);
+        assert_eq!(check(ValueType::Bool, true.into()), Ok(Value::Bool(true)));
+        assert!(check(ValueType::Bool, "true".into()).is_err());
+        assert!(check(ValueType::Bool, 1.into()).is_err());
+        for (given, sent) in [
+            ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00.000Z"),
+            ("2024-05-01T10:00:00.5Z", "2024-05-01T10:00:00.500Z"),
+            ("2024-05-01T10:00:00.123Z", "2024-05-01T10:00:00.123Z"),
+            ("2024-05-01T12:00:00+02:00", "2024-05-01T10:00:00.000Z"),
+            ("2024-05-01T12:00:00.250+0200", "2024-05-01T10:00:00.250Z"),
+            ("2024-04-30T23:30:00-01:00", "2024-05-01T00:30:00.000Z"),
+        ] {
+            assert_eq!(
+                check(ValueType::DateTime, given.into()),
+                Ok(Value::from(sent)),
+                "{given}"
+            );
+        }
+        for refused in [
+            "2024-05-01",
+            "2024-05-01T10:00:00",
+            "2024-05-01 10:00:00Z",
+            "2024-05-01T10:00Z",
+            "2024-05-01T10:00:00.1234Z",
+            "2024-05-01T10:00:00.Z",
+            "2024-02-30T10:00:00Z",
+            "2024-05-01T10:00:00+2:00",
+            "2024-05-01T10:00:00+02:0",
+            "2024-05-01T10:00:00 GMT",
+            "2024-05-01T10:00:00Zjunk",
+            "1714557600",
+        ] {
+            assert!(
+                check(ValueType::DateTime, refused.into()).is_err(),
+                "{refused}"
+            );
+        }
+        assert!(check(ValueType::DateTime, 1714557600.into()).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The write endpoints: `POST /v1/leads`, `POST /v1/tasks`, `PATCH /v1/opportunities/{id}` and
-//! `POST /v1/batch`. Each request is checked and turned into [`Prepared`] writes here; the
-//! Salesforce side (one call per kind for a whole batch) is in `batch.rs`.
+//! The write endpoints: `POST /v1/leads`, `POST /v1/tasks`, `PATCH /v1/opportunities/{id}`,
+//! `PATCH /v1/contacts/{id}` and `POST /v1/batch`. Each request is checked and turned into
+//! [`Prepared`] writes here; the Salesforce side (one Composite Graph call for a whole batch
+//! when nothing fails) is in `batch.rs`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use companion_api::{
     code, BatchRequest, BatchResponse, BatchResult, BatchWrite, ErrorBody, ErrorDetail, NewTask,
-    OpportunityUpdate, RecordFields, TaskKind, User, MAX_BATCH_WRITES,
+    RecordFields, RecordUpdate, TaskKind, User, MAX_BATCH_WRITES,
 };
 use salesforce::{soql, RecordId};
 use serde_json::{Map, Value};
@@ -29,6 +30,7 @@ pub enum Action {
     CreateLead,
     CreateTask,
     UpdateOpportunity,
+    UpdateContact,
 }
 
 impl Action {
@@ -38,6 +40,7 @@ impl Action {
             Action::CreateLead => "lead.create",
             Action::CreateTask => "task.create",
             Action::UpdateOpportunity => "opportunity.update",
+            Action::UpdateContact => "contact.update",
         }
     }
 
@@ -46,11 +49,12 @@ impl Action {
             Action::CreateLead => &record_fields::LEAD,
             Action::CreateTask => &record_fields::TASK,
             Action::UpdateOpportunity => &record_fields::OPPORTUNITY,
+            Action::UpdateContact => &record_fields::CONTACT,
         }
     }
 
     pub fn is_create(self) -> bool {
-        self != Action::UpdateOpportunity
+        matches!(self, Action::CreateLead | Action::CreateTask)
     }
 }
 
@@ -66,7 +70,9 @@ pub struct Prepared {
     pub body: Map<String, Value>,
     /// Updates: the record.
     pub target: Option<RecordId>,
+    /// Updates: the record's `SystemModstamp` when the rep saw it.
     pub seen_stamp: Option<OffsetDateTime>,
+    /// Updates: the values the rep saw (the base of the three-way comparison).
     pub seen_fields: Option<Map<String, Value>>,
 }
 
@@ -243,25 +249,27 @@ fn create(
     }
 }
 
-pub fn prepare_opportunity_update(
+/// An update of `action`'s object: the id, the fields from its allow-list, the seen stamp.
+pub fn prepare_update(
+    action: Action,
     key: String,
     id: &str,
-    update: OpportunityUpdate,
+    update: RecordUpdate,
 ) -> Result<Prepared, Answer> {
-    let target = RecordId::parse_for("Opportunity", id)
-        .map_err(|e| Answer::refused(format!("not an Opportunity id: {e}"), None))?;
+    let spec = action.spec();
+    let target = RecordId::parse_for(spec.object, id)
+        .map_err(|e| Answer::refused(format!("not the id of a {}: {e}", spec.object), None))?;
     if update.fields.is_empty() {
         return Err(Answer::refused(
             "fields: give at least one field to change",
             None,
         ));
     }
-    let body = record_fields::check(&record_fields::OPPORTUNITY, &update.fields)
-        .map_err(refused_fields)?;
+    let body = record_fields::check(spec, &update.fields).map_err(refused_fields)?;
     let seen_fields = update
         .seen_fields
         .as_ref()
-        .map(|seen| record_fields::check(&record_fields::OPPORTUNITY, seen))
+        .map(|seen| record_fields::check(spec, seen))
         .transpose()
         .map_err(refused_fields)?;
     let seen_stamp = soql::parse_datetime(&update.seen_system_modstamp).map_err(|_| {
@@ -271,12 +279,12 @@ pub fn prepare_opportunity_update(
         )
     })?;
     let request_hash = idempotency::request_hash(
-        Action::UpdateOpportunity.name(),
+        action.name(),
         Some(target.as_str()),
         &serde_json::to_value(&update).expect("serialisable"),
     );
     Ok(Prepared {
-        action: Action::UpdateOpportunity,
+        action,
         key,
         request_hash,
         marker: None,
@@ -338,20 +346,50 @@ pub async fn create_task(
 }
 
 pub async fn update_opportunity(
+    state: State<Arc<AppState>>,
+    signed_in: SignedIn,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<RecordUpdate>, JsonRejection>,
+) -> Result<Response, GatewayError> {
+    update_record(
+        Action::UpdateOpportunity,
+        state,
+        signed_in,
+        id,
+        headers,
+        body,
+    )
+    .await
+}
+
+pub async fn update_contact(
+    state: State<Arc<AppState>>,
+    signed_in: SignedIn,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<RecordUpdate>, JsonRejection>,
+) -> Result<Response, GatewayError> {
+    update_record(Action::UpdateContact, state, signed_in, id, headers, body).await
+}
+
+async fn update_record(
+    action: Action,
     State(state): State<Arc<AppState>>,
     signed_in: SignedIn,
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Json<OpportunityUpdate>, JsonRejection>,
+    body: Result<Json<RecordUpdate>, JsonRejection>,
 ) -> Result<Response, GatewayError> {
+    let object = action.spec().object;
     let Path(id) =
         id.map_err(|e| GatewayError::BadRequest(format!("record id: {}", e.body_text())))?;
     // The id is checked before anything else is looked at.
-    RecordId::parse_for("Opportunity", &id)
-        .map_err(|e| GatewayError::BadRequest(format!("not an Opportunity id: {e}")))?;
+    RecordId::parse_for(object, &id)
+        .map_err(|e| GatewayError::BadRequest(format!("not the id of a {object}: {e}")))?;
     let key = key_from_headers(&headers)?;
     let update = json_body(body)?;
-    let prepared = prepare_opportunity_update(key.clone(), &id, update);
+    let prepared = prepare_update(action, key.clone(), &id, update);
     single(&state, &signed_in.user, prepared, &key).await
 }
 
@@ -395,11 +433,12 @@ pub async fn batch_handler(
                         idempotency_key,
                         id,
                         body,
-                    } => prepare_opportunity_update(idempotency_key, &id, body),
-                    BatchWrite::UpdateContact { .. } => Err(Answer::refused(
-                        "contact updates are not served by this gateway yet",
-                        None,
-                    )),
+                    } => prepare_update(Action::UpdateOpportunity, idempotency_key, &id, body),
+                    BatchWrite::UpdateContact {
+                        idempotency_key,
+                        id,
+                        body,
+                    } => prepare_update(Action::UpdateContact, idempotency_key, &id, body),
                 }
             };
             (key, prepared)

@@ -1,106 +1,22 @@
-//! Writes through the gateway against sfsim: leads, tasks, opportunity updates, batches,
+//! Writes through the gateway against sfsim, one at a time: leads, tasks, opportunity updates,
 //! idempotency keys (replays, reuse, concurrent duplicates, lost answers), error mapping, the
-//! audit log, and an injection corpus in every client-supplied string.
+//! audit log, and an injection corpus in every client-supplied string. Batches: `batch.rs`;
+//! conflicts and merges: `conflicts.rs`.
 
 mod support;
+mod write_support;
 
 use companion_api::{code, ErrorBody};
-use companion_gateway::Tuning;
 use serde_json::{json, Value};
-use sfsim::SimConfig;
 use support::{error_of, Env, REP};
+use write_support::*;
 
-const ADMIN: &str = "admin@demo.example";
-
-async fn env() -> (Env, String) {
-    let env = Env::start(
-        SimConfig {
-            control: true,
-            ..SimConfig::default()
-        },
-        Tuning::default(),
-    )
-    .await;
-    let session = env.sign_in(REP).await.session_token;
-    (env, session)
-}
-
-async fn send(
-    env: &Env,
-    session: &str,
-    method: reqwest::Method,
-    path: &str,
-    key: Option<&str>,
-    body: &Value,
-) -> reqwest::Response {
-    let mut request = env
-        .http
-        .request(method, env.url(path))
-        .bearer_auth(session)
-        .json(body);
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    request.send().await.unwrap()
-}
-
-async fn post(env: &Env, session: &str, path: &str, key: &str, body: &Value) -> reqwest::Response {
-    send(env, session, reqwest::Method::POST, path, Some(key), body).await
-}
-
-async fn json_of(response: reqwest::Response, status: u16) -> Value {
-    let got = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    assert_eq!(got, status, "{text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-async fn fault(env: &Env, body: Value) {
-    let response = env
-        .http
-        .post(format!("{}/__sim/faults", env.sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "fault {body}");
-}
-
-fn leads_named(env: &Env, last_name: &str) -> Vec<serde_json::Map<String, Value>> {
-    env.sim
-        .records("Lead")
+/// An open opportunity the rep owns, as the admin sees it in sfsim.
+fn reps_opportunity(env: &Env, skip: usize) -> Record {
+    reps(env, "Opportunity")
         .into_iter()
-        .filter(|r| r["LastName"] == last_name)
-        .collect()
-}
-
-/// An opportunity the rep owns, as the admin sees it in sfsim.
-fn reps_opportunity(env: &Env, skip: usize) -> serde_json::Map<String, Value> {
-    let rep = env.sim.user_id(REP).unwrap();
-    env.sim
-        .records("Opportunity")
-        .into_iter()
-        .filter(|r| r["OwnerId"] == rep.as_str() && r["IsClosed"] == false)
         .nth(skip)
         .expect("the rep owns open opportunities")
-}
-
-fn audit_rows(env: &Env) -> Vec<(String, Option<String>, String, String, i64)> {
-    let conn =
-        rusqlite::Connection::open(env.data_dir.path().join(companion_gateway::DATABASE_FILE))
-            .unwrap();
-    let mut statement = conn
-        .prepare(
-            "SELECT action, record_id, idempotency_key, outcome, status FROM audit_log ORDER BY id",
-        )
-        .unwrap();
-    statement
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
 }
 
 #[tokio::test]
@@ -259,7 +175,7 @@ async fn concurrent_requests_with_one_key_create_one_lead() {
     // Slow the create down so the duplicates arrive while it runs.
     fault(
         &env,
-        json!({"delay_ms": 300, "path": "/services/data/v58.0/composite/sobjects"}),
+        json!({"delay_ms": 300, "path": "/services/data/v58.0/composite/graph"}),
     )
     .await;
     let body = json!({"LastName": "Concurrent", "Company": "Acme"});
@@ -400,7 +316,11 @@ async fn an_opportunity_changed_by_someone_else_is_a_409_with_the_server_record(
         error.error.fields.unwrap().keys().collect::<Vec<_>>(),
         vec!["Amount"]
     );
-    assert_eq!(env.sim.api_calls(), calls + 1, "one read, no write");
+    assert_eq!(
+        env.sim.api_calls(),
+        calls + 2,
+        "the conditional write refused (412), then one read of the record"
+    );
     let stored = env
         .sim
         .records("Opportunity")
@@ -514,101 +434,6 @@ async fn tasks_log_calls_and_follow_ups() {
             .0,
         400
     );
-    env.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_batch_makes_one_salesforce_call_per_step_and_replays_for_free() {
-    let (env, session) = env().await;
-    let opps: Vec<_> = (2..4).map(|i| reps_opportunity(&env, i)).collect();
-    let mut writes: Vec<Value> = (0..150)
-        .map(|i| {
-            json!({"kind": "create_lead", "idempotency_key": format!("b-lead-{i}"),
-                        "body": {"LastName": format!("Batch{i}"), "Company": "Batch Co"}})
-        })
-        .collect();
-    writes.extend((0..45).map(|i| json!({"kind": "create_task", "idempotency_key": format!("b-task-{i}"),
-                        "body": {"kind": "follow_up", "fields": {"Subject": format!("Follow up {i}"), "ActivityDate": "2031-01-01"}}})));
-    for (i, opp) in opps.iter().enumerate() {
-        writes.push(json!({"kind": "update_opportunity", "idempotency_key": format!("b-opp-{i}"), "id": opp["Id"],
-                           "body": {"seen_system_modstamp": opp["SystemModstamp"], "fields": {"StageName": "Closed Lost"}}}));
-    }
-    // One item Salesforce refuses, one the gateway refuses: the others are not held up.
-    writes.push(json!({"kind": "create_lead", "idempotency_key": "b-bad-sf", "body": {"LastName": "NoCompany"}}));
-    writes.push(json!({"kind": "create_lead", "idempotency_key": "b-bad-gw", "body": {"Nope": 1}}));
-    let request = json!({"writes": writes});
-    let calls = env.sim.api_calls();
-    let response = env
-        .http
-        .post(env.url("/v1/batch"))
-        .bearer_auth(&session)
-        .json(&request)
-        .send()
-        .await
-        .unwrap();
-    let answer = json_of(response, 200).await;
-    // Creates (1) + the opportunities' conflict query (1) + their update (1) + read back
-    // leads, tasks, opportunities (3).
-    assert_eq!(env.sim.api_calls() - calls, 6);
-    let results = answer["results"].as_array().unwrap();
-    assert_eq!(results.len(), 199);
-    for (i, result) in results.iter().enumerate().take(150) {
-        assert_eq!(result["status"], 201);
-        assert_eq!(result["idempotency_key"], format!("b-lead-{i}"));
-        assert_eq!(result["body"]["LastName"], format!("Batch{i}"));
-    }
-    assert!(results[150..195]
-        .iter()
-        .all(|r| r["status"] == 201 && r["body"]["Status"] == "Not Started"));
-    for result in &results[195..197] {
-        assert_eq!(result["status"], 200);
-        assert_eq!(result["body"]["IsClosed"], true);
-        assert_eq!(result["body"]["IsWon"], false);
-    }
-    assert_eq!(results[197]["status"], 422);
-    assert!(results[197]["body"]["error"]["fields"]["Company"].is_string());
-    assert_eq!(results[198]["status"], 400);
-    let batch_leads = env
-        .sim
-        .records("Lead")
-        .into_iter()
-        .filter(|r| r["Company"] == "Batch Co")
-        .count();
-    assert_eq!(batch_leads, 150);
-
-    // The same batch again: every stored result, no Salesforce call (the refused item is
-    // refused again, by the gateway).
-    let calls = env.sim.api_calls();
-    let response = env
-        .http
-        .post(env.url("/v1/batch"))
-        .bearer_auth(&session)
-        .json(&request)
-        .send()
-        .await
-        .unwrap();
-    let again = json_of(response, 200).await;
-    assert_eq!(env.sim.api_calls(), calls);
-    assert_eq!(again, answer);
-
-    // Over the limit.
-    let too_many: Vec<Value> = (0..201)
-        .map(|i| json!({"kind": "create_lead", "idempotency_key": format!("x-{i}"), "body": {"LastName": "X", "Company": "X"}}))
-        .collect();
-    let response = env
-        .http
-        .post(env.url("/v1/batch"))
-        .bearer_auth(&session)
-        .json(&json!({"writes": too_many}))
-        .send()
-        .await
-        .unwrap();
-    let (status, error) = error_of(response).await;
-    assert_eq!(
-        (status, error.error.code.as_str()),
-        (400, code::BAD_REQUEST)
-    );
-    assert_eq!(env.sim.api_calls(), calls);
     env.shutdown().await;
 }
 
@@ -824,4 +649,72 @@ fn urlencode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+#[tokio::test]
+async fn a_task_reminder_and_an_opportunity_next_step_are_written_and_read_back() {
+    let (env, session) = env().await;
+    let follow_up = json!({"kind": "follow_up", "fields": {"Subject": "Call back", "ActivityDate": "2031-02-03",
+                           "IsReminderSet": true, "ReminderDateTime": "2031-02-03T09:30:00+02:00"}});
+    let task = json_of(
+        post(&env, &session, "/v1/tasks", "reminder-1", &follow_up).await,
+        201,
+    )
+    .await;
+    assert_eq!(task["IsReminderSet"], true);
+    // Sent in UTC, answered in Salesforce's form.
+    assert_eq!(task["ReminderDateTime"], "2031-02-03T07:30:00.000+0000");
+    for (i, bad) in [
+        json!({"IsReminderSet": "yes"}),
+        json!({"ReminderDateTime": "2031-02-03 09:30"}),
+        json!({"ReminderDateTime": "tomorrow"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut fields = json!({"Subject": "x", "ActivityDate": "2031-02-03"});
+        fields
+            .as_object_mut()
+            .unwrap()
+            .extend(bad.as_object().unwrap().clone());
+        let body = json!({"kind": "follow_up", "fields": fields});
+        let (status, error) = error_of(
+            post(
+                &env,
+                &session,
+                "/v1/tasks",
+                &format!("reminder-bad-{i}"),
+                &body,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+        let fields = error.error.fields.unwrap();
+        let (field, problem) = fields.iter().next().unwrap();
+        assert!(bad.get(field).is_some(), "{field}");
+        assert!(problem.contains("must be"), "{problem}");
+    }
+
+    let opp = reps_opportunity(&env, 0);
+    let body = update_body(&opp, json!({"NextStep": "Send the proposal"}));
+    let id = opp["Id"].as_str().unwrap();
+    let record = json_of(
+        patch(
+            &env,
+            &session,
+            &format!("/v1/opportunities/{id}"),
+            "next-1",
+            &body,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(record["NextStep"], "Send the proposal");
+    assert_eq!(
+        stored(&env, "Opportunity", id)["NextStep"],
+        "Send the proposal"
+    );
+    env.shutdown().await;
 }
