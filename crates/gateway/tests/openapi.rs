@@ -283,6 +283,34 @@ async fn the_running_gateway_matches_its_openapi_document() {
         .unwrap();
     let conflict = check(&doc, "patch", "/v1/opportunities/{id}", stale).await;
     assert_eq!(conflict["error"]["code"], "conflict");
+    let contact = env
+        .sim
+        .records("Contact")
+        .into_iter()
+        .find(|r| r["OwnerId"] == rep.as_str())
+        .unwrap();
+    let contact_path = format!("/v1/contacts/{}", contact["Id"].as_str().unwrap());
+    for (key, seen, status) in [
+        ("openapi-c1", json!("2001-01-01T00:00:00.000+0000"), 409),
+        ("openapi-c2", contact["SystemModstamp"].clone(), 200),
+    ] {
+        let answer = http
+            .patch(env.url(&contact_path))
+            .bearer_auth(&session)
+            .header("Idempotency-Key", key)
+            .json(&json!({"seen_system_modstamp": seen, "fields": {"Title": "Documented"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), status);
+        check(&doc, "patch", "/v1/contacts/{id}", answer).await;
+    }
+    let contact = env
+        .sim
+        .records("Contact")
+        .into_iter()
+        .find(|r| r["Id"] == contact["Id"])
+        .unwrap();
     let batch = http
         .post(env.url("/v1/batch"))
         .bearer_auth(&session)
@@ -291,7 +319,12 @@ async fn the_running_gateway_matches_its_openapi_document() {
              "body": {"LastName": "Batch", "Company": "Docs"}},
             {"kind": "create_lead", "idempotency_key": "openapi-b2", "body": {"LastName": "NoCompany"}},
             {"kind": "update_opportunity", "idempotency_key": "openapi-b3", "id": opp["Id"],
-             "body": {"seen_system_modstamp": opp["SystemModstamp"], "fields": {"Amount": 1234}}}
+             "body": {"seen_system_modstamp": opp["SystemModstamp"], "fields": {"Amount": 1234, "NextStep": "Docs"}}},
+            {"kind": "update_contact", "idempotency_key": "openapi-b4", "id": contact["Id"],
+             "body": {"seen_system_modstamp": contact["SystemModstamp"], "fields": {"Phone": "+1 555 0100"}}},
+            {"kind": "create_task", "idempotency_key": "openapi-b5",
+             "body": {"kind": "follow_up", "fields": {"Subject": "Remind", "ActivityDate": "2031-01-01",
+                      "IsReminderSet": true, "ReminderDateTime": "2031-01-01T09:00:00Z"}}}
         ]}))
         .send()
         .await
@@ -303,7 +336,7 @@ async fn the_running_gateway_matches_its_openapi_document() {
         .iter()
         .map(|r| r["status"].as_u64().unwrap())
         .collect();
-    assert_eq!(statuses, vec![201, 422, 200]);
+    assert_eq!(statuses, vec![201, 422, 200, 200, 201]);
 
     let logout = http
         .post(env.url("/v1/auth/logout"))
