@@ -13,8 +13,10 @@
 //! it writes anything.
 //!
 //! Record fields keep their Salesforce API names; each endpoint accepts only its allow-list
-//! below (anything else is `400`). Values: text as JSON strings, numbers as JSON numbers, dates
-//! as `YYYY-MM-DD`, ids as 15/18-character Salesforce ids of the right object. A success answer
+//! below (anything else is `400`). Values: text as JSON strings, numbers as JSON numbers,
+//! booleans as JSON booleans, dates as `YYYY-MM-DD`, datetimes as `YYYY-MM-DDTHH:MM:SS` (with
+//! optional `.sss`) and `Z` or an offset (`+02:00`, `+0200`), ids as 15/18-character
+//! Salesforce ids of the right object. A success answer
 //! is the record as Salesforce has it after the write (its allow-listed fields plus `Id`, `Name`
 //! where the object has one, derived fields, `OwnerId`, `CreatedDate`, `SystemModstamp`).
 
@@ -48,7 +50,9 @@ pub const LEAD_CREATE_FIELDS: &[&str] = &[
 ];
 
 /// Fields of [`NewTask::fields`]. `Status` and `TaskSubtype` are set by the gateway from
-/// [`NewTask::kind`]; `WhoId` is a Contact or Lead id, `WhatId` an Account or Opportunity id.
+/// [`NewTask::kind`]; `WhoId` is a Contact or Lead id, `WhatId` an Account or Opportunity id;
+/// `IsReminderSet` a boolean, `ReminderDateTime` a datetime (sent to Salesforce in UTC and
+/// answered in Salesforce's form, `2024-05-01T10:00:00.000+0000`).
 pub const TASK_CREATE_FIELDS: &[&str] = &[
     "Subject",
     "WhoId",
@@ -105,8 +109,9 @@ pub enum TaskKind {
 /// The check and the write are one step at Salesforce: the write is conditional on the record
 /// being unchanged since `seen_system_modstamp` (`If-Unmodified-Since`, which Salesforce
 /// compares to the second). When someone else changed the record since:
-/// - if every field of `fields` still has its `seen_fields` value (the change was to other
-///   fields), the write is made anyway — the other changes are kept (merged);
+/// - if every field of `fields` still has its `seen_fields` value, or already the asked one
+///   (the change was to other fields), the write is made anyway — the other changes are kept
+///   (merged);
 /// - if the record already has every value of `fields` (this write, or the same change made by
 ///   someone else, landed before), nothing more is written and the answer is the record;
 /// - otherwise nothing is written and the answer is `409` `conflict` with
