@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use companion_core::{Companion, Config, FileStore, SecretStore, SyncOptions};
+use companion_core::{Companion, Config, FileStore, PushMode, SecretStore, SyncOptions};
 use sfsim::{SeedCounts, Sim, SimConfig};
 
 #[global_allocator]
@@ -91,9 +91,15 @@ async fn main() {
     let mut pull_to_refresh = Vec::new();
     for _ in 0..20 {
         let begin = Instant::now();
-        core.sync_with(SyncOptions { reconcile: false }, |_| {})
-            .await
-            .unwrap();
+        core.sync_with(
+            SyncOptions {
+                reconcile: false,
+                push: PushMode::Skip,
+            },
+            |_| {},
+        )
+        .await
+        .unwrap();
         background.push(begin.elapsed());
         let begin = Instant::now();
         core.sync(|_| {}).await.unwrap();
@@ -128,9 +134,15 @@ async fn main() {
     let secrets: Arc<dyn SecretStore> = Arc::new(companion_core::MemoryStore::default());
     sign_in(&url, device.path(), secrets.clone()).await;
     let core = open(&url, device.path(), secrets);
-    core.sync_with(SyncOptions { reconcile: false }, |_| {})
-        .await
-        .unwrap();
+    core.sync_with(
+        SyncOptions {
+            reconcile: false,
+            push: PushMode::Skip,
+        },
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(core.status().counts["Contact"], 100_000);
     // What reps type: first names, last names, starts of both, emails, phone digits, companies,
     // titles, single letters and two-letter starts (the slowest: they match the most).

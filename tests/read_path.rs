@@ -12,12 +12,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::*;
-use companion_core::{Companion, Config, FileStore, SecretStore};
+use companion_core::{Companion, FileStore, SecretStore};
 use serde_json::{json, Value};
 use sfsim::{SeedCounts, Sim, SimConfig};
 
-const REP2: &str = "rep2@demo.example";
-const LOOPBACK_REDIRECT: &str = "http://127.0.0.1:45123/callback";
 /// The fields the replica keeps, per object (Salesforce API names), as the gateway sends them.
 const FIELDS: &[(&str, &[&str])] = &[
     (
@@ -60,6 +58,7 @@ const FIELDS: &[(&str, &[&str])] = &[
             "IsClosed",
             "IsWon",
             "AccountId",
+            "NextStep",
             "OwnerId",
             "SystemModstamp",
         ],
@@ -81,33 +80,28 @@ const FIELDS: &[(&str, &[&str])] = &[
             "SystemModstamp",
         ],
     ),
+    (
+        "Lead",
+        &[
+            "Id",
+            "FirstName",
+            "LastName",
+            "Name",
+            "Company",
+            "Title",
+            "Email",
+            "Phone",
+            "MobilePhone",
+            "LeadSource",
+            "Status",
+            "OwnerId",
+            "SystemModstamp",
+        ],
+    ),
 ];
 
-async fn start_sim(config: SimConfig) -> Sim {
-    sfsim::start(loopback(), config)
-        .await
-        .expect("sfsim starts")
-}
-
-fn open_core(gateway_url: &str, data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Companion {
-    Companion::open(
-        Config {
-            gateway_url: gateway_url.parse().unwrap(),
-            data_dir: data_dir.to_path_buf(),
-        },
-        secrets,
-    )
-    .expect("core opens")
-}
-
-async fn sign_in(core: &Companion, username: &str) {
-    let start = core.begin_login(LOOPBACK_REDIRECT).await.unwrap();
-    let callback = browser_sign_in(&start.authorize_url, username).await;
-    core.complete_login(&callback).await.unwrap();
-}
-
-/// What sfsim shows `username`: every account; the contacts, opportunities and tasks they own;
-/// only the replicated fields; 18-character ids throughout.
+/// What sfsim shows `username`: every account; the contacts, opportunities, tasks and open
+/// (not converted) leads they own; only the replicated fields; 18-character ids throughout.
 fn org_view(sim: &Sim, username: &str) -> BTreeMap<String, BTreeMap<String, Value>> {
     let owner = sim.user_id(username).unwrap();
     let mut view = BTreeMap::new();
@@ -116,6 +110,7 @@ fn org_view(sim: &Sim, username: &str) -> BTreeMap<String, BTreeMap<String, Valu
             .records(object)
             .into_iter()
             .filter(|r| *object == "Account" || r["OwnerId"] == owner.as_str())
+            .filter(|r| r.get("IsConverted") != Some(&Value::Bool(true)))
             .map(|r| {
                 let id = r["Id"].as_str().unwrap().to_string();
                 let kept: serde_json::Map<String, Value> = fields
@@ -168,63 +163,6 @@ fn assert_same(
             assert_eq!(&got[id], record, "{object} {id} field for field");
         }
     }
-}
-
-/// An admin session straight at sfsim: the "other user" who edits the org.
-struct Admin {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Admin {
-    async fn sign_in(sim: &Sim) -> Admin {
-        let http = reqwest::Client::new();
-        let body: Value = http
-            .post(format!("{}/services/oauth2/token", sim.base_url()))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", sfsim::DEMO_CLIENT_ID),
-                ("client_secret", sfsim::DEMO_CLIENT_SECRET),
-                ("username", "admin@demo.example"),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Admin {
-            http,
-            base: sim.base_url(),
-            token: body["access_token"].as_str().unwrap().to_string(),
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, format!("{}/services/data/v58.0/{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "admin {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-}
-
-fn owned_by(sim: &Sim, object: &str, username: &str) -> Vec<String> {
-    let owner = sim.user_id(username).unwrap();
-    sim.records(object)
-        .into_iter()
-        .filter(|r| r["OwnerId"] == owner.as_str())
-        .map(|r| r["Id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -331,43 +269,6 @@ async fn after_another_user_edits_the_org_one_refresh_makes_the_replica_equal() 
     assert!(!core.search("renamed hold").unwrap().is_empty());
     gateway.shutdown().await;
     sim.shutdown().await;
-}
-
-/// The `companion-cli` binary cargo built next to this test.
-fn cli_binary() -> std::path::PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop(); // deps
-    dir.pop(); // debug
-    let path = dir.join(format!("companion-cli{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "companion-cli is built: {}", path.display());
-    path
-}
-
-fn cli(data_dir: &Path, gateway_url: &str) -> std::process::Command {
-    let mut command = std::process::Command::new(cli_binary());
-    command
-        .arg("--gateway")
-        .arg(gateway_url)
-        .arg("--data-dir")
-        .arg(data_dir)
-        // No session bus: the CLI uses its file store, where this test's core put the secrets.
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/companion-test-bus",
-        )
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    command
-}
-
-fn integrity_ok(data_dir: &Path, gateway_url: &str) {
-    let output = cli(data_dir, gateway_url).arg("check").output().unwrap();
-    assert!(
-        output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "ok",
-        "integrity check: {} {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,11 +5,16 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
+use companion_core::{Companion, Config, SecretStore};
 use companion_gateway::{Gateway, GatewayConfig, LoginHostConfig};
+use serde_json::Value;
 use sfsim::{Sim, SimConfig};
 
 pub const REP: &str = "rep@demo.example";
+pub const REP2: &str = "rep2@demo.example";
+pub const LOOPBACK_REDIRECT: &str = "http://127.0.0.1:45123/callback";
 pub const PASSWORD: &str = sfsim::DEMO_PASSWORD;
 
 pub fn loopback() -> SocketAddr {
@@ -108,4 +113,121 @@ pub fn contact_names_owned_by(sim: &Sim, username: &str) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+pub async fn start_sim(config: SimConfig) -> Sim {
+    sfsim::start(loopback(), config)
+        .await
+        .expect("sfsim starts")
+}
+
+pub fn open_core(gateway_url: &str, data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Companion {
+    Companion::open(
+        Config {
+            gateway_url: gateway_url.parse().unwrap(),
+            data_dir: data_dir.to_path_buf(),
+        },
+        secrets,
+    )
+    .expect("core opens")
+}
+
+pub async fn sign_in(core: &Companion, username: &str) {
+    let start = core.begin_login(LOOPBACK_REDIRECT).await.unwrap();
+    let callback = browser_sign_in(&start.authorize_url, username).await;
+    core.complete_login(&callback).await.unwrap();
+}
+
+/// An admin session straight at sfsim: the "other user" who edits the org.
+pub struct Admin {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Admin {
+    pub async fn sign_in(sim: &Sim) -> Admin {
+        let http = reqwest::Client::new();
+        let body: Value = http
+            .post(format!("{}/services/oauth2/token", sim.base_url()))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", sfsim::DEMO_CLIENT_ID),
+                ("client_secret", sfsim::DEMO_CLIENT_SECRET),
+                ("username", "admin@demo.example"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Admin {
+            http,
+            base: sim.base_url(),
+            token: body["access_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}/services/data/v58.0/{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "admin {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+pub fn owned_by(sim: &Sim, object: &str, username: &str) -> Vec<String> {
+    let owner = sim.user_id(username).unwrap();
+    sim.records(object)
+        .into_iter()
+        .filter(|r| r["OwnerId"] == owner.as_str())
+        .map(|r| r["Id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The `companion-cli` binary cargo built next to this test.
+pub fn cli_binary() -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop(); // deps
+    dir.pop(); // debug
+    let path = dir.join(format!("companion-cli{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "companion-cli is built: {}", path.display());
+    path
+}
+
+pub fn cli(data_dir: &Path, gateway_url: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(cli_binary());
+    command
+        .arg("--gateway")
+        .arg(gateway_url)
+        .arg("--data-dir")
+        .arg(data_dir)
+        // No session bus: the CLI uses its file store, where this test's core put the secrets.
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/companion-test-bus",
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+pub fn integrity_ok(data_dir: &Path, gateway_url: &str) {
+    let output = cli(data_dir, gateway_url).arg("check").output().unwrap();
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "ok",
+        "integrity check: {} {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -294,9 +294,13 @@ pub(crate) async fn push(
 ) -> Result<(), CliError> {
     let report = companion.push_now().await?;
     let pending = companion.pending()?;
+    // Failed and conflicting writes, and those that cannot go before them, wait for the rep.
     let needs_rep: Vec<&PendingWrite> = pending
         .iter()
-        .filter(|w| matches!(w.state, PendingState::Failed | PendingState::Conflict))
+        .filter(|w| {
+            matches!(w.state, PendingState::Failed | PendingState::Conflict)
+                || w.held_back_by.is_some()
+        })
         .collect();
     let waiting = pending.len() - needs_rep.len();
     if json {
@@ -305,7 +309,7 @@ pub(crate) async fn push(
     } else {
         writeln!(
             out,
-            "Sent {} change{}; {} failed, {} in conflict, {} waiting.",
+            "Sent {} change{}; {} failed, {} in conflict, {} waiting for the network.",
             report.sent,
             if report.sent == 1 { "" } else { "s" },
             needs_rep

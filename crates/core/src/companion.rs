@@ -773,4 +773,6 @@ fn assert_send_sync() {
 
 mod outbox;
 #[cfg(test)]
+mod outbox_tests;
+#[cfg(test)]
 mod tests;

@@ -408,6 +408,101 @@ mod tests {
         assert_eq!(err.kind(), "gateway");
     }
 
+    /// A server on loopback with `router`, and a client for it.
+    async fn serve(router: axum::Router, stream_timeout: Duration) -> GatewayClient {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+        GatewayClient::with_stream_timeout(url, stream_timeout).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_the_cap_is_refused_not_buffered() {
+        use axum::body::Body;
+        let router = axum::Router::new()
+            .route(
+                "/sized",
+                axum::routing::get(|| async { vec![b' '; MAX_RESPONSE_BYTES + 1] }),
+            )
+            .route(
+                // Chunked, with no length announced: counted as it arrives.
+                "/streamed",
+                axum::routing::get(|| async {
+                    let chunk = bytes::Bytes::from(vec![b' '; 1024 * 1024]);
+                    let chunks = futures_util::stream::iter(
+                        (0..40).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+                    );
+                    Body::from_stream(chunks)
+                }),
+            );
+        let client = serve(router, STREAM_READ_TIMEOUT).await;
+        for path in ["sized", "streamed"] {
+            let err = client
+                .call::<(), serde_json::Value>(Method::GET, path, None, None)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&err, CoreError::Gateway { code, .. } if code == "response_too_large"),
+                "{path}: {err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_hint_stream_gone_silent_is_noticed_and_ends() {
+        use axum::body::Body;
+        // Headers, then nothing ever again: a half-open connection.
+        let router = axum::Router::new().route(
+            "/v1/events",
+            axum::routing::get(|| async {
+                axum::response::Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(Body::from_stream(futures_util::stream::pending::<
+                        Result<bytes::Bytes, std::io::Error>,
+                    >()))
+                    .unwrap()
+            }),
+        );
+        let client = serve(router, Duration::from_millis(300)).await;
+        let started = std::time::Instant::now();
+        let ended = tokio::time::timeout(Duration::from_secs(10), client.watch("token", |_| {}))
+            .await
+            .expect("the silent stream ends by itself");
+        assert!(ended.is_ok(), "{ended:?}: the loop reconnects");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_change_hint_too_large_ends_the_stream() {
+        use axum::body::Body;
+        let router = axum::Router::new().route(
+            "/v1/events",
+            axum::routing::get(|| async {
+                // An event that never ends: without a cap it would be buffered for ever.
+                let start = futures_util::stream::once(async {
+                    Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"event: change\ndata: "))
+                });
+                let endless = futures_util::stream::repeat_with(|| {
+                    Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'x'; 4096]))
+                });
+                axum::response::Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(Body::from_stream(start.chain(endless)))
+                    .unwrap()
+            }),
+        );
+        let client = serve(router, STREAM_READ_TIMEOUT).await;
+        let mut hints = 0;
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            client.watch("token", |_| hints += 1),
+        )
+        .await
+        .expect("the stream is dropped once the event passes the cap")
+        .unwrap();
+        assert_eq!(hints, 0);
+    }
+
     #[test]
     fn base_url_keeps_its_path_prefix() {
         let client =

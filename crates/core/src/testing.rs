@@ -17,10 +17,11 @@ use std::collections::BTreeMap;
 
 use axum::extract::Path;
 use companion_api::{
-    AuthConfig, CountsResponse, DescribeResponse, ErrorBody, ErrorDetail, ExchangeRequest,
-    ExchangeResponse, IdsRequest, IdsResponse, LoginHost, PicklistEntry, SyncRequest, SyncResponse,
-    User,
+    AuthConfig, BatchRequest, BatchResponse, BatchResult, BatchWrite, CountsResponse,
+    DescribeResponse, ErrorBody, ErrorDetail, ExchangeRequest, ExchangeResponse, IdsRequest,
+    IdsResponse, LoginHost, PicklistEntry, SyncRequest, SyncResponse, TaskKind, User,
 };
+use serde_json::{json, Value};
 use url::Url;
 
 /// The only authorization code the fake accepts.
@@ -52,6 +53,13 @@ struct FakeState {
     /// Object → the ids the rep may see (`/v1/sync/counts`, `/v1/sync/ids`); an object not
     /// set here counts as "more than any replica holds".
     visible: Mutex<BTreeMap<String, Vec<String>>>,
+    /// Records the fake's `/v1/batch` made or changed, by id (it starts from the pages'
+    /// contacts and opportunities).
+    records: Mutex<BTreeMap<String, Value>>,
+    /// Ids handed out to created records.
+    created: Mutex<u64>,
+    /// When set, every write of a batch is answered with this status and body.
+    write_answer: Mutex<Option<(u16, Value)>>,
 }
 
 impl FakeState {
@@ -86,6 +94,7 @@ impl FakeGateway {
             .route("/v1/sync/ids", post(ids))
             .route("/v1/describe/{object}", get(describe))
             .route("/v1/auth/logout", post(logout))
+            .route("/v1/batch", post(batch))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -134,15 +143,27 @@ impl FakeGateway {
             .insert(object.to_string(), ids);
     }
 
-    /// From now on `/v1/sync` answers 401 `reauth_required`.
+    /// From now on `/v1/sync` and `/v1/batch` answer 401 `reauth_required`.
     pub fn require_reauth(&self) {
         *self.state.reauth_required.lock().unwrap() = true;
     }
 
+    /// From now on every write of a batch is answered `status` with `body` (e.g. a 422
+    /// validation error); `None`: the fake makes the writes again.
+    pub fn answer_writes_with(&self, answer: Option<(u16, Value)>) {
+        *self.state.write_answer.lock().unwrap() = answer;
+    }
+
+    /// The records `/v1/batch` made, by id.
+    pub fn written(&self) -> BTreeMap<String, Value> {
+        self.state.records.lock().unwrap().clone()
+    }
+
     /// From now on the exchange signs in `user` and issues `session_token`; `/v1/sync` takes
-    /// only that token.
+    /// only that token (a session that works: an earlier [`FakeGateway::require_reauth`] ends).
     pub fn sign_in_as(&self, user: User, session_token: &str) {
         *self.state.identity.lock().unwrap() = Some((user, session_token.into()));
+        *self.state.reauth_required.lock().unwrap() = false;
     }
 
     /// From now on `/v1/auth/config` advertises `authorize_url` (e.g. one that must be refused).
@@ -387,6 +408,138 @@ async fn describe(
         );
     }
     Json(DescribeResponse { object, picklists }).into_response()
+}
+
+/// Makes each write like the gateway would (the record as "Salesforce" has it after it), or
+/// answers every write as [`FakeGateway::answer_writes_with`] says. Updates are checked against
+/// the record's SystemModstamp: another one is a 409 `conflict` with the current record.
+async fn batch(
+    State(state): State<Arc<FakeState>>,
+    headers: HeaderMap,
+    Json(request): Json<BatchRequest>,
+) -> Response {
+    record(&state, "/v1/batch", serde_json::to_value(&request).unwrap());
+    if let Some(refused) = refuse(&state, &headers) {
+        return refused;
+    }
+    let (user, _) = state.identity();
+    let stamp = "2030-01-01T00:00:00.000+0000";
+    let results = request
+        .writes
+        .into_iter()
+        .map(|write| {
+            let key = write.idempotency_key().to_string();
+            if let Some((status, body)) = state.write_answer.lock().unwrap().clone() {
+                return BatchResult {
+                    idempotency_key: key,
+                    status,
+                    body,
+                };
+            }
+            let (status, body) = match write {
+                BatchWrite::CreateLead { body, .. } => {
+                    let id = next_id(&state, "00Q");
+                    let mut lead = json!(body);
+                    let name = [body.get("FirstName"), body.get("LastName")]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    lead["Id"] = json!(id);
+                    lead["Name"] = json!(name);
+                    if lead.get("Status").is_none() {
+                        lead["Status"] = json!("Open - Not Contacted");
+                    }
+                    lead["IsConverted"] = json!(false);
+                    lead["OwnerId"] = json!(user.user_id);
+                    lead["SystemModstamp"] = json!(stamp);
+                    state.records.lock().unwrap().insert(id, lead.clone());
+                    (201, lead)
+                }
+                BatchWrite::CreateTask { body, .. } => {
+                    let id = next_id(&state, "00T");
+                    let mut task = json!(body.fields);
+                    let call = body.kind == TaskKind::Call;
+                    task["Id"] = json!(id);
+                    task["Status"] = json!(if call { "Completed" } else { "Not Started" });
+                    task["TaskSubtype"] = json!(if call { "Call" } else { "Task" });
+                    task["IsClosed"] = json!(call);
+                    task["OwnerId"] = json!(user.user_id);
+                    task["SystemModstamp"] = json!(stamp);
+                    state.records.lock().unwrap().insert(id, task.clone());
+                    (201, task)
+                }
+                BatchWrite::UpdateOpportunity { id, body, .. }
+                | BatchWrite::UpdateContact { id, body, .. } => {
+                    let current = state
+                        .records
+                        .lock()
+                        .unwrap()
+                        .get(&id)
+                        .cloned()
+                        .or_else(|| latest_in_pages(&state.pages.lock().unwrap(), &id));
+                    match current {
+                        None => (
+                            404,
+                            json!({"error": {"code": "not_found", "message": "no such record"}}),
+                        ),
+                        Some(current)
+                            if current["SystemModstamp"].as_str()
+                                != Some(body.seen_system_modstamp.as_str()) =>
+                        {
+                            let fields: BTreeMap<String, String> = body
+                                .fields
+                                .keys()
+                                .map(|f| (f.clone(), format!("Salesforce now has {}", current[f])))
+                                .collect();
+                            (
+                                409,
+                                json!({"error": {"code": "conflict", "message": "changed",
+                                                 "fields": fields, "current": current}}),
+                            )
+                        }
+                        Some(mut current) => {
+                            for (field, value) in body.fields {
+                                current[field.as_str()] = value;
+                            }
+                            current["SystemModstamp"] = json!(stamp);
+                            state.records.lock().unwrap().insert(id, current.clone());
+                            (200, current)
+                        }
+                    }
+                }
+            };
+            BatchResult {
+                idempotency_key: key,
+                status,
+                body,
+            }
+        })
+        .collect();
+    Json(BatchResponse { results }).into_response()
+}
+
+fn next_id(state: &FakeState, prefix: &str) -> String {
+    let mut created = state.created.lock().unwrap();
+    *created += 1;
+    format!("{prefix}{:012}AAA", *created)
+}
+
+/// The newest version of contact or opportunity `id` in the served pages, in Salesforce names.
+fn latest_in_pages(pages: &[SyncResponse], id: &str) -> Option<Value> {
+    pages.iter().rev().find_map(|page| {
+        page.contacts
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| json!(c))
+            .or_else(|| {
+                page.opportunities
+                    .iter()
+                    .find(|o| o.id == id)
+                    .map(|o| json!(o))
+            })
+    })
 }
 
 /// 401 `reauth_required` unless the request carries the issued session token.

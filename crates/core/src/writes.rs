@@ -365,6 +365,10 @@ pub struct PendingWrite {
     /// What it waits for before it can go, e.g. the lead it is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<String>,
+    /// The key of a failed or conflicting write it cannot go before (an earlier write of its
+    /// record, or the record it names): it goes once the rep settles that one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back_by: Option<String>,
     pub attempts: u32,
     /// When it is tried again by itself (RFC 3339), if it is backing off.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,6 +19,20 @@ use crate::idempotency::{Claim, ClaimRequest, Finish};
 use crate::writes::{Answer, FinishKind, Prepared};
 use crate::{now_unix, GatewayError};
 
+/// [`run`] in a task of its own: a client that goes away mid-request (a killed app, a phone out
+/// of signal) does not cancel writes half done. The keys are settled and the answers stored
+/// either way, so the client's resend is answered from them instead of waiting out the lease
+/// of keys left `in_progress`.
+pub async fn run_to_completion(
+    state: std::sync::Arc<AppState>,
+    user: User,
+    items: Vec<(String, Result<Prepared, Answer>)>,
+) -> Result<Vec<Answer>, GatewayError> {
+    tokio::spawn(async move { run(&state, &user, items).await })
+        .await
+        .map_err(|e| GatewayError::Internal(format!("a batch of writes stopped: {e}")))?
+}
+
 /// Run `items` (each the key it came with, and the write or its refusal); one answer per item,
 /// in order.
 pub async fn run(

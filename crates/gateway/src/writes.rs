@@ -297,15 +297,19 @@ pub fn prepare_update(
 
 /// One write as a whole HTTP answer.
 async fn single(
-    state: &AppState,
+    state: &Arc<AppState>,
     user: &User,
     prepared: Result<Prepared, Answer>,
     key: &str,
 ) -> Result<Response, GatewayError> {
-    let answer = batch::run(state, user, vec![(key.to_string(), prepared)])
-        .await?
-        .pop()
-        .ok_or_else(|| GatewayError::Internal("a write without an answer".into()))?;
+    let answer = batch::run_to_completion(
+        state.clone(),
+        user.clone(),
+        vec![(key.to_string(), prepared)],
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| GatewayError::Internal("a write without an answer".into()))?;
     let retry_after = answer.body["error"]["retry_after"].as_u64();
     let mut response = (answer.status, Json(answer.body)).into_response();
     if let Some(seconds) = retry_after {
@@ -444,7 +448,7 @@ pub async fn batch_handler(
             (key, prepared)
         })
         .collect();
-    let answers = batch::run(&state, user, items.clone()).await?;
+    let answers = batch::run_to_completion(state.clone(), user.clone(), items.clone()).await?;
     Ok(Json(BatchResponse {
         results: items
             .into_iter()

@@ -336,3 +336,50 @@ async fn the_same_batch_twice_at_once_writes_each_record_once() {
     }
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_batch_does_not_strand_its_writes() {
+    let (env, session) = env().await;
+    let writes: Vec<Value> = (0..3)
+        .map(|i| lead(&format!("gone-{i}"), &format!("GoneLead{i}")))
+        .collect();
+    // Salesforce is slow; the client gives up (a killed app, a phone out of signal) long
+    // before it answers.
+    fault(
+        &env,
+        json!({"delay_ms": 1_500, "path": "/services/data/v58.0/composite/graph"}),
+    )
+    .await;
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .post(env.url("/v1/batch"))
+        .bearer_auth(&session)
+        .json(&json!({ "writes": writes }))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client left before the answer");
+
+    // The gateway finished the writes anyway: the resend is answered from what it stored as
+    // soon as the slow call is over, not after the keys' five-minute lease.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let results = loop {
+        let results = batch(&env, &session, &writes).await;
+        if results.iter().all(|r| r["status"] == 201) {
+            break results;
+        }
+        assert!(
+            results.iter().all(|r| r["status"] == 409),
+            "only 'in progress' while the first request runs: {results:?}"
+        );
+        assert!(std::time::Instant::now() < deadline, "{results:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(results.len(), 3);
+    for i in 0..3 {
+        assert_eq!(leads_named(&env, &format!("GoneLead{i}")).len(), 1);
+    }
+    env.shutdown().await;
+}

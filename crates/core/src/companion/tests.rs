@@ -36,7 +36,7 @@ fn contact(id: &str, first: &str, last: &str, email: &str, account_id: &str) -> 
 }
 
 /// Two pages: accounts and two contacts, then one more contact.
-fn first_sync_pages() -> Vec<SyncResponse> {
+pub(super) fn first_sync_pages() -> Vec<SyncResponse> {
     vec![
         SyncResponse {
             accounts: vec![
@@ -74,20 +74,20 @@ fn first_sync_pages() -> Vec<SyncResponse> {
     ]
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
-    secrets: Arc<MemoryStore>,
+    pub(super) secrets: Arc<MemoryStore>,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
             secrets: Arc::new(MemoryStore::new()),
         }
     }
 
-    fn open(&self, gateway: &url::Url) -> Companion {
+    pub(super) fn open(&self, gateway: &url::Url) -> Companion {
         let config = Config {
             gateway_url: gateway.clone(),
             data_dir: self.dir.path().to_owned(),
@@ -95,7 +95,7 @@ impl Fixture {
         Companion::open(config, self.secrets.clone()).unwrap()
     }
 
-    async fn signed_in(&self, gateway: &FakeGateway) -> Companion {
+    pub(super) async fn signed_in(&self, gateway: &FakeGateway) -> Companion {
         let companion = self.open(&gateway.url);
         let start = companion
             .begin_login("companion://oauth/callback")
@@ -114,7 +114,7 @@ fn names(list: &[ContactSummary]) -> Vec<&str> {
 }
 
 /// A loopback port nothing listens on.
-fn closed_port_url() -> url::Url {
+pub(super) fn closed_port_url() -> url::Url {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);

@@ -173,6 +173,9 @@ fn capture_and_relay(conn: &Connection, table: &str, id: &str) -> Result<Option<
     relay_in_page(conn, table, id)
 }
 
+/// A page's records of one object: (id, SystemModstamp).
+type Versions<'a> = Vec<(&'a str, &'a str)>;
+
 /// The pending updates a sync page meets: records of the page with columns laid over, and
 /// whether the page's version replaces the row (it is not older than the row's).
 pub(super) struct Overlaid {
@@ -195,7 +198,7 @@ impl Overlaid {
             .opportunities
             .iter()
             .map(|o| (o.id.as_str(), o.system_modstamp.as_str()));
-        let groups: [(&'static str, &str, Vec<(&str, &str)>); 2] = [
+        let groups: [(&'static str, &str, Versions<'_>); 2] = [
             ("contact", "Contact", contacts.collect()),
             ("opportunity", "Opportunity", opportunities.collect()),
         ];

@@ -162,11 +162,12 @@ impl Replica {
         let display = match row.kind {
             WriteKind::CreateLead => {
                 for required in ["LastName", "Company"] {
-                    if !row
+                    let blank = row
                         .fields
                         .get(required)
-                        .is_some_and(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()))
-                    {
+                        .and_then(Value::as_str)
+                        .is_none_or(|s| s.trim().is_empty());
+                    if blank {
                         return Err(CoreError::BadInput(format!(
                             "{required} is required for a lead."
                         )));

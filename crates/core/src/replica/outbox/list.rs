@@ -60,7 +60,7 @@ impl Replica {
                     .collect(),
                 _ => Vec::new(),
             };
-            let waiting_for = waiting_for(&conn, &row)?;
+            let (waiting_for, held_back_by) = waiting_for(&conn, &row)?;
             let next_attempt_at = (row.state == WAITING && row.next_attempt_at > now)
                 .then(|| rfc3339_of_ms(row.next_attempt_at))
                 .flatten();
@@ -79,6 +79,7 @@ impl Replica {
                     .filter(|_| row.state != CONFLICT || conflicts.is_empty()),
                 conflicts,
                 waiting_for,
+                held_back_by,
                 attempts: row.attempts,
                 next_attempt_at,
                 saved_at: row.saved_at,
@@ -113,24 +114,43 @@ impl Replica {
     }
 }
 
-/// Why a write cannot go yet, if it cannot: the record it names is still being created, or an
-/// earlier write of its record goes first.
-fn waiting_for(conn: &Connection, row: &OutboxRow) -> Result<Option<String>, CoreError> {
+/// Why a write cannot go yet, if it cannot — the record it names is still being created, or an
+/// earlier write of its record goes first — and the key of the failed or conflicting write that
+/// holds it back, if one does.
+fn waiting_for(
+    conn: &Connection,
+    row: &OutboxRow,
+) -> Result<(Option<String>, Option<String>), CoreError> {
+    let first_of = |record_id: &str, before: i64| -> Result<Option<(String, String)>, CoreError> {
+        Ok(conn
+            .prepare_cached(
+                "SELECT idempotency_key, state FROM outbox WHERE record_id = ?1 AND seq < ?2
+                 ORDER BY seq LIMIT 1",
+            )?
+            .query_row((record_id, before), |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    };
+    let needs_the_rep = |(key, state): &(String, String)| {
+        matches!(state.as_str(), FAILED | CONFLICT).then(|| key.clone())
+    };
     if let Some(local) = &row.depends_on {
         let name = record_name(conn, local)?.unwrap_or_else(|| local.clone());
-        return Ok(Some(format!("{name} to reach Salesforce first")));
+        let creation = first_of(local, i64::MAX)?;
+        return Ok((
+            Some(format!("{name} to reach Salesforce first")),
+            creation.as_ref().and_then(needs_the_rep),
+        ));
     }
-    let earlier: Option<(String, String)> = conn
-        .prepare_cached(
-            "SELECT idempotency_key, state FROM outbox WHERE record_id = ?1 AND seq < ?2
-             ORDER BY seq LIMIT 1",
-        )?
-        .query_row((&row.record_id, row.seq), |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(earlier.map(|(key, state)| match state.as_str() {
+    let Some(earlier) = first_of(&row.record_id, row.seq)? else {
+        return Ok((None, None));
+    };
+    let held_back_by = needs_the_rep(&earlier);
+    let (key, state) = earlier;
+    let why = match state.as_str() {
         FAILED | CONFLICT => format!("an earlier change of this record ({key}), which is {state}"),
         _ => format!("an earlier change of this record ({key})"),
-    }))
+    };
+    Ok((Some(why), held_back_by))
 }
 
 /// The name a rep knows a record by (a task: its subject).
