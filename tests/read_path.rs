@@ -184,7 +184,7 @@ async fn after_another_user_edits_the_org_one_refresh_makes_the_replica_equal() 
     assert_same(&replica_view(&core), &org_view(&sim, REP));
     // Progress: per object, records so far and the estimated total, ending complete.
     let progress = progress.into_inner().unwrap();
-    for object in ["Account", "Contact", "Opportunity", "Task"] {
+    for object in ["Account", "Contact", "Opportunity", "Task", "Lead"] {
         let last = progress.iter().rev().find(|p| p.object == object).unwrap();
         assert_eq!(Some(last.done), last.total, "{object}: {last:?}");
         assert_eq!(last.done as usize, org_view(&sim, REP)[object].len());
@@ -246,6 +246,19 @@ async fn after_another_user_edits_the_org_one_refresh_makes_the_replica_equal() 
             Some(json!({ "OwnerId": rep })),
         )
         .await;
+    // Leads: one converted, one deleted, one handed to rep2 (it leaves the rep's view).
+    let leads = owned_by(&sim, "Lead", REP);
+    sim.convert_lead(&leads[0]).unwrap();
+    admin
+        .call(Method::DELETE, &format!("sobjects/Lead/{}", leads[1]), None)
+        .await;
+    admin
+        .call(
+            Method::PATCH,
+            &format!("sobjects/Lead/{}", leads[2]),
+            Some(json!({ "OwnerId": rep2 })),
+        )
+        .await;
     let account = sim.records("Account")[0]["Id"]
         .as_str()
         .unwrap()
@@ -260,7 +273,13 @@ async fn after_another_user_edits_the_org_one_refresh_makes_the_replica_equal() 
 
     // One refresh.
     let report = core.sync(|_| {}).await.unwrap();
-    assert!(report.removed >= 2, "{report:?}");
+    assert!(report.removed >= 3, "{report:?}");
+    for lead in &leads[..3] {
+        assert!(
+            core.lead(lead).unwrap().is_none(),
+            "{lead} left the replica"
+        );
+    }
     assert_same(&replica_view(&core), &org_view(&sim, REP));
     // And the search index followed: the new contact by an accent-free prefix, the renamed
     // account by its new name, the re-assigned contact no more.

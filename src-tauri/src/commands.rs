@@ -190,25 +190,26 @@ pub fn list_pending(state: State<'_, AppState>) -> Result<Vec<PendingWrite>, App
 }
 
 /// Keep mine / use theirs for some fields of a conflict (all of them when `fields` is empty).
+/// Returns the write's key from now on (`null` once nothing of it is left to send).
 #[tauri::command]
 pub fn resolve_conflict(
     state: State<'_, AppState>,
     key: String,
     resolution: Resolution,
     fields: Option<Vec<String>>,
-) -> Result<(), AppError> {
+) -> Result<Option<String>, AppError> {
     Ok(state
         .core()?
         .resolve_conflict(&key, resolution, &fields.unwrap_or_default())?)
 }
 
-/// Edits a failed change (Salesforce field → new value) and queues it again.
+/// Edits a failed change (Salesforce field → new value) and queues it again; returns its new key.
 #[tauri::command]
 pub fn retry_write(
     state: State<'_, AppState>,
     key: String,
     changes: BTreeMap<String, serde_json::Value>,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     Ok(state
         .core()?
         .retry_write(&key, changes.into_iter().collect())?)

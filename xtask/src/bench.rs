@@ -3,7 +3,7 @@
 
 use crate::process::{self, command, in_dir};
 
-pub const WHAT: &str = "sfsim, gateway, sync";
+pub const WHAT: &str = "sfsim, gateway, sync, push";
 
 pub fn run(what: &str) -> Result<(), String> {
     let root = crate::root();
@@ -62,6 +62,22 @@ pub fn run(what: &str) -> Result<(), String> {
                 &root,
             ))
         }
+        // The write path: a Save's latency on 50,000 contacts, a push of 500 writes (Salesforce
+        // calls and wall time), search with 500 writes pending.
+        "push" => process::run(in_dir(
+            &mut command(
+                "cargo",
+                &[
+                    "run",
+                    "--release",
+                    "--package",
+                    "companion",
+                    "--example",
+                    "push_bench",
+                ],
+            ),
+            &root,
+        )),
         other => Err(format!("no benchmark named {other:?}; there are: {WHAT}")),
     }
 }

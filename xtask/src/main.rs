@@ -15,7 +15,7 @@ usage:
   cargo xtask demo [--no-app]   install what is missing, build, start sfsim + gateway + the app
                                 (--no-app: only sfsim and the gateway, for a machine without a display)
   cargo xtask test              install what the tests need and run every test: Rust, UI, real app
-  cargo xtask bench sfsim|gateway|sync
+  cargo xtask bench sfsim|gateway|sync|push
                                 benchmarks (release build), printing their figures";
 
 fn main() -> ExitCode {

@@ -119,6 +119,9 @@ enum Command {
         /// A field in conflict (repeatable); without, every field in conflict.
         #[arg(long = "field")]
         fields: Vec<String>,
+        /// Print the change as it now stands (`null` once nothing of it is left).
+        #[arg(long)]
+        json: bool,
     },
     /// Edit a failed change and send it again.
     Retry {
@@ -126,9 +129,17 @@ enum Command {
         /// FIELD=VALUE, a Salesforce field of the change (repeatable); an empty value clears it.
         #[arg(long = "set")]
         sets: Vec<String>,
+        /// Print the change as it now stands.
+        #[arg(long)]
+        json: bool,
     },
     /// Discard a change made here (a new lead goes with the calls and tasks about it).
-    Discard { key: String },
+    Discard {
+        key: String,
+        /// Print how many changes went.
+        #[arg(long)]
+        json: bool,
+    },
     /// One record by its id (a Salesforce id or a local one): a contact, account, opportunity,
     /// lead or task with what goes with it.
     Show {
@@ -245,14 +256,16 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
                 .await?;
             let plural =
                 |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            writeln!(
-                out,
-                "Sent {} ({} failed, {} in conflict, {} waiting).",
-                plural(report.pushed.sent, "change"),
-                report.pushed.failed,
-                report.pushed.conflicts,
-                report.pushed.waiting
-            )?;
+            if report.pushed.requests > 0 {
+                writeln!(
+                    out,
+                    "Sent {} ({} failed, {} in conflict, {} waiting).",
+                    plural(report.pushed.sent, "change"),
+                    report.pushed.failed,
+                    report.pushed.conflicts,
+                    report.pushed.waiting
+                )?;
+            }
             writeln!(
                 out,
                 "Synced {}, {}, {}, {} and {}; {} no longer yours ({}).",
@@ -337,9 +350,10 @@ async fn run(cli: Cli, out: &mut impl std::io::Write) -> Result<(), CliError> {
             key,
             choice,
             fields,
-        } => writes::resolve(&companion, &key, &choice, &fields, out)?,
-        Command::Retry { key, sets } => writes::retry(&companion, &key, &sets, out)?,
-        Command::Discard { key } => writes::discard(&companion, &key, out)?,
+            json,
+        } => writes::resolve(&companion, &key, &choice, &fields, json, out)?,
+        Command::Retry { key, sets, json } => writes::retry(&companion, &key, &sets, json, out)?,
+        Command::Discard { key, json } => writes::discard(&companion, &key, json, out)?,
         Command::Show { id, json } => {
             let record = companion.show(&id)?;
             if json {

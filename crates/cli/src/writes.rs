@@ -338,6 +338,7 @@ pub(crate) fn resolve(
     key: &str,
     choice: &Choice,
     fields: &[String],
+    json: bool,
     out: &mut impl std::io::Write,
 ) -> Result<(), CliError> {
     let resolution = if choice.keep_mine {
@@ -345,22 +346,42 @@ pub(crate) fn resolve(
     } else {
         Resolution::UseTheirs
     };
-    companion.resolve_conflict(key, resolution, fields)?;
-    writeln!(out, "Settled; the change goes with the next push or sync.")?;
+    let now_key = companion.resolve_conflict(key, resolution, fields)?;
+    let now = match now_key {
+        Some(key) => Some(find(companion, &key)?),
+        None => None,
+    };
+    if json {
+        writeln!(out, "{}", to_json(&now)?)?;
+    } else {
+        match &now {
+            Some(write) if write.state == PendingState::Conflict => {
+                writeln!(out, "Settled those fields; others are still in conflict.")?
+            }
+            Some(_) => writeln!(out, "Settled; the change goes with the next push or sync.")?,
+            None => writeln!(out, "Settled; nothing of the change is left to send.")?,
+        }
+    }
     Ok(())
+}
+
+/// The pending write `key`, or a clear error.
+fn find(companion: &Companion, key: &str) -> Result<PendingWrite, CliError> {
+    companion
+        .pending()?
+        .into_iter()
+        .find(|w| w.key == key)
+        .ok_or_else(|| CliError::Other(format!("no pending change {key:?} on this device")))
 }
 
 pub(crate) fn retry(
     companion: &Companion,
     key: &str,
     sets: &[String],
+    json: bool,
     out: &mut impl std::io::Write,
 ) -> Result<(), CliError> {
-    let write = companion
-        .pending()?
-        .into_iter()
-        .find(|w| w.key == key)
-        .ok_or_else(|| CliError::Other(format!("no pending change {key:?} on this device")))?;
+    let write = find(companion, key)?;
     let mut changes = Vec::new();
     for set in sets {
         let (field, value) = set
@@ -368,17 +389,26 @@ pub(crate) fn retry(
             .ok_or_else(|| CliError::Other(format!("--set takes FIELD=VALUE, not {set:?}")))?;
         changes.push(parse_field(write.kind, field.trim(), value)?);
     }
-    companion.retry_write(key, changes)?;
-    writeln!(out, "Queued again; it goes with the next push or sync.")?;
+    let now_key = companion.retry_write(key, changes)?;
+    if json {
+        writeln!(out, "{}", to_json(&find(companion, &now_key)?)?)?;
+    } else {
+        writeln!(out, "Queued again; it goes with the next push or sync.")?;
+    }
     Ok(())
 }
 
 pub(crate) fn discard(
     companion: &Companion,
     key: &str,
+    json: bool,
     out: &mut impl std::io::Write,
 ) -> Result<(), CliError> {
     let report = companion.discard_write(key)?;
+    if json {
+        writeln!(out, "{}", to_json(&report)?)?;
+        return Ok(());
+    }
     writeln!(
         out,
         "Discarded {} change{}.",

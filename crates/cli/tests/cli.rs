@@ -249,8 +249,8 @@ async fn sync_pulls_new_changes_with_the_token_from_the_fallback_file() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         stdout(&output).trim(),
-        "Synced 0 account changes, 1 contact change, 0 opportunity changes and 0 task changes; \
-         0 records no longer yours (1 page)."
+        "Synced 0 account changes, 1 contact change, 0 opportunity changes, 0 task changes and \
+         0 lead changes; 0 records no longer yours (1 page)."
     );
     let err = stderr(&output);
     assert!(err.contains("Contact: 1 synced"), "{err}");
@@ -561,4 +561,157 @@ async fn accounts_opportunities_show_search_and_status_speak_json_offline() {
         .output()
         .unwrap();
     assert!(stdout(&table).contains("Ada Lovelace"));
+}
+
+/// Runs the CLI and parses the one JSON value it prints; fails with its stderr otherwise.
+fn json_of(data_dir: &Path, gateway: &url::Url, args: &[&str]) -> serde_json::Value {
+    let output = cli(data_dir, gateway).args(args).output().unwrap();
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("stdout is one JSON value")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_work_offline_speak_json_and_refuse_bad_input_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = FakeGateway::start(pages()).await;
+    prepare(dir.path(), &gateway).await;
+    let offline = closed_port_url();
+    let d = dir.path();
+
+    let lead = json_of(
+        d,
+        &offline,
+        &[
+            "lead",
+            "new",
+            "--last-name",
+            "Hopper",
+            "--company",
+            "Navy",
+            "--json",
+        ],
+    );
+    let local = lead["id"].as_str().unwrap().to_string();
+    assert!(local.starts_with("local-00Q-"), "{lead}");
+    assert_eq!(lead["pending"], "waiting");
+    let call = json_of(
+        d,
+        &offline,
+        &[
+            "call",
+            "log",
+            "--about",
+            &local,
+            "--subject",
+            "Hello",
+            "--duration-seconds",
+            "90",
+            "--json",
+        ],
+    );
+    assert_eq!(call["who_id"], local.as_str());
+    let contact = json_of(
+        d,
+        &offline,
+        &[
+            "contact",
+            "update",
+            "003000000000001AAA",
+            "--title",
+            "CTO",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (contact["title"].as_str(), contact["pending"].as_str()),
+        (Some("CTO"), Some("waiting"))
+    );
+    let leads = json_of(d, &offline, &["leads", "--json"]);
+    assert_eq!(leads[0]["id"], local.as_str());
+    let pending = json_of(d, &offline, &["pending", "--json"]);
+    let kinds: Vec<&str> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["create_lead", "log_call", "update_contact"]);
+    assert_eq!(pending[1]["fields"]["CallDurationInSeconds"], 90);
+    let status = json_of(d, &offline, &["status", "--json"]);
+    assert_eq!(status["status"]["outbox"]["pending"], 3);
+
+    // Bad input: a clear error, exit 1, nothing saved.
+    for (args, says) in [
+        (
+            vec!["lead", "new", "--last-name", " ", "--company", "Navy"],
+            "Last name is required",
+        ),
+        (
+            vec![
+                "task",
+                "new",
+                "--about",
+                &local,
+                "--subject",
+                "x",
+                "--due",
+                "next week",
+            ],
+            "YYYY-MM-DD",
+        ),
+        (
+            vec!["call", "log", "--about", "001ZZZ", "--subject", "x"],
+            "No record",
+        ),
+        (
+            vec!["resolve", "no-such-key", "--keep-mine"],
+            "No pending change",
+        ),
+        (
+            vec![
+                "retry",
+                pending[0]["key"].as_str().unwrap(),
+                "--set",
+                "Nope=1",
+            ],
+            "not a field",
+        ),
+        (vec!["discard", "no-such-key"], "No pending change"),
+    ] {
+        let output = cli(d, &offline).args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&output).contains(says),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(
+        json_of(d, &offline, &["pending", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Offline, push says so (exit 3) and keeps everything; signing out refuses.
+    let output = cli(d, &offline).arg("push").output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let output = cli(d, &offline).arg("logout").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("3 changes"), "{}", stderr(&output));
+
+    // Online: all three sent (the call after its lead), the local id still opens the lead.
+    let pushed = json_of(d, &gateway.url, &["push", "--json"]);
+    assert_eq!(pushed["report"]["sent"], 3);
+    assert!(json_of(d, &gateway.url, &["pending", "--json"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let shown = json_of(d, &offline, &["show", &local, "--json"]);
+    assert_eq!(shown["object"], "Lead");
+    assert!(shown["id"].as_str().unwrap().starts_with("00Q"));
+    let output = cli(d, &offline).args(["logout"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    gateway.stop().await;
 }

@@ -178,24 +178,29 @@ impl Companion {
     }
 
     /// Settles a conflict: keep mine or use theirs, for `fields` (all fields in conflict when
-    /// empty). Once none is left the write goes with the next push.
+    /// empty). Once none is left the write goes with the next push, under a new key. Returns
+    /// the write's key from now on; `None` when nothing of it is left to send.
     pub fn resolve_conflict(
         &self,
         key: &str,
         resolution: Resolution,
         fields: &[String],
-    ) -> Result<(), CoreError> {
-        self.replica()?.resolve_conflict(key, resolution, fields)?;
+    ) -> Result<Option<String>, CoreError> {
+        let now = self.replica()?.resolve_conflict(key, resolution, fields)?;
         self.saved();
-        Ok(())
+        Ok(now)
     }
 
     /// Edits a failed write (`changes`: Salesforce field and value, see [`crate::parse_field`])
-    /// and sends it again with the next push.
-    pub fn retry_write(&self, key: &str, changes: Vec<(String, Value)>) -> Result<(), CoreError> {
-        self.replica()?.retry_write(key, changes)?;
+    /// and sends it again with the next push, under the new key it returns.
+    pub fn retry_write(
+        &self,
+        key: &str,
+        changes: Vec<(String, Value)>,
+    ) -> Result<String, CoreError> {
+        let now = self.replica()?.retry_write(key, changes)?;
         self.saved();
-        Ok(())
+        Ok(now)
     }
 
     /// Discards a write and its change on the device (a new record goes, with the calls and

@@ -283,3 +283,32 @@ async fn screens_hear_about_saves_pushes_and_pulls() {
     assert_eq!(events.recv().await.unwrap(), CoreEvent::RecordsChanged);
     gateway.stop().await;
 }
+
+#[tokio::test]
+async fn the_background_loop_pushes_right_after_a_save() {
+    let gateway = FakeGateway::start(first_sync_pages()).await;
+    let fx = Fixture::new();
+    let companion = Arc::new(fx.signed_in(&gateway).await);
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let background = tokio::spawn(crate::keep_in_sync(companion.clone(), move |event| {
+        let _ = events.send(event);
+    }));
+    while received.recv().await != Some(crate::BackgroundEvent::Synced) {}
+
+    // No hint, no refresh: the Save alone wakes the loop, long before its 15-minute interval.
+    companion.create_lead(grace()).unwrap();
+    let pushed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let Some(crate::BackgroundEvent::Pushed(report)) = received.recv().await {
+                return report;
+            }
+        }
+    })
+    .await
+    .expect("a push follows the Save");
+    assert_eq!(pushed.sent, 1);
+    assert_eq!(gateway.written().len(), 1);
+    assert!(companion.pending().unwrap().is_empty());
+    background.abort();
+    gateway.stop().await;
+}

@@ -17,14 +17,14 @@ impl Replica {
     /// Settles the conflict of write `key` for `fields` (all conflicting fields when empty):
     /// keep mine — the rep's value goes over what Salesforce has now; use theirs — the rep's
     /// change of the field is dropped. Once every conflicting field is settled the write waits
-    /// to be sent again (based on Salesforce's record now), or leaves the outbox if nothing of
-    /// it is left.
+    /// to be sent again (based on Salesforce's record now, under a new key), or leaves the
+    /// outbox if nothing of it is left. Returns the write's key from now on (`None`: gone).
     pub(crate) fn resolve_conflict(
         &self,
         key: &str,
         resolution: Resolution,
         fields: &[String],
-    ) -> Result<(), CoreError> {
+    ) -> Result<Option<String>, CoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut row = row_by_key(&tx, key)?;
@@ -87,9 +87,10 @@ impl Replica {
         let object = row.kind.object();
         let table = overlay::table_for_updates(object)
             .ok_or_else(|| CoreError::Storage(format!("{object} has no conflicts")))?;
-        if row.fields.is_empty() {
+        let now_key = if row.fields.is_empty() {
             tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
                 .execute([row.seq])?;
+            None
         } else if error.fields.is_empty() {
             // Every conflict settled: sent again as a change of Salesforce's record as it is
             // now (every field it still changes is based on Salesforce's value).
@@ -101,6 +102,7 @@ impl Replica {
                 );
             }
             let display = display_of_update(&tx, object, &row.fields)?;
+            let key = new_key();
             tx.prepare_cached(&format!(
                 "UPDATE outbox SET idempotency_key = ?2, fields = ?3, display = ?4, base = ?5,
                                    base_stamp = ?6, state = '{WAITING}', attempts = 0,
@@ -109,12 +111,13 @@ impl Replica {
             ))?
             .execute((
                 row.seq,
-                new_key(),
+                &key,
                 to_json(&sorted(&row.fields))?,
                 to_json(&sorted(&display))?,
                 to_json(&sorted(&base))?,
                 theirs["SystemModstamp"].as_str(),
             ))?;
+            Some(key)
         } else {
             let display = display_of_update(&tx, object, &row.fields)?;
             tx.prepare_cached(
@@ -127,19 +130,20 @@ impl Replica {
                 to_json(&sorted(row.base.as_ref().expect("set above")))?,
                 to_json(&error)?,
             ))?;
-        }
+            Some(row.key.clone())
+        };
         overlay::relay(&tx, table, &row.record_id)?;
         tx.commit()?;
-        Ok(())
+        Ok(now_key)
     }
 
     /// Edits a failed write (`changes`: Salesforce field → new value, `null` clears) and queues
-    /// it to be sent again.
+    /// it to be sent again under a new key, which it returns.
     pub(crate) fn retry_write(
         &self,
         key: &str,
         changes: Vec<(String, Value)>,
-    ) -> Result<(), CoreError> {
+    ) -> Result<String, CoreError> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut row = row_by_key(&tx, key)?;
@@ -186,6 +190,7 @@ impl Replica {
                 display_of_update(&tx, row.kind.object(), &row.fields)?
             }
         };
+        let now_key = new_key();
         tx.prepare_cached(&format!(
             "UPDATE outbox SET idempotency_key = ?2, fields = ?3, display = ?4, state = '{WAITING}',
                                attempts = 0, next_attempt_at = 0, error = NULL
@@ -193,7 +198,7 @@ impl Replica {
         ))?
         .execute((
             row.seq,
-            new_key(),
+            &now_key,
             to_json(&sorted(&row.fields))?,
             to_json(&sorted(&display))?,
         ))?;
@@ -211,7 +216,7 @@ impl Replica {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(now_key)
     }
 
     /// Discards write `key`, and its change on the device: a record made on this device goes

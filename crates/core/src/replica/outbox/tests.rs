@@ -701,3 +701,44 @@ fn bad_input_is_refused_before_anything_is_saved() {
     );
     assert!(replica.pending_writes().unwrap().is_empty());
 }
+
+#[test]
+fn a_call_about_an_opportunity_names_the_deal_and_the_contact_picked() {
+    let (_dir, replica) = seeded();
+    let call = replica
+        .save_new_task(
+            OWNER,
+            WriteKind::LogCall,
+            "006A",
+            Some("003A"),
+            serde_json::Map::from_iter([("Subject".to_string(), json!("Pricing call"))]),
+        )
+        .unwrap();
+    let task = replica.task(&call).unwrap().unwrap();
+    assert_eq!(
+        (task.what_id.as_deref(), task.who_id.as_deref()),
+        (Some("006A"), Some("003A"))
+    );
+    assert_eq!(
+        replica.opportunity("006A").unwrap().unwrap().recent_tasks[0].id,
+        call
+    );
+    assert_eq!(
+        replica.contact("003A").unwrap().unwrap().recent_tasks[0].id,
+        call
+    );
+    let sent = claim(&replica);
+    assert_eq!(sent[0].fields["WhatId"], json!("006A"));
+    assert_eq!(sent[0].fields["WhoId"], json!("003A"));
+    // A contact is named only beside a deal or an account.
+    let err = replica
+        .save_new_task(
+            OWNER,
+            WriteKind::LogCall,
+            "003A",
+            Some("003A"),
+            Default::default(),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), "bad_input");
+}
