@@ -120,10 +120,41 @@ fn open_deal(sim: &Sim) -> String {
         .expect("the rep has an open opportunity")
 }
 
-async fn gateway_with(sim: &Sim, dir: &Path, tuning: Tuning) -> Gateway {
-    companion_gateway::start_with(gateway_config(sim, dir, loopback()), tuning)
+/// sfsim, a gateway in front of it (its data folder kept), and a rep's device signed in with a
+/// first sync done.
+struct Org {
+    sim: Sim,
+    gateway: Gateway,
+    _gateway_dir: tempfile::TempDir,
+    url: String,
+    device: Device,
+}
+
+impl Org {
+    async fn start(config: SimConfig, tuning: Tuning) -> Org {
+        let sim = start_sim(config).await;
+        let gateway_dir = tempfile::tempdir().unwrap();
+        let gateway = companion_gateway::start_with(
+            gateway_config(&sim, gateway_dir.path(), loopback()),
+            tuning,
+        )
         .await
-        .expect("gateway starts")
+        .expect("gateway starts");
+        let url = gateway.base_url();
+        let device = Device::signed_in(&url, REP).await;
+        Org {
+            sim,
+            gateway,
+            _gateway_dir: gateway_dir,
+            url,
+            device,
+        }
+    }
+
+    async fn shutdown(self) {
+        self.gateway.shutdown().await;
+        self.sim.shutdown().await;
+    }
 }
 
 async fn queue_fault(sim: &Sim, fault: Value) {
@@ -364,20 +395,20 @@ fn save_marked_writes(core: &Companion, sim: &Sim, from: usize, count: usize) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_push_killed_at_random_moments_sends_every_write_exactly_once() {
-    let sim = start_sim(SimConfig {
-        control: true,
-        daily_api_limit: 1_000_000,
-        ..SimConfig::default()
-    })
+    let org = Org::start(
+        SimConfig {
+            control: true,
+            daily_api_limit: 1_000_000,
+            ..SimConfig::default()
+        },
+        Tuning::default(),
+    )
     .await;
-    let gateway_dir = tempfile::tempdir().unwrap();
-    let gateway = start_gateway(&sim, gateway_dir.path()).await;
-    let url = gateway.base_url();
-    let device = Device::signed_in(&url, REP).await;
+    let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
     let mut saved = 0;
     {
-        let core = device.core(&url);
-        save_marked_writes(&core, &sim, saved, 1_000);
+        let core = device.core(url);
+        save_marked_writes(&core, sim, saved, 1_000);
         saved += 1_000;
     }
     // Every Salesforce write call is slow, and one in four of them loses its answer after
@@ -391,7 +422,7 @@ async fn a_push_killed_at_random_moments_sends_every_write_exactly_once() {
         });
     }
     for slot in slots {
-        queue_fault(&sim, slot).await;
+        queue_fault(sim, slot).await;
     }
 
     let mut rng = rand::thread_rng();
@@ -400,7 +431,7 @@ async fn a_push_killed_at_random_moments_sends_every_write_exactly_once() {
     while kills_mid_push < 20 {
         attempts += 1;
         assert!(attempts < 100, "could not interrupt 20 pushes");
-        let mut child = cli(device.path(), &url).arg("push").spawn().unwrap();
+        let mut child = cli(device.path(), url).arg("push").spawn().unwrap();
         std::thread::sleep(Duration::from_millis(rand::Rng::gen_range(
             &mut rng,
             150..1_500,
@@ -410,19 +441,15 @@ async fn a_push_killed_at_random_moments_sends_every_write_exactly_once() {
             kills_mid_push += 1;
         }
         let _ = child.wait();
-        integrity_ok(device.path(), &url);
+        integrity_ok(device.path(), url);
         // The rep keeps working: more writes while the pushes die.
-        let core = device.core(&url);
-        save_marked_writes(&core, &sim, saved, 40);
+        let core = device.core(url);
+        save_marked_writes(&core, sim, saved, 40);
         saved += 40;
     }
-    clear_faults(&sim).await;
-    device.push_until_settled(&url);
-    assert!(
-        device.pending(&url).is_empty(),
-        "{:?}",
-        device.pending(&url)
-    );
+    clear_faults(sim).await;
+    device.push_until_settled(url);
+    assert!(device.pending(url).is_empty(), "{:?}", device.pending(url));
 
     // Every write is in Salesforce exactly once, none is missing.
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -463,32 +490,26 @@ async fn a_push_killed_at_random_moments_sends_every_write_exactly_once() {
         .collect();
     assert!(missing.is_empty(), "missing: {missing:?}");
     assert!(kills_mid_push >= 20 && saved >= 1_000);
-    integrity_ok(device.path(), &url);
-    gateway.shutdown().await;
-    sim.shutdown().await;
+    integrity_ok(device.path(), url);
+    org.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn faults_leave_every_write_sent_or_waiting_and_none_doubled() {
-    let sim = start_sim(SimConfig {
-        control: true,
-        ..SimConfig::default()
-    })
-    .await;
-    let gateway_dir = tempfile::tempdir().unwrap();
     // Salesforce calls time out after 2 s here, so a 3 s delay is one beyond the timeout.
-    let gateway = gateway_with(
-        &sim,
-        gateway_dir.path(),
+    let org = Org::start(
+        SimConfig {
+            control: true,
+            ..SimConfig::default()
+        },
         Tuning {
             upstream_timeout: Duration::from_secs(2),
             ..Tuning::default()
         },
     )
     .await;
-    let url = gateway.base_url();
-    let device = Device::signed_in(&url, REP).await;
-    let contact = owned_by(&sim, "Contact", REP)[1].clone();
+    let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
+    let contact = owned_by(sim, "Contact", REP)[1].clone();
     let composite = "/services/data/v58.0/composite";
     let faults = [
         ("503", json!({"status": 503, "count": 3, "path": composite})),
@@ -504,7 +525,7 @@ async fn faults_leave_every_write_sent_or_waiting_and_none_doubled() {
         ),
     ];
     for (name, fault) in faults {
-        let core = device.core(&url);
+        let core = device.core(url);
         let lead = core
             .create_lead(NewLead {
                 last_name: format!("fault-{name}"),
@@ -525,14 +546,14 @@ async fn faults_leave_every_write_sent_or_waiting_and_none_doubled() {
         })
         .unwrap();
         drop(core);
-        queue_fault(&sim, fault).await;
-        let output = device.output(&url, &["push"]);
+        queue_fault(sim, fault).await;
+        let output = device.output(url, &["push"]);
         assert!(
             matches!(output.status.code(), Some(0) | Some(5)),
             "{name}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let pending = device.pending(&url);
+        let pending = device.pending(url);
         assert!(
             pending.iter().all(|w| w["state"] == "waiting"),
             "{name}: a fault is never a failure: {pending:?}"
@@ -544,25 +565,24 @@ async fn faults_leave_every_write_sent_or_waiting_and_none_doubled() {
                 "Retry-After is kept: {waiting}"
             );
             assert_eq!(waiting["error"]["code"], "rate_limited");
-            sim_limits_back(&sim).await;
+            sim_limits_back(sim).await;
         }
-        clear_faults(&sim).await;
-        device.push_until_settled(&url);
-        assert!(device.pending(&url).is_empty(), "{name}");
+        clear_faults(sim).await;
+        device.push_until_settled(url);
+        assert!(device.pending(url).is_empty(), "{name}");
         for subject in [format!("fault-{name}"), format!("fault-{name}-contact")] {
             assert_eq!(
-                in_org(&sim, "Task", "Subject", &subject).len(),
+                in_org(sim, "Task", "Subject", &subject).len(),
                 1,
                 "{subject}"
             );
         }
         assert_eq!(
-            in_org(&sim, "Lead", "LastName", &format!("fault-{name}")).len(),
+            in_org(sim, "Lead", "LastName", &format!("fault-{name}")).len(),
             1
         );
     }
-    gateway.shutdown().await;
-    sim.shutdown().await;
+    org.shutdown().await;
 }
 
 /// Gives the org its API allocation back.
@@ -573,16 +593,13 @@ async fn sim_limits_back(sim: &Sim) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_conflict_on_the_stage_is_settled_keep_mine_and_the_amount_is_merged() {
     for keep_mine in [true, false] {
-        let sim = start_sim(SimConfig::default()).await;
-        let gateway_dir = tempfile::tempdir().unwrap();
-        let gateway = start_gateway(&sim, gateway_dir.path()).await;
-        let url = gateway.base_url();
-        let device = Device::signed_in(&url, REP).await;
-        let deal = open_deal(&sim);
+        let org = Org::start(SimConfig::default(), Tuning::default()).await;
+        let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
+        let deal = open_deal(sim);
 
         // The admin moves the deal and changes its amount; the rep, from the older view,
         // moves it elsewhere.
-        let admin = Admin::sign_in(&sim).await;
+        let admin = Admin::sign_in(sim).await;
         admin
             .call(
                 reqwest::Method::PATCH,
@@ -591,7 +608,7 @@ async fn a_conflict_on_the_stage_is_settled_keep_mine_and_the_amount_is_merged()
             )
             .await;
         device.json(
-            &url,
+            url,
             &[
                 "opportunity",
                 "update",
@@ -600,13 +617,13 @@ async fn a_conflict_on_the_stage_is_settled_keep_mine_and_the_amount_is_merged()
                 "Negotiation/Review",
             ],
         );
-        let output = device.output(&url, &["push"]);
+        let output = device.output(url, &["push"]);
         assert!(
             output.status.success(),
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let pending = device.pending(&url);
+        let pending = device.pending(url);
         assert_eq!(pending.len(), 1);
         let conflict = &pending[0];
         assert_eq!(conflict["state"], "conflict");
@@ -619,66 +636,62 @@ async fn a_conflict_on_the_stage_is_settled_keep_mine_and_the_amount_is_merged()
         assert_eq!(fields, ["StageName"], "a conflict on the stage only");
         assert_eq!(conflict["conflicts"][0]["mine"], "Negotiation/Review");
         assert_eq!(conflict["conflicts"][0]["theirs"], "Value Proposition");
-        let shown = device.json(&url, &["show", &deal]);
+        let shown = device.json(url, &["show", &deal]);
         assert_eq!(shown["amount"], 77_000.0, "the admin's amount is merged");
         let key = conflict["key"].as_str().unwrap();
 
         if keep_mine {
-            device.run(&url, &["resolve", key, "--keep-mine"]);
-            device.run(&url, &["push"]);
-            let now = &in_org(&sim, "Opportunity", "Id", &deal)[0];
+            device.run(url, &["resolve", key, "--keep-mine"]);
+            device.run(url, &["push"]);
+            let now = &in_org(sim, "Opportunity", "Id", &deal)[0];
             assert_eq!(now["StageName"], "Negotiation/Review", "the rep's stage");
             assert_eq!(now["Amount"], 77_000.0, "the admin's amount");
         } else {
             device.run(
-                &url,
+                url,
                 &["resolve", key, "--use-theirs", "--field", "StageName"],
             );
-            let now = &in_org(&sim, "Opportunity", "Id", &deal)[0];
+            let now = &in_org(sim, "Opportunity", "Id", &deal)[0];
             assert_eq!(now["StageName"], "Value Proposition");
-            let shown = device.json(&url, &["show", &deal]);
+            let shown = device.json(url, &["show", &deal]);
             assert_eq!(
                 shown["stage_name"], "Value Proposition",
                 "the overlay is gone"
             );
             assert!(shown["pending"].is_null());
         }
-        assert!(device.pending(&url).is_empty());
-        gateway.shutdown().await;
-        sim.shutdown().await;
+        assert!(device.pending(url).is_empty());
+        org.shutdown().await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_write_fails_with_field_errors_holds_back_its_record_only_and_is_fixed() {
-    let sim = start_sim(SimConfig::default()).await;
-    let gateway_dir = tempfile::tempdir().unwrap();
-    let gateway = start_gateway(&sim, gateway_dir.path()).await;
-    let url = gateway.base_url();
-    let device = Device::signed_in(&url, REP).await;
-    let contacts = owned_by(&sim, "Contact", REP);
+    let org = Org::start(SimConfig::default(), Tuning::default()).await;
+    let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
+    let contacts = owned_by(sim, "Contact", REP);
 
     // Title is at most 128 characters in Salesforce.
     let long_title = "Vice President of ".repeat(10);
     device.json(
-        &url,
+        url,
         &["contact", "update", &contacts[0], "--title", &long_title],
     );
     device.json(
-        &url,
+        url,
         &["contact", "update", &contacts[0], "--phone", "+1 555 0123"],
     );
     device.json(
-        &url,
+        url,
         &["contact", "update", &contacts[1], "--phone", "+1 555 0124"],
     );
-    let output = device.output(&url, &["push"]);
+    let output = device.output(url, &["push"]);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let pending = device.pending(&url);
+    let pending = device.pending(url);
     assert_eq!(
         pending.len(),
         2,
@@ -696,19 +709,19 @@ async fn a_refused_write_fails_with_field_errors_holds_back_its_record_only_and_
         .unwrap()
         .contains("failed"));
     assert_eq!(
-        in_org(&sim, "Contact", "Id", &contacts[1])[0]["Phone"],
+        in_org(sim, "Contact", "Id", &contacts[1])[0]["Phone"],
         "+1 555 0124"
     );
     assert_ne!(
-        in_org(&sim, "Contact", "Id", &contacts[0])[0]["Phone"],
+        in_org(sim, "Contact", "Id", &contacts[0])[0]["Phone"],
         "+1 555 0123"
     );
 
     let key = pending[0]["key"].as_str().unwrap();
-    device.run(&url, &["retry", key, "--set", "Title=VP of Sales"]);
-    device.run(&url, &["push"]);
-    assert!(device.pending(&url).is_empty());
-    let now = &in_org(&sim, "Contact", "Id", &contacts[0])[0];
+    device.run(url, &["retry", key, "--set", "Title=VP of Sales"]);
+    device.run(url, &["push"]);
+    assert!(device.pending(url).is_empty());
+    let now = &in_org(sim, "Contact", "Id", &contacts[0])[0];
     assert_eq!(
         (now["Title"].as_str(), now["Phone"].as_str()),
         (Some("VP of Sales"), Some("+1 555 0123"))
@@ -716,30 +729,26 @@ async fn a_refused_write_fails_with_field_errors_holds_back_its_record_only_and_
 
     // Refused again, and discarded this time: the change goes from the device too.
     device.json(
-        &url,
+        url,
         &["contact", "update", &contacts[2], "--title", &long_title],
     );
-    device.run(&url, &["push"]);
-    let key = device.pending(&url)[0]["key"].as_str().unwrap().to_string();
-    device.run(&url, &["discard", &key]);
-    assert!(device.pending(&url).is_empty());
-    let shown = device.json(&url, &["show", &contacts[2]]);
+    device.run(url, &["push"]);
+    let key = device.pending(url)[0]["key"].as_str().unwrap().to_string();
+    device.run(url, &["discard", &key]);
+    assert!(device.pending(url).is_empty());
+    let shown = device.json(url, &["show", &contacts[2]]);
     assert_ne!(shown["title"], long_title.as_str());
     assert!(shown["pending"].is_null());
-    gateway.shutdown().await;
-    sim.shutdown().await;
+    org.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ended_session_keeps_every_write_for_the_same_rep_and_another_rep_sees_none() {
-    let sim = start_sim(SimConfig::default()).await;
-    let gateway_dir = tempfile::tempdir().unwrap();
-    let gateway = start_gateway(&sim, gateway_dir.path()).await;
-    let url = gateway.base_url();
-    let device = Device::signed_in(&url, REP).await;
-    let contact = owned_by(&sim, "Contact", REP)[0].clone();
+    let org = Org::start(SimConfig::default(), Tuning::default()).await;
+    let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
+    let contact = owned_by(sim, "Contact", REP)[0].clone();
     let lead = device.json(
-        &url,
+        url,
         &[
             "lead",
             "new",
@@ -751,7 +760,7 @@ async fn an_ended_session_keeps_every_write_for_the_same_rep_and_another_rep_see
     );
     let local = lead["id"].as_str().unwrap().to_string();
     device.json(
-        &url,
+        url,
         &[
             "call",
             "log",
@@ -762,7 +771,7 @@ async fn an_ended_session_keeps_every_write_for_the_same_rep_and_another_rep_see
         ],
     );
     device.json(
-        &url,
+        url,
         &[
             "call",
             "log",
@@ -777,22 +786,22 @@ async fn an_ended_session_keeps_every_write_for_the_same_rep_and_another_rep_see
     // Salesforce and ends every session of the rep, this device's too.
     let other = tempfile::tempdir().unwrap();
     let other_core = open_core(
-        &url,
+        url,
         other.path(),
         Arc::new(FileStore::in_data_dir(other.path())),
     );
     sign_in(&other_core, REP).await;
     other_core.sign_out(false).await.unwrap();
 
-    let output = device.output(&url, &["push"]);
+    let output = device.output(url, &["push"]);
     assert_eq!(output.status.code(), Some(4), "sign-in needed");
-    let status = device.json(&url, &["status"]);
+    let status = device.json(url, &["status"]);
     assert_eq!(status["status"]["outbox"]["waiting_for_sign_in"], 3);
     assert!(device
-        .pending(&url)
+        .pending(url)
         .iter()
         .all(|w| w["state"] == "waiting_for_sign_in"));
-    let logout = device.output(&url, &["logout"]);
+    let logout = device.output(url, &["logout"]);
     assert!(
         !logout.status.success(),
         "signing out would lose the writes"
@@ -801,7 +810,7 @@ async fn an_ended_session_keeps_every_write_for_the_same_rep_and_another_rep_see
 
     // rep2 on the same device: none of them, and none sent.
     {
-        let core = device.core(&url);
+        let core = device.core(url);
         sign_in(&core, REP2).await;
         assert!(core.pending().unwrap().is_empty());
         assert!(core
@@ -812,21 +821,20 @@ async fn an_ended_session_keeps_every_write_for_the_same_rep_and_another_rep_see
         core.push_now().await.unwrap();
         core.sign_out(false).await.unwrap();
     }
-    assert!(in_org(&sim, "Lead", "Company", "Revoked Co").is_empty());
+    assert!(in_org(sim, "Lead", "Company", "Revoked Co").is_empty());
 
     // The rep signs in again: each write is sent once.
     {
-        let core = device.core(&url);
+        let core = device.core(url);
         sign_in(&core, REP).await;
     }
-    device.run(&url, &["sync"]);
-    assert!(device.pending(&url).is_empty());
-    let leads = in_org(&sim, "Lead", "Company", "Revoked Co");
+    device.run(url, &["sync"]);
+    assert!(device.pending(url).is_empty());
+    let leads = in_org(sim, "Lead", "Company", "Revoked Co");
     assert_eq!(leads.len(), 1);
-    let calls = in_org(&sim, "Task", "Subject", "session-call");
+    let calls = in_org(sim, "Task", "Subject", "session-call");
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0]["WhoId"], leads[0]["Id"]);
-    assert_eq!(in_org(&sim, "Task", "Subject", "session-call-2").len(), 1);
-    gateway.shutdown().await;
-    sim.shutdown().await;
+    assert_eq!(in_org(sim, "Task", "Subject", "session-call-2").len(), 1);
+    org.shutdown().await;
 }

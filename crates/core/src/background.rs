@@ -104,27 +104,28 @@ pub async fn keep_in_sync(
                             on_event(BackgroundEvent::Pushed(report.pushed.clone()));
                         }
                         on_event(BackgroundEvent::Synced);
-                        true
                     })
             }
             Next::Push => companion.push(PushMode::Due).await.map(|report| {
                 if report.requests > 0 {
                     on_event(BackgroundEvent::Pushed(report));
                 }
-                false
             }),
         };
         match result {
-            Ok(pulled) => {
+            Ok(_) => {
                 backoff.reset();
-                if pulled {
-                    if let Err(error) = companion.tidy_search().await {
-                        tracing::warn!(%error, "could not tidy the search index");
-                    }
+                // The search index merges here, off the rep's Saves (none merges as it writes).
+                if let Err(error) = companion.tidy_search().await {
+                    tracing::warn!(%error, "could not tidy the search index");
                 }
                 next = wait_for_work(&companion, &hinted).await;
             }
             Err(CoreError::Offline { .. }) => {
+                // Saves made offline still get their search index merged.
+                if let Err(error) = companion.tidy_search().await {
+                    tracing::warn!(%error, "could not tidy the search index");
+                }
                 wait_until_online(&companion, &mut backoff, &*on_event).await;
                 // Back online: everything waiting goes now, backoff or not.
                 next = Next::Sync(PushMode::Now);

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::Companion;
 use crate::error::CoreError;
 use crate::model::CoreEvent;
-use crate::replica::{ContactDetail, LeadDetail, OpportunityDetail, TaskSummary};
+use crate::replica::{ContactDetail, LeadDetail, OpportunityDetail, TaskSummary, Via};
 use crate::writes::{
     local_today, parse_date, parse_datetime, ContactChanges, DiscardReport, NewCall, NewFollowUp,
     NewLead, OpportunityChanges, PendingWrite, Resolution, WriteKind,
@@ -20,7 +20,7 @@ impl Companion {
         let id = replica.save_new_lead(&user_id, &lead)?;
         self.saved();
         replica
-            .lead(&id)?
+            .lead_via(Via::Writer, &id)?
             .ok_or_else(|| CoreError::Storage("the new lead is not on the device".into()))
     }
 
@@ -96,7 +96,7 @@ impl Companion {
         let id = replica.save_new_task(&user_id, kind, about, contact_id, fields)?;
         self.saved();
         replica
-            .task(&id)?
+            .task_via(Via::Writer, &id)?
             .ok_or_else(|| CoreError::Storage("the new task is not on the device".into()))
     }
 
@@ -163,7 +163,7 @@ impl Companion {
             self.saved();
         }
         replica
-            .contact(id.trim())?
+            .contact_via(Via::Writer, id.trim())?
             .ok_or_else(|| CoreError::BadInput(format!("No contact with id {id} on this device.")))
     }
 

@@ -78,6 +78,8 @@ impl Replica {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let counts = apply(&tx, page)?;
         tx.commit()?;
+        drop(conn);
+        self.checkpoint_if_due()?;
         Ok(counts)
     }
 }

@@ -469,3 +469,87 @@ fn first_sync_80k() {
         millis(last)
     );
 }
+
+/// Saves at the replica (the outbox row and the change laid over, one transaction each) on
+/// 50,000 contacts: leads, calls and contact phones in turn. The app-level figure, with the
+/// record each Save returns, is `cargo xtask bench push`.
+#[test]
+#[ignore = "prints timings; run in release"]
+fn saves_on_50k_contacts() {
+    let (_dir, replica) = open_temp();
+    let (contacts, accounts) = (50_000, 5_000);
+    for chunk in (0..accounts).collect::<Vec<_>>().chunks(2000) {
+        replica
+            .apply_page(&page(
+                chunk.iter().map(|&i| account(i)).collect(),
+                vec![],
+                vec![],
+                vec![],
+            ))
+            .unwrap();
+    }
+    let ids: Vec<usize> = (0..contacts).collect();
+    let chunks: Vec<&[usize]> = ids.chunks(2000).collect();
+    for (n, chunk) in chunks.iter().enumerate() {
+        let mut p = page(
+            vec![],
+            chunk.iter().map(|&i| contact(i, accounts)).collect(),
+            vec![],
+            vec![],
+        );
+        p.more = n + 1 < chunks.len();
+        replica.apply_page(&p).unwrap();
+    }
+    // What the app's background loop does after a first sync.
+    while replica.tidy_search().unwrap() {}
+    replica.checkpoint().unwrap();
+    let mut times = Vec::new();
+    for n in 0..3000 {
+        let begin = Instant::now();
+        match n % 3 {
+            0 => {
+                replica
+                    .save_new_lead(
+                        OWNER,
+                        &crate::writes::NewLead {
+                            last_name: format!("Bench {n}"),
+                            company: "Bench Co".into(),
+                            ..Default::default()
+                        },
+                    )
+                    .unwrap();
+            }
+            1 => {
+                replica
+                    .save_new_task(
+                        OWNER,
+                        crate::writes::WriteKind::LogCall,
+                        &id("003", n * 13 % contacts),
+                        None,
+                        serde_json::Map::from_iter([(
+                            "Subject".to_string(),
+                            serde_json::json!(format!("Call {n}")),
+                        )]),
+                    )
+                    .unwrap();
+            }
+            _ => {
+                replica
+                    .save_update(
+                        crate::writes::WriteKind::UpdateContact,
+                        &id("003", n * 7 % contacts),
+                        vec![("Phone".into(), serde_json::json!(format!("+1 555 {n:04}")))],
+                    )
+                    .unwrap();
+            }
+        }
+        times.push(begin.elapsed());
+    }
+    times.sort();
+    println!(
+        "3000 saves: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        millis(times[times.len() / 2]),
+        millis(times[times.len() * 99 / 100]),
+        millis(*times.last().unwrap())
+    );
+}

@@ -30,6 +30,7 @@ use crate::files;
 pub(crate) use apply::PageCounts;
 pub(crate) use key::ReplicaKey;
 pub(crate) use outbox::{is_local_id, key_prefix, now_ms, Claimed, Outcome};
+pub(crate) use views::Via;
 pub use views::{
     AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, LeadDetail,
     LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySort,
@@ -42,6 +43,9 @@ const OBJECTS: [&str; 5] = ["Account", "Contact", "Opportunity", "Task", "Lead"]
 const TABLES: [&str; 5] = ["account", "contact", "opportunity", "task", "lead"];
 
 const LAST_SYNCED_AT: &str = "last_synced_at";
+/// The WAL size past which [`Replica::checkpoint_if_due`] checkpoints (64 MiB: a few fsyncs
+/// per first sync instead of dozens).
+const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 /// `meta` key: `1` while the gateway refuses the session (the rep must sign in again).
 const REAUTH_REQUIRED: &str = "reauth_required";
 
@@ -110,13 +114,15 @@ impl Replica {
         }
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         // A first sync writes tens of megabytes: a 64 MiB page cache spares re-reading (and
-        // decrypting) index pages it just wrote; checkpoints every 64 MiB of WAL instead of 4
-        // mean a few fsyncs instead of dozens, and the WAL is cut back to 64 MiB after each;
-        // the sorts that build indexes after a pass stay in memory. The cache is only filled
-        // as far as the replica is large.
+        // decrypting) index pages it just wrote; the sorts that build indexes after a pass stay
+        // in memory. The cache is only filled as far as the replica is large. No checkpoint
+        // happens by itself at a commit: it would land on whichever commit crosses the line —
+        // often a rep's Save, which then took 60–80 ms instead of under one — so the sync, the
+        // tidy-up and the push checkpoint once the WAL passes 64 MiB
+        // ([`Replica::checkpoint_if_due`]); the WAL is cut back to 64 MiB after each.
         writer.execute_batch(
             "PRAGMA cache_size = -65536;
-             PRAGMA wal_autocheckpoint = 16384;
+             PRAGMA wal_autocheckpoint = 0;
              PRAGMA journal_size_limit = 67108864;
              PRAGMA temp_store = MEMORY;",
         )?;
@@ -206,6 +212,25 @@ impl Replica {
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [LAST_SYNCED_AT, rfc3339],
         )?;
+        Ok(())
+    }
+
+    /// Copies the WAL back into the database once it has grown past [`CHECKPOINT_BYTES`]: called
+    /// by the sync after each page, the search tidy-up and the push — never by a Save.
+    pub(crate) fn checkpoint_if_due(&self) -> Result<(), CoreError> {
+        let [wal, _] = side_files(&self.path);
+        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        if size >= CHECKPOINT_BYTES {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Copies the WAL back into the database now. PASSIVE: never waits for readers; what a
+    /// reader still uses is copied next time.
+    pub(crate) fn checkpoint(&self) -> Result<(), CoreError> {
+        self.writer()
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -383,8 +408,15 @@ fn connect(path: &Path, flags: OpenFlags, key: &ReplicaKey) -> Result<Connection
         Err(e) => return Err(e.into()),
     }
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Every statement core runs is cached (`prepare_cached`), and a Save alone runs a few
+    // dozen: with rusqlite's default of 16 they pushed each other out, and a third of a Save
+    // went to parsing SQL again.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// Prepared statements kept per connection (see [`connect`]).
+const STATEMENT_CACHE: usize = 256;
 
 #[cfg(test)]
 mod bench;

@@ -16,9 +16,10 @@
 //!   or deleted during the pass (its contacts' entries carry its name), records of an older
 //!   pass left at its end, records removed by a reconciliation.
 //!
-//! Page by page, FTS5 does not merge the segment each page's commit writes (`automerge` 0):
-//! merging them as they came doubled the index's cost on the sync's path.
-//! [`Replica::tidy_search`] merges them afterwards, a step at a time.
+//! FTS5 never merges as it writes (`automerge` 0, schema 5): page by page, merging the segment
+//! each page's commit writes doubled the index's cost on the sync's path; outside passes, a
+//! merge ran in the commit of a rep's Save. [`Replica::tidy_search`] merges afterwards, a step
+//! at a time, in the background.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -117,10 +118,7 @@ pub(super) fn removed_outside_a_page(
 pub(super) fn passes_ended(conn: &Connection, upkeep: Upkeep) -> Result<(), CoreError> {
     match upkeep {
         Upkeep::Triggers => return Ok(()),
-        Upkeep::PageByPage => conn.execute_batch(
-            "DELETE FROM search_deferred;
-             INSERT INTO search (search, rank) VALUES ('automerge', 4);",
-        )?,
+        Upkeep::PageByPage => conn.execute_batch("DELETE FROM search_deferred;")?,
         Upkeep::RebuildAtEnd => conn.execute_batch(&REBUILD_SEARCH)?,
     }
     conn.execute_batch(
@@ -422,11 +420,15 @@ impl Replica {
     /// transaction, so a background loop can run them between the rep's writes; search is
     /// correct throughout, and a little faster after.
     pub(crate) fn tidy_search(&self) -> Result<bool, CoreError> {
-        let conn = self.writer();
-        let before = conn.total_changes();
-        conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('merge', ?1)")?
-            .execute([TIDY_STEP_PAGES])?;
-        // FTS5's documented signal: a step that merged nothing changes fewer than 2 rows.
-        Ok(conn.total_changes() - before >= 2)
+        let more = {
+            let conn = self.writer();
+            let before = conn.total_changes();
+            conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('merge', ?1)")?
+                .execute([TIDY_STEP_PAGES])?;
+            // FTS5's documented signal: a step that merged nothing changes fewer than 2 rows.
+            conn.total_changes() - before >= 2
+        };
+        self.checkpoint_if_due()?;
+        Ok(more)
     }
 }

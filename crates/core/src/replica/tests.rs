@@ -1731,8 +1731,9 @@ fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() 
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
-    // Segments are not merged while a pass writes them; later writes merge as usual again.
-    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+    // Segments are not merged while a pass writes them (nor after: tidy_search merges), and
+    // the crisis merge is back to its usual line.
+    assert_eq!(search_config(&conn), ["automerge=0", "crisismerge=16"]);
 }
 
 /// The search index's merge settings that a pass changes while it runs.
@@ -1827,12 +1828,13 @@ fn an_index_made_again_during_a_pass_is_not_made_twice() {
     assert_eq!(record_indexes(&path), before);
 }
 
-/// FTS5's own check of the search index passes, and segments merge as usual again.
+/// FTS5's own check of the search index passes, and the merge settings are back to normal
+/// (no gradual merge at writes; the crisis merge at 16 segments a level).
 fn search_index_is_sound_and_merges_again(replica: &Replica) {
     let conn = raw_connection(replica.path());
     conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
         .unwrap();
-    assert_eq!(search_config(&conn), ["automerge=4", "crisismerge=16"]);
+    assert_eq!(search_config(&conn), ["automerge=0", "crisismerge=16"]);
 }
 
 /// Pages of a first sync whose `objects` say which passes go on after them.

@@ -205,6 +205,26 @@ pub struct SearchHit {
     pub pending: Option<PendingState>,
 }
 
+/// Which connection a read goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The screens' connection.
+    Reader,
+    /// The writer's, for a record a Save just wrote: SQLite empties a connection's page cache
+    /// whenever another connection has written, so the reader would read (and decrypt) every
+    /// page of it again, while the writer's cache still holds them.
+    Writer,
+}
+
+impl Replica {
+    fn connection(&self, via: Via) -> std::sync::MutexGuard<'_, Connection> {
+        match via {
+            Via::Reader => self.reader(),
+            Via::Writer => self.writer(),
+        }
+    }
+}
+
 /// Recent tasks listed on a detail screen.
 const RECENT_TASKS: i64 = 20;
 
@@ -260,8 +280,16 @@ impl Replica {
     }
 
     pub(crate) fn contact(&self, id: &str) -> Result<Option<ContactDetail>, CoreError> {
+        self.contact_via(Via::Reader, id)
+    }
+
+    pub(crate) fn contact_via(
+        &self,
+        via: Via,
+        id: &str,
+    ) -> Result<Option<ContactDetail>, CoreError> {
         let reauth = self.reauth_required();
-        let conn = self.reader();
+        let conn = self.connection(via);
         let found = conn
             .prepare_cached(&format!(
                 "SELECT id, name, first_name, last_name, email, phone, mobile_phone, title,
@@ -412,8 +440,16 @@ impl Replica {
     }
 
     pub(crate) fn opportunity(&self, id: &str) -> Result<Option<OpportunityDetail>, CoreError> {
+        self.opportunity_via(Via::Reader, id)
+    }
+
+    pub(crate) fn opportunity_via(
+        &self,
+        via: Via,
+        id: &str,
+    ) -> Result<Option<OpportunityDetail>, CoreError> {
         let reauth = self.reauth_required();
-        let conn = self.reader();
+        let conn = self.connection(via);
         let found = conn
             .prepare_cached(&format!(
                 "SELECT {}, o.owner_id, o.system_modstamp
@@ -477,8 +513,12 @@ impl Replica {
 
     /// A call or task by id.
     pub(crate) fn task(&self, id: &str) -> Result<Option<TaskSummary>, CoreError> {
+        self.task_via(Via::Reader, id)
+    }
+
+    pub(crate) fn task_via(&self, via: Via, id: &str) -> Result<Option<TaskSummary>, CoreError> {
         let reauth = self.reauth_required();
-        let conn = self.reader();
+        let conn = self.connection(via);
         let found = conn
             .prepare_cached(&format!(
                 "SELECT {TASK_COLUMNS}, {} FROM task WHERE id = ?1",
@@ -490,8 +530,12 @@ impl Replica {
     }
 
     pub(crate) fn lead(&self, id: &str) -> Result<Option<LeadDetail>, CoreError> {
+        self.lead_via(Via::Reader, id)
+    }
+
+    pub(crate) fn lead_via(&self, via: Via, id: &str) -> Result<Option<LeadDetail>, CoreError> {
         let reauth = self.reauth_required();
-        let conn = self.reader();
+        let conn = self.connection(via);
         let found = conn
             .prepare_cached(&format!(
                 "SELECT {}, l.owner_id, l.system_modstamp FROM lead l WHERE l.id = ?1",

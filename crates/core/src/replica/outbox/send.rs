@@ -3,7 +3,9 @@
 //! A write may go when it is the earliest of its record still in the outbox (per record, in
 //! Save order; a failed or conflicting write holds back the later ones of its record), when it
 //! names no record still being created (a call about a lead made offline waits for the lead),
-//! and, unless the rep asked to send now, when its backoff is over. Claimed writes are marked
+//! and, unless the rep asked to send now, when its backoff is over. Of those, the creates that
+//! other writes wait for go first, so that their calls can go in the next request rather than
+//! in one more; then Save order. Claimed writes are marked
 //! `sending` in one transaction before the request, and each answer is applied in one
 //! transaction after it: a crash in between leaves them `sending`, and they are sent again with
 //! the same keys, which the gateway answers from what it remembers.
@@ -68,7 +70,9 @@ impl Replica {
                    AND (?1 OR o.next_attempt_at <= ?2)
                    AND NOT EXISTS (SELECT 1 FROM outbox p
                                    WHERE p.record_id = o.record_id AND p.seq < o.seq)
-                 ORDER BY o.seq LIMIT ?3",
+                 ORDER BY EXISTS (SELECT 1 FROM outbox d WHERE d.depends_on = o.record_id) DESC,
+                          o.seq
+                 LIMIT ?3",
                 super::ROW_COLUMNS
                     .split(", ")
                     .map(|c| format!("o.{}", c.trim()))
@@ -134,7 +138,9 @@ impl Replica {
             settle_one(&tx, &key, outcome)?;
         }
         tx.commit()?;
-        Ok(())
+        drop(conn);
+        // The Saves a push sends never checkpoint; the push does, when the WAL has grown.
+        self.checkpoint_if_due()
     }
 
     /// When the earliest write that waits for its backoff may go (ms since the epoch).
