@@ -617,12 +617,7 @@ async fn a_conflict_on_the_stage_is_settled_keep_mine_and_the_amount_is_merged()
                 "Negotiation/Review",
             ],
         );
-        let output = device.output(url, &["push"]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        device.run(url, &["push"]);
         let pending = device.pending(url);
         assert_eq!(pending.len(), 1);
         let conflict = &pending[0];
@@ -685,12 +680,7 @@ async fn a_refused_write_fails_with_field_errors_holds_back_its_record_only_and_
         url,
         &["contact", "update", &contacts[1], "--phone", "+1 555 0124"],
     );
-    let output = device.output(url, &["push"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    device.run(url, &["push"]);
     let pending = device.pending(url);
     assert_eq!(
         pending.len(),

@@ -61,9 +61,10 @@ pub struct Companion {
     secrets: Arc<dyn SecretStore>,
     gateway: GatewayClient,
     session: RwLock<Option<Session>>,
-    /// The running sync's outcome, for callers that arrive while it runs: one sync at a time,
-    /// and a second request joins the running one instead of queueing another.
-    running: Mutex<Option<SyncWatch>>,
+    /// The running sync — what it does, and its outcome for callers that arrive while it runs:
+    /// one sync at a time, and a second request joins the running one when that one does at
+    /// least what it asks (else it waits for it, then runs its own).
+    running: Mutex<Option<(SyncOptions, SyncWatch)>>,
     syncing: AtomicBool,
     /// One push at a time: a write is never in two requests of this process at once.
     pushing: tokio::sync::Mutex<()>,
@@ -244,35 +245,54 @@ impl Companion {
         options: SyncOptions,
         on_progress: impl Fn(SyncProgress) + Send + Sync,
     ) -> Result<SyncReport, CoreError> {
-        // Decided under the lock, acted on after it (a std guard must not live across an await).
-        let (outcome, joined) = {
-            let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-            match running.as_ref() {
-                Some(watch) => (None, Some(watch.clone())),
-                None => {
-                    let (outcome, watch) = tokio::sync::watch::channel(None);
-                    *running = Some(watch);
-                    (Some(outcome), None)
-                }
-            }
-        };
-        if let Some(outcome) = outcome {
-            let _clear = ClearOnDrop(&self.running);
-            let result = self.run_sync(options, on_progress).await;
-            let _ = outcome.send(Some(result.clone()));
-            return result;
-        }
-        let mut watch = joined.expect("set above");
         loop {
-            if let Some(result) = watch.borrow_and_update().clone() {
-                return result;
-            }
-            if watch.changed().await.is_err() {
-                // The running sync was cancelled before it finished.
-                return Err(CoreError::storage(
-                    "the sync this request joined",
-                    "stopped before it finished",
-                ));
+            // Decided under the lock, acted on after it (a std guard must not live across an
+            // await).
+            let decision = {
+                let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+                match running.as_ref() {
+                    Some((theirs, watch)) => Turn::Wait {
+                        watch: watch.clone(),
+                        covers: theirs.covers(&options),
+                    },
+                    None => {
+                        let (outcome, watch) = tokio::sync::watch::channel(None);
+                        *running = Some((options, watch));
+                        Turn::Run(outcome)
+                    }
+                }
+            };
+            match decision {
+                Turn::Run(outcome) => {
+                    let _clear = ClearOnDrop(&self.running);
+                    let result = self.run_sync(options, on_progress).await;
+                    let _ = outcome.send(Some(result.clone()));
+                    return result;
+                }
+                Turn::Wait { mut watch, covers } => {
+                    let outcome = loop {
+                        if let Some(result) = watch.borrow_and_update().clone() {
+                            break Some(result);
+                        }
+                        if watch.changed().await.is_err() {
+                            break None;
+                        }
+                    };
+                    match outcome {
+                        // It did what this request asks: its outcome is this one's.
+                        Some(result) if covers => return result,
+                        // It did less (a background sync that neither sent every waiting write
+                        // nor looked for records that left the rep's view): now this one.
+                        Some(_) => continue,
+                        None if covers => {
+                            return Err(CoreError::storage(
+                                "the sync this request joined",
+                                "stopped before it finished",
+                            ))
+                        }
+                        None => continue,
+                    }
+                }
             }
         }
     }
@@ -755,8 +775,16 @@ fn read_current_user(data_dir: &Path) -> Result<Option<User>, CoreError> {
         .map_err(|e| CoreError::storage("could not read who is signed in", e))
 }
 
+/// What a sync request does about a sync already running.
+enum Turn {
+    /// None runs: run, and tell those who join.
+    Run(tokio::sync::watch::Sender<SyncOutcome>),
+    /// One runs: wait for its outcome; `covers` when it does all this request asks.
+    Wait { watch: SyncWatch, covers: bool },
+}
+
 /// Marks "no sync running" when the running sync ends, however it ends (even cancelled).
-struct ClearOnDrop<'a>(&'a Mutex<Option<SyncWatch>>);
+struct ClearOnDrop<'a>(&'a Mutex<Option<(SyncOptions, SyncWatch)>>);
 
 impl Drop for ClearOnDrop<'_> {
     fn drop(&mut self) {

@@ -47,6 +47,19 @@ pub struct SyncOptions {
     pub push: PushMode,
 }
 
+impl SyncOptions {
+    /// Whether a sync run with these options does all that `asked` asks (so a request for
+    /// `asked` may take its outcome).
+    pub(crate) fn covers(&self, asked: &SyncOptions) -> bool {
+        let rank = |mode: PushMode| match mode {
+            PushMode::Skip => 0,
+            PushMode::Due => 1,
+            PushMode::Now => 2,
+        };
+        (self.reconcile || !asked.reconcile) && rank(self.push) >= rank(asked.push)
+    }
+}
+
 /// What core tells the app so that screens refresh themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

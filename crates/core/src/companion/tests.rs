@@ -420,6 +420,34 @@ async fn a_second_sync_joins_the_running_one() {
 }
 
 #[tokio::test]
+async fn a_refresh_arriving_during_a_background_sync_still_gets_what_it_asked_for() {
+    let gateway = FakeGateway::start(first_sync_pages()).await;
+    let fx = Fixture::new();
+    let companion = fx.signed_in(&gateway).await;
+    let background = SyncOptions {
+        reconcile: false,
+        push: PushMode::Due,
+    };
+    let (a, b) = tokio::join!(
+        companion.sync_with(background, |_| {}),
+        companion.sync(|_| {})
+    );
+    a.unwrap();
+    b.unwrap();
+    // The refresh did not take the background sync's outcome: it also asked the gateway which
+    // records the rep may see (the background kind does not).
+    assert_eq!(gateway.requests_to("/v1/sync/counts"), 1);
+    // A second background request during a refresh joins it (the refresh does more).
+    let (a, b) = tokio::join!(
+        companion.sync(|_| {}),
+        companion.sync_with(background, |_| {})
+    );
+    assert_eq!(a.unwrap(), b.unwrap());
+    assert_eq!(gateway.requests_to("/v1/sync/counts"), 2);
+    gateway.stop().await;
+}
+
+#[tokio::test]
 async fn with_the_gateway_down_contacts_are_still_listed_and_status_says_offline() {
     let gateway = FakeGateway::start(first_sync_pages()).await;
     let url = gateway.url.clone();

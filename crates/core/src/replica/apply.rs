@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use companion_api::SyncResponse;
+use companion_api::{Contact, Lead, Opportunity, SyncResponse, Task};
 use rusqlite::{Connection, Params, TransactionBehavior};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -78,8 +78,6 @@ impl Replica {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let counts = apply(&tx, page)?;
         tx.commit()?;
-        drop(conn);
-        self.checkpoint_if_due()?;
         Ok(counts)
     }
 }
@@ -151,22 +149,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         passes[CONTACT],
         &page.contacts,
         |c| &c.id,
-        |c, pass| {
-            (
-                &c.id,
-                &c.first_name,
-                &c.last_name,
-                &c.name,
-                &c.email,
-                &c.phone,
-                &c.mobile_phone,
-                &c.title,
-                &c.account_id,
-                &c.owner_id,
-                &c.system_modstamp,
-                pass,
-            )
-        },
+        contact_params,
     )?;
     counts.opportunities += upsert_all(
         conn,
@@ -176,23 +159,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         passes[OPPORTUNITY],
         &page.opportunities,
         |o| &o.id,
-        |o, pass| {
-            (
-                &o.id,
-                &o.name,
-                &o.stage_name,
-                o.amount,
-                &o.close_date,
-                o.probability,
-                o.is_closed,
-                o.is_won,
-                &o.account_id,
-                &o.owner_id,
-                &o.system_modstamp,
-                pass,
-                &o.next_step,
-            )
-        },
+        opportunity_params,
     )?;
     counts.tasks += upsert_all(
         conn,
@@ -202,23 +169,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         passes[TASK],
         &page.tasks,
         |t| &t.id,
-        |t, pass| {
-            (
-                &t.id,
-                &t.subject,
-                &t.status,
-                &t.priority,
-                &t.task_subtype,
-                &t.activity_date,
-                &t.who_id,
-                &t.what_id,
-                &t.description,
-                t.is_closed,
-                &t.owner_id,
-                &t.system_modstamp,
-                pass,
-            )
-        },
+        task_params,
     )?;
 
     counts.leads += upsert_all(
@@ -229,24 +180,7 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
         passes[LEAD],
         &page.leads,
         |l| &l.id,
-        |l, pass| {
-            (
-                &l.id,
-                &l.first_name,
-                &l.last_name,
-                &l.name,
-                &l.company,
-                &l.title,
-                &l.email,
-                &l.phone,
-                &l.mobile_phone,
-                &l.lead_source,
-                &l.status,
-                &l.owner_id,
-                &l.system_modstamp,
-                pass,
-            )
-        },
+        lead_params,
     )?;
     // The rep's pending changes stay laid over what the page brought.
     overlaid.after_upserts(conn)?;
@@ -530,6 +464,81 @@ pub(super) const UPSERT_LEAD: &str = "
         owner_id = excluded.owner_id, system_modstamp = excluded.system_modstamp,
         pass = excluded.pass
     WHERE excluded.system_modstamp >= lead.system_modstamp";
+
+// The parameters of the upserts above, for a page's records and for a record a write's answer
+// brings (`records.rs`).
+
+pub(super) fn contact_params(c: &Contact, pass: i64) -> impl Params + '_ {
+    (
+        &c.id,
+        &c.first_name,
+        &c.last_name,
+        &c.name,
+        &c.email,
+        &c.phone,
+        &c.mobile_phone,
+        &c.title,
+        &c.account_id,
+        &c.owner_id,
+        &c.system_modstamp,
+        pass,
+    )
+}
+
+pub(super) fn opportunity_params(o: &Opportunity, pass: i64) -> impl Params + '_ {
+    (
+        &o.id,
+        &o.name,
+        &o.stage_name,
+        o.amount,
+        &o.close_date,
+        o.probability,
+        o.is_closed,
+        o.is_won,
+        &o.account_id,
+        &o.owner_id,
+        &o.system_modstamp,
+        pass,
+        &o.next_step,
+    )
+}
+
+pub(super) fn task_params(t: &Task, pass: i64) -> impl Params + '_ {
+    (
+        &t.id,
+        &t.subject,
+        &t.status,
+        &t.priority,
+        &t.task_subtype,
+        &t.activity_date,
+        &t.who_id,
+        &t.what_id,
+        &t.description,
+        t.is_closed,
+        &t.owner_id,
+        &t.system_modstamp,
+        pass,
+    )
+}
+
+pub(super) fn lead_params(l: &Lead, pass: i64) -> impl Params + '_ {
+    (
+        &l.id,
+        &l.first_name,
+        &l.last_name,
+        &l.name,
+        &l.company,
+        &l.title,
+        &l.email,
+        &l.phone,
+        &l.mobile_phone,
+        &l.lead_source,
+        &l.status,
+        &l.owner_id,
+        &l.system_modstamp,
+        pass,
+    )
+}
 
 /// Per object (in `OBJECTS` order): delete unless the record was stamped after the deletion.
 const DELETE: [&str; 5] = [

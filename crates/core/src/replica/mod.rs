@@ -43,9 +43,9 @@ const OBJECTS: [&str; 5] = ["Account", "Contact", "Opportunity", "Task", "Lead"]
 const TABLES: [&str; 5] = ["account", "contact", "opportunity", "task", "lead"];
 
 const LAST_SYNCED_AT: &str = "last_synced_at";
-/// The WAL size past which [`Replica::checkpoint_if_due`] checkpoints (64 MiB: a few fsyncs
-/// per first sync instead of dozens).
-const CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
+/// WAL frames (pages) past which a commit checkpoints: 64 MiB, a few fsyncs per first sync
+/// instead of dozens.
+const AUTOCHECKPOINT_FRAMES: i64 = 16384;
 /// `meta` key: `1` while the gateway refuses the session (the rep must sign in again).
 const REAUTH_REQUIRED: &str = "reauth_required";
 
@@ -114,18 +114,17 @@ impl Replica {
         }
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         // A first sync writes tens of megabytes: a 64 MiB page cache spares re-reading (and
-        // decrypting) index pages it just wrote; the sorts that build indexes after a pass stay
-        // in memory. The cache is only filled as far as the replica is large. No checkpoint
-        // happens by itself at a commit: it would land on whichever commit crosses the line —
-        // often a rep's Save, which then took 60–80 ms instead of under one — so the sync, the
-        // tidy-up and the push checkpoint once the WAL passes 64 MiB
-        // ([`Replica::checkpoint_if_due`]); the WAL is cut back to 64 MiB after each.
-        writer.execute_batch(
+        // decrypting) index pages it just wrote; checkpoints every 64 MiB of WAL instead of 4
+        // mean a few fsyncs instead of dozens, and the WAL is cut back to 64 MiB after each;
+        // the sorts that build indexes after a pass stay in memory. The cache is only filled
+        // as far as the replica is large. (A rep's own writes never checkpoint:
+        // [`Replica::rep_writer`].)
+        writer.execute_batch(&format!(
             "PRAGMA cache_size = -65536;
-             PRAGMA wal_autocheckpoint = 0;
+             PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_FRAMES};
              PRAGMA journal_size_limit = 67108864;
-             PRAGMA temp_store = MEMORY;",
-        )?;
+             PRAGMA temp_store = MEMORY;"
+        ))?;
         // SQLite creates `-wal`/`-shm` with the database file's mode; ones left by an older
         // version may be looser.
         for side in side_files(path) {
@@ -215,15 +214,16 @@ impl Replica {
         Ok(())
     }
 
-    /// Copies the WAL back into the database once it has grown past [`CHECKPOINT_BYTES`]: called
-    /// by the sync after each page, the search tidy-up and the push — never by a Save.
-    pub(crate) fn checkpoint_if_due(&self) -> Result<(), CoreError> {
-        let [wal, _] = side_files(&self.path);
-        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        if size >= CHECKPOINT_BYTES {
-            self.checkpoint()?;
+    /// The writer, for a write the rep waits for (a Save, settling a write, a discard): its
+    /// commit never checkpoints. A checkpoint lands on whichever commit crosses the line, and
+    /// when that was a Save it took 60–80 ms instead of under one; the sync's pages, the
+    /// push's answers and the tidy-up checkpoint instead.
+    pub(crate) fn rep_writer(&self) -> RepWriter<'_> {
+        let conn = self.writer();
+        if let Err(e) = conn.execute_batch("PRAGMA wal_autocheckpoint = 0") {
+            tracing::warn!(error = %e, "could not hold checkpoints back");
         }
-        Ok(())
+        RepWriter(conn)
     }
 
     /// Copies the WAL back into the database now. PASSIVE: never waits for readers; what a
@@ -386,6 +386,31 @@ fn side_files(path: &Path) -> [PathBuf; 2] {
         side.push(suffix);
         PathBuf::from(side)
     })
+}
+
+/// The writer connection with checkpoints held back while it is held ([`Replica::rep_writer`]).
+pub(crate) struct RepWriter<'a>(MutexGuard<'a, Connection>);
+
+impl std::ops::Deref for RepWriter<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RepWriter<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.0
+    }
+}
+
+impl Drop for RepWriter<'_> {
+    fn drop(&mut self) {
+        let restore = format!("PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_FRAMES}");
+        if let Err(e) = self.0.execute_batch(&restore) {
+            tracing::warn!(error = %e, "could not restore checkpoints");
+        }
+    }
 }
 
 /// Opens a connection and unlocks it with `key` before anything else touches the file, then

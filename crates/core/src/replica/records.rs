@@ -7,7 +7,10 @@ use rusqlite::Connection;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::apply::{load_passes, UPSERT_CONTACT, UPSERT_LEAD, UPSERT_OPPORTUNITY, UPSERT_TASK};
+use super::apply::{
+    contact_params, lead_params, load_passes, opportunity_params, task_params, UPSERT_CONTACT,
+    UPSERT_LEAD, UPSERT_OPPORTUNITY, UPSERT_TASK,
+};
 use super::{overlay, search_upkeep, OBJECTS, TABLES};
 use crate::error::CoreError;
 
@@ -28,78 +31,30 @@ pub(super) fn apply_server_record(
     let (id, written) = match object {
         "Lead" => {
             let l: Lead = decode(object, record)?;
-            let n = conn.prepare_cached(UPSERT_LEAD)?.execute((
-                &l.id,
-                &l.first_name,
-                &l.last_name,
-                &l.name,
-                &l.company,
-                &l.title,
-                &l.email,
-                &l.phone,
-                &l.mobile_phone,
-                &l.lead_source,
-                &l.status,
-                &l.owner_id,
-                &l.system_modstamp,
-                pass,
-            ))?;
+            let n = conn
+                .prepare_cached(UPSERT_LEAD)?
+                .execute(lead_params(&l, pass))?;
             (l.id, n)
         }
         "Task" => {
             let t: Task = decode(object, record)?;
-            let n = conn.prepare_cached(UPSERT_TASK)?.execute((
-                &t.id,
-                &t.subject,
-                &t.status,
-                &t.priority,
-                &t.task_subtype,
-                &t.activity_date,
-                &t.who_id,
-                &t.what_id,
-                &t.description,
-                t.is_closed,
-                &t.owner_id,
-                &t.system_modstamp,
-                pass,
-            ))?;
+            let n = conn
+                .prepare_cached(UPSERT_TASK)?
+                .execute(task_params(&t, pass))?;
             (t.id, n)
         }
         "Contact" => {
             let c: Contact = decode(object, record)?;
-            let n = conn.prepare_cached(UPSERT_CONTACT)?.execute((
-                &c.id,
-                &c.first_name,
-                &c.last_name,
-                &c.name,
-                &c.email,
-                &c.phone,
-                &c.mobile_phone,
-                &c.title,
-                &c.account_id,
-                &c.owner_id,
-                &c.system_modstamp,
-                pass,
-            ))?;
+            let n = conn
+                .prepare_cached(UPSERT_CONTACT)?
+                .execute(contact_params(&c, pass))?;
             (c.id, n)
         }
         "Opportunity" => {
             let o: Opportunity = decode(object, record)?;
-            let n = conn.prepare_cached(UPSERT_OPPORTUNITY)?.execute((
-                &o.id,
-                &o.name,
-                &o.stage_name,
-                o.amount,
-                &o.close_date,
-                o.probability,
-                o.is_closed,
-                o.is_won,
-                &o.account_id,
-                &o.owner_id,
-                &o.system_modstamp,
-                pass,
-                &o.next_step,
-            ))?;
+            let n = conn
+                .prepare_cached(UPSERT_OPPORTUNITY)?
+                .execute(opportunity_params(&o, pass))?;
             (o.id, n)
         }
         other => {

@@ -33,15 +33,14 @@ const WHOLE_WORD: f64 = 1.5;
 
 /// Per object (its `search` rowid kind, and its place among equal scores: accounts, contacts,
 /// leads, opportunities): id, title, subtitle, then the searched fields — email, phone, mobile
-/// phone, title, account name (a lead's company) — for the ranking, then the pending state.
-/// `{ROWIDS}` is a list of integers, `{PENDING}` the pending-state expression of the record.
+/// phone, title, account name (a lead's company) — for the ranking. `{ROWIDS}` is a list of
+/// integers.
 const CANDIDATES: [(i64, u8, &str, &str); 4] = [
     (
         1,
         0,
         "Account",
-        "SELECT id, name, concat_ws(' · ', industry, billing_city), NULL, phone, NULL, NULL, NULL,
-                NULL
+        "SELECT id, name, concat_ws(' · ', industry, billing_city), NULL, phone, NULL, NULL, NULL
          FROM account WHERE rowid IN ({ROWIDS})",
     ),
     (
@@ -49,7 +48,7 @@ const CANDIDATES: [(i64, u8, &str, &str); 4] = [
         1,
         "Contact",
         "SELECT c.id, c.name, coalesce(nullif(concat_ws(' · ', c.title, a.name), ''), c.email),
-                c.email, c.phone, c.mobile_phone, c.title, a.name, {PENDING}
+                c.email, c.phone, c.mobile_phone, c.title, a.name
          FROM contact c LEFT JOIN account a ON a.id = c.account_id WHERE c.rowid IN ({ROWIDS})",
     ),
     (
@@ -57,7 +56,7 @@ const CANDIDATES: [(i64, u8, &str, &str); 4] = [
         2,
         "Lead",
         "SELECT l.id, l.name, concat_ws(' · ', l.title, l.company, l.status),
-                l.email, l.phone, l.mobile_phone, l.title, l.company, {PENDING}
+                l.email, l.phone, l.mobile_phone, l.title, l.company
          FROM lead l WHERE l.rowid IN ({ROWIDS})",
     ),
     (
@@ -65,7 +64,7 @@ const CANDIDATES: [(i64, u8, &str, &str); 4] = [
         3,
         "Opportunity",
         "SELECT o.id, o.name, concat_ws(' · ', a.name, o.stage_name, o.close_date),
-                NULL, NULL, NULL, NULL, a.name, {PENDING}
+                NULL, NULL, NULL, NULL, a.name
          FROM opportunity o LEFT JOIN account a ON a.id = o.account_id WHERE o.rowid IN ({ROWIDS})",
     ),
 ];
@@ -107,15 +106,7 @@ impl Replica {
                 continue;
             }
             // Integers read from the index, so writing them into the SQL is safe.
-            let id_column = match object {
-                "Contact" => "c.id",
-                "Lead" => "l.id",
-                _ => "o.id",
-            };
-            let sql = sql
-                .replace("{ROWIDS}", &ids.join(","))
-                .replace("{PENDING}", &super::views::pending_of(id_column));
-            let mut stmt = conn.prepare(&sql)?;
+            let mut stmt = conn.prepare(&sql.replace("{ROWIDS}", &ids.join(",")))?;
             let rows = stmt.query_map([], |row| {
                 let fields = Fields {
                     name: row.get(1)?,
@@ -133,7 +124,7 @@ impl Replica {
                         id: row.get(0)?,
                         title: fields.name,
                         subtitle: row.get::<_, Option<String>>(2)?.filter(|s| !s.is_empty()),
-                        pending: super::views::pending_at(row, 8, reauth)?,
+                        pending: None,
                     },
                 ))
             })?;
@@ -150,7 +141,16 @@ impl Replica {
                 .then_with(|| a.id.cmp(&b.id))
         });
         ranked.truncate(limit.min(MAX_HITS) as usize);
-        Ok(ranked.into_iter().map(|(_, _, hit)| hit).collect())
+        let mut hits: Vec<SearchHit> = ranked.into_iter().map(|(_, _, hit)| hit).collect();
+        // Only the hits shown say whether changes of them wait (not every candidate ranked).
+        super::views::mark_pending(
+            &conn,
+            &mut hits,
+            |hit| &hit.id,
+            |hit, p| hit.pending = p,
+            reauth,
+        )?;
+        Ok(hits)
     }
 }
 

@@ -420,15 +420,11 @@ impl Replica {
     /// transaction, so a background loop can run them between the rep's writes; search is
     /// correct throughout, and a little faster after.
     pub(crate) fn tidy_search(&self) -> Result<bool, CoreError> {
-        let more = {
-            let conn = self.writer();
-            let before = conn.total_changes();
-            conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('merge', ?1)")?
-                .execute([TIDY_STEP_PAGES])?;
-            // FTS5's documented signal: a step that merged nothing changes fewer than 2 rows.
-            conn.total_changes() - before >= 2
-        };
-        self.checkpoint_if_due()?;
-        Ok(more)
+        let conn = self.writer();
+        let before = conn.total_changes();
+        conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('merge', ?1)")?
+            .execute([TIDY_STEP_PAGES])?;
+        // FTS5's documented signal: a step that merged nothing changes fewer than 2 rows.
+        Ok(conn.total_changes() - before >= 2)
     }
 }

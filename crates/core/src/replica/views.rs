@@ -563,6 +563,28 @@ pub(super) fn pending_of(id_column: &str) -> String {
     RECORD_PENDING_STATE.replace("{ID}", id_column)
 }
 
+/// Sets each item's pending state (none when the outbox is empty, the usual case: one look).
+pub(super) fn mark_pending<T>(
+    conn: &Connection,
+    items: &mut [T],
+    id: impl Fn(&T) -> &str,
+    set: impl Fn(&mut T, Option<PendingState>),
+    reauth: bool,
+) -> Result<(), CoreError> {
+    let any: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox)")?
+        .query_row([], |row| row.get(0))?;
+    if !any {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(&format!("SELECT {}", pending_of("?1")))?;
+    for item in items.iter_mut() {
+        let state: Option<String> = stmt.query_row([id(item)], |row| row.get(0))?;
+        set(item, state.map(|s| shown_state(&s, reauth)));
+    }
+    Ok(())
+}
+
 /// The pending state in column `index` of `row`, as the rep sees it.
 pub(super) fn pending_at(
     row: &Row<'_>,

@@ -104,6 +104,20 @@ fn seeded() -> (tempfile::TempDir, Replica) {
     (dir, replica)
 }
 
+/// Saves the lead Hopper at Navy Labs; returns its local id.
+fn save_hopper(replica: &Replica) -> String {
+    replica
+        .save_new_lead(
+            OWNER,
+            &NewLead {
+                last_name: "Hopper".into(),
+                company: "Navy Labs".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+}
+
 fn claim(replica: &Replica) -> Vec<Claimed> {
     replica.claim_batch(true, 200, &HashSet::new()).unwrap()
 }
@@ -525,16 +539,7 @@ fn a_sent_update_brings_salesforce_s_record_and_rebases_the_next_one() {
 #[test]
 fn a_lead_pulled_before_its_answer_was_settled_stays_one_record() {
     let (_dir, replica) = seeded();
-    let local = replica
-        .save_new_lead(
-            OWNER,
-            &NewLead {
-                last_name: "Hopper".into(),
-                company: "Navy Labs".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let local = save_hopper(&replica);
     let claimed = claim(&replica);
     let real = "00Q000000000042AAA";
     let record = json!({
@@ -568,16 +573,7 @@ fn a_lead_pulled_before_its_answer_was_settled_stays_one_record() {
 #[test]
 fn records_made_on_this_device_survive_a_reset_pass_and_a_reconciliation() {
     let (_dir, replica) = seeded();
-    let local = replica
-        .save_new_lead(
-            OWNER,
-            &NewLead {
-                last_name: "Hopper".into(),
-                company: "Navy Labs".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let local = save_hopper(&replica);
     replica
         .apply_page(&SyncResponse {
             reset: vec!["Lead".into(), "Task".into()],
@@ -595,16 +591,7 @@ fn records_made_on_this_device_survive_a_reset_pass_and_a_reconciliation() {
 #[test]
 fn discarding_a_lead_takes_the_calls_about_it() {
     let (_dir, replica) = seeded();
-    let local = replica
-        .save_new_lead(
-            OWNER,
-            &NewLead {
-                last_name: "Hopper".into(),
-                company: "Navy Labs".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let local = save_hopper(&replica);
     replica
         .save_new_task(
             OWNER,
