@@ -1,16 +1,17 @@
 //! Applying one `/v1/sync` page: upserts, deletes, cursors and reset passes in one transaction.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 
 use companion_api::{Contact, Lead, Opportunity, SyncResponse, Task};
-use rusqlite::{Connection, Params, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Params, TransactionBehavior};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::overlay::Overlaid;
 use super::search_upkeep::{self, PageIndex, Upkeep};
-use super::{Replica, OBJECTS, TABLES};
+use super::{Replica, OBJECTS, PAGES_PER_CHECKPOINT, TABLES};
 use crate::error::CoreError;
 
 /// What one page changed, per object: records upserted plus records deleted (by the page's
@@ -78,7 +79,37 @@ impl Replica {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let counts = apply(&tx, page)?;
         tx.commit()?;
+        drop(conn);
+        self.restore_deferred_indexes()?;
+        if self.pages_since_checkpoint.fetch_add(1, Ordering::Relaxed) + 1 >= PAGES_PER_CHECKPOINT {
+            self.checkpoint()?;
+        }
         Ok(counts)
+    }
+
+    /// Builds again, each in its own transaction, the indexes of tables whose pass has ended
+    /// ([`defer_indexes`]). Between two builds a rep's Save gets the writer: the end of a first
+    /// sync of 100,000 contacts built every index in one transaction, and a Save waited up to
+    /// two seconds for it. Also at open, for builds a stopped process left undone.
+    pub(crate) fn restore_deferred_indexes(&self) -> Result<(), CoreError> {
+        loop {
+            let mut conn = self.writer();
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let next: Option<(String, String)> = tx
+                .prepare_cached(
+                    "SELECT d.name, d.sql FROM deferred_index d
+                     WHERE NOT EXISTS (SELECT 1 FROM sync_pass p
+                                       WHERE p.open AND lower(p.object) = d.tbl_name)
+                     ORDER BY d.name LIMIT 1",
+                )?
+                .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            let Some((name, sql)) = next else {
+                return Ok(());
+            };
+            restore_index(&tx, &name, &sql)?;
+            tx.commit()?;
+        }
     }
 }
 
@@ -237,7 +268,6 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
             let gone = stmt.execute([passes[i].number])? as u64;
             *counts.slot(i) += gone;
             passes[i].open = false;
-            restore_indexes(conn, TABLES[i])?;
             // Page by page, a pass begins on an empty table, so none of its records is older
             // than the pass; if some were, their entries are there: rebuild instead.
             if gone > 0 && searched(i).is_some() && upkeep == Upkeep::PageByPage {
@@ -269,11 +299,11 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
 }
 
 /// A pass rewrites a whole table, so its secondary indexes are dropped while it runs and built
-/// again in one sort when it ends ([`restore_indexes`]): inserting 50,000 records into five
-/// indexes row by row cost three times the records themselves. Their definitions wait in
-/// `deferred_index`, in the same transaction, so a sync killed mid-pass still restores them
-/// when the pass ends. Reads meanwhile stay correct, only sorted lists get slower. The primary
-/// key's index stays: upserts need it.
+/// again in one sort when it ends ([`Replica::restore_deferred_indexes`]): inserting 50,000
+/// records into five indexes row by row cost three times the records themselves. Their
+/// definitions wait in `deferred_index`, in the same transaction, so a sync killed mid-pass
+/// still restores them when the pass ends. Reads meanwhile stay correct, only sorted lists get
+/// slower. The primary key's index stays: upserts need it.
 fn defer_indexes(conn: &Connection, table: &str) -> Result<(), CoreError> {
     let indexes: Vec<(String, String)> = conn
         .prepare_cached(
@@ -293,26 +323,20 @@ fn defer_indexes(conn: &Connection, table: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// Builds again the indexes [`defer_indexes`] dropped for `table`.
-fn restore_indexes(conn: &Connection, table: &str) -> Result<(), CoreError> {
-    let indexes: Vec<(String, String)> = conn
-        .prepare_cached("SELECT name, sql FROM deferred_index WHERE tbl_name = ?1")?
-        .query_map([table], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (name, sql) in indexes {
-        // One made again meanwhile (a later schema version) is not made twice: that error would
-        // fail every page from here on.
-        let exists: bool = conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
-            )?
-            .query_row([&name], |row| row.get(0))?;
-        if !exists {
-            conn.execute_batch(&sql)?;
-        }
-        conn.prepare_cached("DELETE FROM deferred_index WHERE name = ?1")?
-            .execute([&name])?;
+/// Builds again one index [`defer_indexes`] dropped.
+fn restore_index(conn: &Connection, name: &str, sql: &str) -> Result<(), CoreError> {
+    // One made again meanwhile (a later schema version) is not made twice: that error would
+    // fail every page from here on.
+    let exists: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+        )?
+        .query_row([name], |row| row.get(0))?;
+    if !exists {
+        conn.execute_batch(sql)?;
     }
+    conn.prepare_cached("DELETE FROM deferred_index WHERE name = ?1")?
+        .execute([name])?;
     Ok(())
 }
 

@@ -368,10 +368,13 @@ fn apply_by_object() {
                 .to_latest(&mut conn)
                 .unwrap();
             let reader = rusqlite::Connection::open(&path).unwrap();
+            let checkpointer = rusqlite::Connection::open(&path).unwrap();
             super::Replica {
                 path,
                 writer: std::sync::Mutex::new(conn),
                 reader: std::sync::Mutex::new(reader),
+                checkpointer: std::sync::Mutex::new(checkpointer),
+                pages_since_checkpoint: Default::default(),
                 reauth_required: Default::default(),
             }
         } else {

@@ -17,7 +17,7 @@ mod views;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -43,18 +43,22 @@ const OBJECTS: [&str; 5] = ["Account", "Contact", "Opportunity", "Task", "Lead"]
 const TABLES: [&str; 5] = ["account", "contact", "opportunity", "task", "lead"];
 
 const LAST_SYNCED_AT: &str = "last_synced_at";
-/// WAL frames (pages) past which a commit checkpoints: 64 MiB, a few fsyncs per first sync
-/// instead of dozens.
-const AUTOCHECKPOINT_FRAMES: i64 = 16384;
+/// Sync pages applied between two checkpoints of the WAL ([`Replica::checkpoint`]): with pages
+/// of 2,000 records, about 30 MiB of WAL, a few fsyncs per first sync instead of dozens.
+const PAGES_PER_CHECKPOINT: u32 = 8;
 /// `meta` key: `1` while the gateway refuses the session (the rep must sign in again).
 const REAUTH_REQUIRED: &str = "reauth_required";
 
-/// A replica: a writer connection (sync) and a reader connection (screens), so that reads go on
-/// while a page is being applied (WAL).
+/// A replica: a writer connection (sync, Saves), a reader connection (screens), so that reads
+/// go on while a page is being applied (WAL), and a third that copies the WAL back into the
+/// database (checkpoints) without holding up the writer.
 pub(crate) struct Replica {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    checkpointer: Mutex<Connection>,
+    /// Sync pages applied since the last checkpoint.
+    pages_since_checkpoint: AtomicU32,
     /// Mirrors `meta.reauth_required`, read by every listing of pending states.
     reauth_required: AtomicBool,
 }
@@ -114,17 +118,18 @@ impl Replica {
         }
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         // A first sync writes tens of megabytes: a 64 MiB page cache spares re-reading (and
-        // decrypting) index pages it just wrote; checkpoints every 64 MiB of WAL instead of 4
-        // mean a few fsyncs instead of dozens, and the WAL is cut back to 64 MiB after each;
-        // the sorts that build indexes after a pass stay in memory. The cache is only filled
-        // as far as the replica is large. (A rep's own writes never checkpoint:
-        // [`Replica::rep_writer`].)
-        writer.execute_batch(&format!(
+        // decrypting) index pages it just wrote; the sorts that build indexes after a pass stay
+        // in memory. The cache is only filled as far as the replica is large. No commit of the
+        // writer checkpoints: one lands on whichever commit crosses the line and holds the
+        // writer meanwhile — 60–80 ms in a Save instead of under one, 750 ms in a sync page a
+        // Save then waited for. The checkpointer does it instead ([`Replica::checkpoint`]), and
+        // the WAL is cut back to 64 MiB when it starts over.
+        writer.execute_batch(
             "PRAGMA cache_size = -65536;
-             PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_FRAMES};
+             PRAGMA wal_autocheckpoint = 0;
              PRAGMA journal_size_limit = 67108864;
-             PRAGMA temp_store = MEMORY;"
-        ))?;
+             PRAGMA temp_store = MEMORY;",
+        )?;
         // SQLite creates `-wal`/`-shm` with the database file's mode; ones left by an older
         // version may be looser.
         for side in side_files(path) {
@@ -147,12 +152,20 @@ impl Replica {
         // Screens and the search box read records all over the file; every page that falls out
         // of the cache is read and decrypted again. 32 MiB keeps a large replica's hot pages.
         reader.execute_batch("PRAGMA cache_size = -32768")?;
-        Ok(Self {
+        // Copies pages from the WAL to the file; its own cache holds next to nothing.
+        let checkpointer = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE, key)?;
+        checkpointer.execute_batch("PRAGMA cache_size = -1024")?;
+        let replica = Self {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            checkpointer: Mutex::new(checkpointer),
+            pages_since_checkpoint: AtomicU32::new(0),
             reauth_required: AtomicBool::new(reauth_required),
-        })
+        };
+        // Index builds a stopped process left undone after its pass ended.
+        replica.restore_deferred_indexes()?;
+        Ok(replica)
     }
 
     /// Removes the replica file at `path` and its `-wal`/`-shm`, for a fresh sync. Drop every
@@ -214,22 +227,14 @@ impl Replica {
         Ok(())
     }
 
-    /// The writer, for a write the rep waits for (a Save, settling a write, a discard): its
-    /// commit never checkpoints. A checkpoint lands on whichever commit crosses the line, and
-    /// when that was a Save it took 60–80 ms instead of under one; the sync's pages, the
-    /// push's answers and the tidy-up checkpoint instead.
-    pub(crate) fn rep_writer(&self) -> RepWriter<'_> {
-        let conn = self.writer();
-        if let Err(e) = conn.execute_batch("PRAGMA wal_autocheckpoint = 0") {
-            tracing::warn!(error = %e, "could not hold checkpoints back");
-        }
-        RepWriter(conn)
-    }
-
-    /// Copies the WAL back into the database now. PASSIVE: never waits for readers; what a
-    /// reader still uses is copied next time.
+    /// Copies the WAL back into the database now, on the checkpointer: the writer goes on
+    /// meanwhile (a Save does not wait for it). PASSIVE: never waits for readers; what a reader
+    /// still uses is copied next time.
     pub(crate) fn checkpoint(&self) -> Result<(), CoreError> {
-        self.writer()
+        self.pages_since_checkpoint.store(0, Ordering::Relaxed);
+        self.checkpointer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
@@ -386,31 +391,6 @@ fn side_files(path: &Path) -> [PathBuf; 2] {
         side.push(suffix);
         PathBuf::from(side)
     })
-}
-
-/// The writer connection with checkpoints held back while it is held ([`Replica::rep_writer`]).
-pub(crate) struct RepWriter<'a>(MutexGuard<'a, Connection>);
-
-impl std::ops::Deref for RepWriter<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for RepWriter<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        &mut self.0
-    }
-}
-
-impl Drop for RepWriter<'_> {
-    fn drop(&mut self) {
-        let restore = format!("PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_FRAMES}");
-        if let Err(e) = self.0.execute_batch(&restore) {
-            tracing::warn!(error = %e, "could not restore checkpoints");
-        }
-    }
 }
 
 /// Opens a connection and unlocks it with `key` before anything else touches the file, then

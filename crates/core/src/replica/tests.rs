@@ -699,6 +699,41 @@ fn hit_ids(hits: &[SearchHit]) -> Vec<&str> {
     hits.iter().map(|h| h.id.as_str()).collect()
 }
 
+/// A long sync copies its WAL back into the file as it goes (the writer itself never does, so
+/// that neither a page nor a Save holds the other up for a checkpoint): the file alone, without
+/// its WAL, holds what the first pages brought.
+#[test]
+fn a_long_sync_copies_its_wal_back_into_the_file_as_it_goes() {
+    let (dir, replica) = open_temp();
+    let pages = PAGES_PER_CHECKPOINT as usize;
+    for n in 0..pages {
+        let mut objects = all_done();
+        objects.insert("Contact".into(), progress(true));
+        replica
+            .apply_page(&SyncResponse {
+                contacts: vec![contact(
+                    &format!("003{n:03}"),
+                    "Ada",
+                    &format!("Page{n}"),
+                    "ada@acme.example",
+                    "CEO",
+                    None,
+                )],
+                objects,
+                cursors: all_cursors(&n.to_string()),
+                more: true,
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let file_alone = dir.path().join("file-alone.sqlite3");
+    std::fs::copy(replica.path(), &file_alone).unwrap();
+    let contacts: i64 = raw_connection(&file_alone)
+        .query_row("SELECT count(*) FROM contact", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(contacts, pages as i64);
+}
+
 #[test]
 fn the_file_and_its_wal_hold_no_readable_contact_data() {
     let (_dir, replica) = open_temp();
@@ -1653,7 +1688,7 @@ fn record_indexes(path: &std::path::Path) -> BTreeMap<String, String> {
     let mut stmt = conn
         .prepare(
             "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
-             AND tbl_name IN ('account', 'contact', 'opportunity', 'task')",
+             AND tbl_name IN ('account', 'contact', 'lead', 'opportunity', 'task')",
         )
         .unwrap();
     let rows = stmt
@@ -1734,6 +1769,38 @@ fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() 
     // Segments are not merged while a pass writes them (nor after: tidy_search merges), and
     // the crisis merge is back to its usual line.
     assert_eq!(search_config(&conn), ["automerge=0", "crisismerge=16"]);
+}
+
+/// Indexes are built again after the page that ends their pass commits, one per transaction
+/// (a rep's Save gets in between); a process stopped between that commit and the builds has
+/// them built when the replica opens next.
+#[test]
+fn indexes_a_stopped_process_left_unbuilt_are_built_at_the_next_open() {
+    let (_dir, replica) = open_temp();
+    let path = replica.path().to_owned();
+    let before = record_indexes(&path);
+    drop(replica);
+    {
+        // What the file holds when stopped right after the pass's last page committed.
+        let conn = raw_connection(&path);
+        conn.execute_batch(
+            "INSERT INTO deferred_index (name, tbl_name, sql)
+               SELECT name, tbl_name, sql FROM sqlite_schema
+               WHERE type = 'index' AND tbl_name = 'contact' AND sql IS NOT NULL;
+             DROP INDEX contact_by_name;
+             DROP INDEX contact_by_account;",
+        )
+        .unwrap();
+    }
+    assert!(!record_indexes(&path).contains_key("contact_by_name"));
+
+    let replica = Replica::open(&path, &test_key()).unwrap();
+    assert_eq!(record_indexes(&path), before);
+    let left: i64 = raw_connection(&path)
+        .query_row("SELECT count(*) FROM deferred_index", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    drop(replica);
 }
 
 /// The search index's merge settings that a pass changes while it runs.
@@ -2029,6 +2096,59 @@ fn a_first_sync_indexes_search_page_by_page_and_ends_as_the_triggers_would() {
         assert!(steps < 100, "tidying ends");
     }
     assert_eq!(findings(&replica), before);
+}
+
+/// Leads the rep saved before the first sync's first page landed, and during it, stay
+/// findable, and the sync still indexes page by page: counting them as synced records made
+/// the whole index wait for a rebuild at the end, one long transaction a Save waited for.
+#[test]
+fn leads_saved_before_and_during_a_first_sync_stay_findable_and_the_sync_indexes_page_by_page() {
+    let (_dir, replica) = open_temp();
+    let lead = |last_name: &str| {
+        replica
+            .save_new_lead(
+                OWNER,
+                &crate::writes::NewLead {
+                    last_name: last_name.into(),
+                    company: "Navy Labs".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    let upkeep = |replica: &Replica| search_upkeep::current(&replica.reader()).unwrap();
+    let hopper = lead("Hopper");
+    assert_eq!(hit_ids(&replica.search("hopper", 50).unwrap()), [&hopper]);
+
+    let mut page = first_sync_page("1", &["Contact"]);
+    page.accounts = vec![account("001A", "Acme Corporation")];
+    page.contacts = vec![ada_at_acme()];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(upkeep(&replica), search_upkeep::Upkeep::PageByPage);
+    assert_eq!(
+        hit_ids(&replica.search("acme", 50).unwrap()),
+        ["001A", "003A"]
+    );
+    assert_eq!(hit_ids(&replica.search("hopper", 50).unwrap()), [&hopper]);
+
+    let lamarr = lead("Lamarr");
+    let mut page = first_sync_page("2", &[]);
+    page.contacts = vec![contact(
+        "003B",
+        "Zoë",
+        "Zeta",
+        "zoe@acme.example",
+        "CTO",
+        Some("001A"),
+    )];
+    replica.apply_page(&page).unwrap();
+    assert_eq!(upkeep(&replica), search_upkeep::Upkeep::Triggers);
+    assert_eq!(
+        hit_ids(&replica.search("navy", 50).unwrap()),
+        [&hopper, &lamarr]
+    );
+    assert_eq!(hit_ids(&replica.search("zeta", 50).unwrap()), ["003B"]);
+    search_index_is_sound_and_merges_again(&replica);
 }
 
 /// An account renamed while a first sync runs (it changed in Salesforce meanwhile, and came

@@ -25,7 +25,7 @@ impl Replica {
         resolution: Resolution,
         fields: &[String],
     ) -> Result<Option<String>, CoreError> {
-        let mut conn = self.rep_writer();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut row = row_by_key(&tx, key)?;
         if row.state != CONFLICT {
@@ -144,7 +144,7 @@ impl Replica {
         key: &str,
         changes: Vec<(String, Value)>,
     ) -> Result<String, CoreError> {
-        let mut conn = self.rep_writer();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut row = row_by_key(&tx, key)?;
         if row.state != FAILED {
@@ -223,7 +223,7 @@ impl Replica {
     /// (with the calls and tasks about it that wait for it), an update's values give way to
     /// Salesforce's. Returns how many writes went.
     pub(crate) fn discard_write(&self, key: &str) -> Result<u64, CoreError> {
-        let mut conn = self.rep_writer();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row = row_by_key(&tx, key)?;
         if row.state == SENDING {
@@ -239,7 +239,7 @@ impl Replica {
     /// Discards every write in the outbox and its change on the device (signing out with
     /// changes the rep chose to give up). Returns how many went.
     pub(crate) fn discard_all(&self) -> Result<u64, CoreError> {
-        let mut conn = self.rep_writer();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let rows: Vec<OutboxRow> = tx
             .prepare_cached(&format!(

@@ -21,7 +21,7 @@ impl Replica {
         owner_id: &str,
         lead: &NewLead,
     ) -> Result<String, CoreError> {
-        let mut conn = self.rep_writer();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let text = |v: &Option<String>| {
             v.as_deref()
@@ -104,7 +104,7 @@ impl Replica {
         contact_id: Option<&str>,
         mut fields: Map<String, Value>,
     ) -> Result<String, CoreError> {
-        let mut conn = self.rep_writer();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let about = resolve(&tx, about.trim())?;
         let (link, table) = match key_prefix(&about) {
@@ -183,7 +183,7 @@ impl Replica {
             .filter(|_| !kind.is_create())
             .ok_or_else(|| CoreError::Storage(format!("{object} cannot be updated")))?;
         let id = id.trim();
-        let mut conn = self.rep_writer();
+        let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let stamp: String = tx
             .prepare_cached(&format!(
