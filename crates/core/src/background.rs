@@ -116,16 +116,11 @@ pub async fn keep_in_sync(
             Ok(_) => {
                 backoff.reset();
                 // The search index merges here, off the rep's Saves (none merges as it writes).
-                if let Err(error) = companion.tidy_search().await {
-                    tracing::warn!(%error, "could not tidy the search index");
-                }
+                tidy_search(&companion).await;
                 next = wait_for_work(&companion, &hinted).await;
             }
             Err(CoreError::Offline { .. }) => {
-                // Saves made offline still get their search index merged.
-                if let Err(error) = companion.tidy_search().await {
-                    tracing::warn!(%error, "could not tidy the search index");
-                }
+                tidy_search(&companion).await;
                 wait_until_online(&companion, &mut backoff, &*on_event).await;
                 // Back online: everything waiting goes now, backoff or not.
                 next = Next::Sync(PushMode::Now);
@@ -181,10 +176,24 @@ async fn wait_until_online(
         on_event(BackgroundEvent::Offline {
             retry_in_ms: wait.as_millis() as u64,
         });
-        tokio::time::sleep(wait).await;
+        let retry = tokio::time::sleep(wait);
+        tokio::pin!(retry);
+        loop {
+            tokio::select! {
+                _ = &mut retry => break,
+                // Saves made offline get their search entries merged too, off the Save.
+                _ = companion.saved_notify().notified() => tidy_search(companion).await,
+            }
+        }
         if companion.gateway_answers().await {
             return;
         }
+    }
+}
+
+async fn tidy_search(companion: &Companion) {
+    if let Err(error) = companion.tidy_search().await {
+        tracing::warn!(%error, "could not tidy the search index");
     }
 }
 

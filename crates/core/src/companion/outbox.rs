@@ -133,9 +133,11 @@ impl Companion {
         {
             self.saved();
         }
-        replica.opportunity(id.trim())?.ok_or_else(|| {
-            CoreError::BadInput(format!("No opportunity with id {id} on this device."))
-        })
+        replica
+            .opportunity_via(Via::Writer, id.trim())?
+            .ok_or_else(|| {
+                CoreError::BadInput(format!("No opportunity with id {id} on this device."))
+            })
     }
 
     /// Changes a contact's phone, mobile, email or title (a blank value clears it).

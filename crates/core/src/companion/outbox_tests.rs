@@ -312,3 +312,50 @@ async fn the_background_loop_pushes_right_after_a_save() {
     background.abort();
     gateway.stop().await;
 }
+
+/// Offline, the loop waits for the network; the search entries of Saves made meanwhile are
+/// still merged by it (a Save never merges them itself: FTS5's crisis merge waits for 64).
+#[tokio::test]
+async fn offline_the_background_loop_merges_the_search_entries_of_saves() {
+    let fx = Fixture::new();
+    let gateway = FakeGateway::start(first_sync_pages()).await;
+    let companion = fx.signed_in(&gateway).await;
+    companion.sync(|_| {}).await.unwrap();
+    drop(companion);
+    gateway.stop().await;
+
+    let companion = Arc::new(fx.open(&closed_port_url()));
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let background = tokio::spawn(crate::keep_in_sync(companion.clone(), move |event| {
+        let _ = events.send(event);
+    }));
+    while !matches!(
+        received.recv().await,
+        Some(crate::BackgroundEvent::Offline { .. })
+    ) {}
+    let before = companion.replica().unwrap().search_index_rows();
+    for n in 0..20 {
+        companion
+            .create_lead(NewLead {
+                last_name: format!("Visitor {n}"),
+                company: "Trade Show Co".into(),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    // Twenty Saves, twenty segments, until the loop merges them.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let rows = companion.replica().unwrap().search_index_rows();
+        if rows <= before + 4 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{rows} rows, {before} before the Saves: not merged"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(companion.search("trade show co").unwrap().len(), 20);
+    background.abort();
+}

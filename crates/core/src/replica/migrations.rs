@@ -56,6 +56,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(&V3),
         M::up(V4_SEARCH_PAGE_BY_PAGE),
         M::up(&V5),
+        M::up(V6_SAVES_DO_NOT_MERGE),
     ])
 }
 
@@ -612,6 +613,13 @@ CREATE TABLE local_id (
     salesforce_id TEXT NOT NULL
 ) WITHOUT ROWID;
 "#;
+
+/// A rep's Save does not run FTS5's crisis merge: at 16 segments a level (FTS5's default) every
+/// sixteenth Save of a searched record merged them in its commit, a few times the Save's own
+/// cost. The background loop's tidy-up merges after every push, online or offline; 64 bounds
+/// the index's spread where nothing tidies (the CLI alone), and equals the line during a
+/// page-by-page pass. Keep it equal to `search_upkeep::CRISIS_MERGE`.
+const V6_SAVES_DO_NOT_MERGE: &str = "INSERT INTO search (search, rank) VALUES ('crisismerge', 64);";
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,8 @@
 //! FTS5 never merges as it writes (`automerge` 0, schema 5): page by page, merging the segment
 //! each page's commit writes doubled the index's cost on the sync's path; outside passes, a
 //! merge ran in the commit of a rep's Save. [`Replica::tidy_search`] merges afterwards, a step
-//! at a time, in the background.
+//! at a time, in the background; FTS5's crisis merge waits for [`CRISIS_MERGE`] segments on a
+//! level (schema 6), which the tidy-up never lets a rep's Saves reach.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -37,6 +38,10 @@ const SEARCHED: [(&str, i64); 4] = [
 
 /// Leaf pages merged per [`Replica::tidy_search`] step: about a megabyte, a few milliseconds.
 const TIDY_STEP_PAGES: i64 = 256;
+
+/// Segments on one level at which FTS5 merges them in the commit that adds the last: the
+/// background loop's tidy-up merges long before, so a rep's Save does not (schema 6 sets it).
+const CRISIS_MERGE: i64 = 64;
 
 /// How the search index follows the replica right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,12 +84,11 @@ pub(super) fn pass_opens(
                 return Ok(Upkeep::RebuildAtEnd);
             }
             // Nothing synced, so an index of only what the rep made here (`delete-all` makes
-            // sure of it, cheaply). 64: a sync of more pages than that merges its first 64
-            // segments once, as it goes.
+            // sure of it, cheaply). A sync of more than CRISIS_MERGE pages merges a level's
+            // segments as it goes, in a page's commit.
             conn.execute_batch(
                 "INSERT INTO search (search) VALUES ('delete-all');
-                 INSERT INTO search (search, rank) VALUES ('automerge', 0);
-                 INSERT INTO search (search, rank) VALUES ('crisismerge', 64);",
+                 INSERT INTO search (search, rank) VALUES ('automerge', 0);",
             )?;
             index_records_made_here(conn)?;
             Ok(Upkeep::PageByPage)
@@ -123,10 +127,7 @@ pub(super) fn passes_ended(conn: &Connection, upkeep: Upkeep) -> Result<(), Core
         Upkeep::PageByPage => conn.execute_batch("DELETE FROM search_deferred;")?,
         Upkeep::RebuildAtEnd => conn.execute_batch(&REBUILD_SEARCH)?,
     }
-    conn.execute_batch(
-        "DELETE FROM search_waiting;
-         INSERT INTO search (search, rank) VALUES ('crisismerge', 16);",
-    )?;
+    conn.execute_batch("DELETE FROM search_waiting")?;
     Ok(())
 }
 
@@ -434,15 +435,15 @@ pub(super) fn changed_outside_a_page(
         return Ok(());
     }
     // Each write adds a segment, and the write that brings a level to the crisis line merges
-    // the level's 64 segments, for half a second on a first sync of 100,000 contacts. The
+    // the level's CRISIS_MERGE segments, for half a second on a first sync of 100,000 contacts. The
     // sync's next page does that, not the rep's Save.
     conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('crisismerge', 1000)")?
         .execute([])?;
     conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
         .execute([search_rowid])?;
     conn.prepare_cached(&ONE_ENTRY[slot])?.execute([rowid])?;
-    conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('crisismerge', 64)")?
-        .execute([])?;
+    conn.prepare_cached("INSERT INTO search (search, rank) VALUES ('crisismerge', ?1)")?
+        .execute([CRISIS_MERGE])?;
     Ok(())
 }
 
@@ -458,5 +459,14 @@ impl Replica {
             .execute([TIDY_STEP_PAGES])?;
         // FTS5's documented signal: a step that merged nothing changes fewer than 2 rows.
         Ok(conn.total_changes() - before >= 2)
+    }
+
+    /// Rows of the search index's own table: each Save of a searched record adds a segment
+    /// (a row for a short one), a merge turns several into one.
+    #[cfg(test)]
+    pub(crate) fn search_index_rows(&self) -> i64 {
+        self.writer()
+            .query_row("SELECT count(*) FROM search_data", [], |row| row.get(0))
+            .unwrap()
     }
 }

@@ -144,7 +144,7 @@ fn opens_with_migrations_in_wal_mode_and_reopens() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     drop(conn);
 
     // Reopening runs no migration twice and keeps the data.
@@ -1768,7 +1768,7 @@ fn indexes_left_out_during_a_pass_come_back_as_they_were_even_after_a_restart() 
     assert_eq!(integrity, "ok");
     // Segments are not merged while a pass writes them (nor after: tidy_search merges), and
     // the crisis merge is back to its usual line.
-    assert_eq!(search_config(&conn), ["automerge=0", "crisismerge=16"]);
+    assert_eq!(search_config(&conn), ["automerge=0", "crisismerge=64"]);
 }
 
 /// Indexes are built again after the page that ends their pass commits, one per transaction
@@ -1896,12 +1896,12 @@ fn an_index_made_again_during_a_pass_is_not_made_twice() {
 }
 
 /// FTS5's own check of the search index passes, and the merge settings are back to normal
-/// (no gradual merge at writes; the crisis merge at 16 segments a level).
+/// (no gradual merge at writes; the crisis merge at 64 segments a level).
 fn search_index_is_sound_and_merges_again(replica: &Replica) {
     let conn = raw_connection(replica.path());
     conn.execute_batch("INSERT INTO search (search) VALUES ('integrity-check')")
         .unwrap();
-    assert_eq!(search_config(&conn), ["automerge=0", "crisismerge=16"]);
+    assert_eq!(search_config(&conn), ["automerge=0", "crisismerge=64"]);
 }
 
 /// Pages of a first sync whose `objects` say which passes go on after them.
