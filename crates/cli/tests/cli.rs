@@ -610,6 +610,32 @@ async fn writes_work_offline_speak_json_and_refuse_bad_input_clearly() {
         ],
     );
     assert_eq!(call["who_id"], local.as_str());
+    // Dated the rep's local today, not UTC's: in a zone whose date differs from UTC's now.
+    let (zone, offset_hours) = if time::OffsetDateTime::now_utc().hour() < 12 {
+        ("<-12>12", -12)
+    } else {
+        ("<+14>-14", 14)
+    };
+    let output = cli(d, &offline)
+        .env("TZ", zone)
+        .args([
+            "call",
+            "log",
+            "--about",
+            &local,
+            "--subject",
+            "Late call",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let late_call: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let their_today = time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(offset_hours, 0, 0).unwrap())
+        .date();
+    assert_ne!(their_today, time::OffsetDateTime::now_utc().date());
+    assert_eq!(late_call["activity_date"], their_today.to_string());
     let contact = json_of(
         d,
         &offline,
@@ -635,10 +661,13 @@ async fn writes_work_offline_speak_json_and_refuse_bad_input_clearly() {
         .iter()
         .map(|w| w["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["create_lead", "log_call", "update_contact"]);
+    assert_eq!(
+        kinds,
+        ["create_lead", "log_call", "log_call", "update_contact"]
+    );
     assert_eq!(pending[1]["fields"]["CallDurationInSeconds"], 90);
     let status = json_of(d, &offline, &["status", "--json"]);
-    assert_eq!(status["status"]["outbox"]["pending"], 3);
+    assert_eq!(status["status"]["outbox"]["pending"], 4);
 
     // Bad input: a clear error, exit 1, nothing saved.
     for (args, says) in [
@@ -691,7 +720,7 @@ async fn writes_work_offline_speak_json_and_refuse_bad_input_clearly() {
             .as_array()
             .unwrap()
             .len(),
-        3
+        4
     );
 
     // Offline, push says so (exit 3) and keeps everything; signing out refuses.
@@ -699,11 +728,11 @@ async fn writes_work_offline_speak_json_and_refuse_bad_input_clearly() {
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let output = cli(d, &offline).arg("logout").output().unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("3 changes"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("4 changes"), "{}", stderr(&output));
 
-    // Online: all three sent (the call after its lead), the local id still opens the lead.
+    // Online: all four sent (the calls after their lead), the local id still opens the lead.
     let pushed = json_of(d, &gateway.url, &["push", "--json"]);
-    assert_eq!(pushed["report"]["sent"], 3);
+    assert_eq!(pushed["report"]["sent"], 4);
     assert!(json_of(d, &gateway.url, &["pending", "--json"])
         .as_array()
         .unwrap()
