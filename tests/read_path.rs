@@ -531,7 +531,8 @@ async fn a_change_hint_starts_a_delta_sync_while_the_app_is_open() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn offline_the_background_sync_backs_off_and_runs_as_soon_as_the_gateway_answers() {
+async fn offline_the_background_loop_backs_off_and_syncs_and_sends_as_soon_as_the_gateway_answers()
+{
     let sim = start_sim(SimConfig::default()).await;
     let gateway_dir = tempfile::tempdir().unwrap();
     let gateway = start_gateway(&sim, gateway_dir.path()).await;
@@ -563,8 +564,16 @@ async fn offline_the_background_sync_backs_off_and_runs_as_soon_as_the_gateway_a
         "{waits:?}"
     );
     assert_eq!(core.status().online, Some(false));
+    // A lead met meanwhile waits on the device.
+    core.create_lead(companion_core::NewLead {
+        last_name: "Visitor".into(),
+        company: "Offline Booth Ltd".into(),
+        ..Default::default()
+    })
+    .unwrap();
 
-    // The gateway is back on the same address: the next probe finds it and the sync runs.
+    // The gateway is back on the same address: the next probe finds it, the lead goes and the
+    // sync runs, with no refresh by the rep.
     let gateway = start_gateway_at(&sim, gateway_dir.path(), address).await;
     let synced = tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
@@ -576,6 +585,13 @@ async fn offline_the_background_sync_backs_off_and_runs_as_soon_as_the_gateway_a
     .await;
     assert!(synced.is_ok(), "no sync after the gateway came back");
     assert!(core.status().counts["Contact"] > 0);
+    assert!(core.pending().unwrap().is_empty());
+    let sent: Vec<_> = sim
+        .records("Lead")
+        .into_iter()
+        .filter(|lead| lead["Company"] == "Offline Booth Ltd")
+        .collect();
+    assert_eq!(sent.len(), 1);
     background.abort();
     gateway.shutdown().await;
     sim.shutdown().await;
