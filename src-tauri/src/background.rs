@@ -9,7 +9,7 @@ use crate::{commands, AppState};
 
 pub fn start<R: Runtime>(app: &tauri::AppHandle<R>) {
     let state = app.state::<AppState>();
-    let Ok(core) = state.core() else {
+    let Ok(core) = state.core_now() else {
         return;
     };
     if core.current_user().is_none() {
@@ -29,7 +29,7 @@ pub fn stop<R: Runtime>(app: &tauri::AppHandle<R>) {
 /// Core's events become `outbox-changed` and `records-changed`, so a screen refreshes itself
 /// after a Save, a push or a pull (and the status line's counts follow).
 pub fn forward_core_events<R: Runtime>(app: &tauri::AppHandle<R>) {
-    let Ok(core) = app.state::<AppState>().core() else {
+    let Ok(core) = app.state::<AppState>().core_now() else {
         return;
     };
     let app = app.clone();

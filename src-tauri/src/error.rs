@@ -10,6 +10,8 @@ pub enum AppError {
     Browser(String),
     #[error("Companion couldn't start: {0}")]
     Startup(String),
+    #[error("Something went wrong inside Companion: {0}")]
+    Internal(String),
 }
 
 impl AppError {
@@ -18,6 +20,7 @@ impl AppError {
             AppError::Core(error) => error.kind(),
             AppError::Browser(_) => "browser",
             AppError::Startup(_) => "startup",
+            AppError::Internal(_) => "internal",
         }
     }
 }

@@ -46,10 +46,23 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .setup(|app| {
-            app.manage(open_core(app.handle()));
+            app.manage(AppState::opening());
+            // The keyring and the replica's migrations can take a moment: the window paints
+            // meanwhile, and commands wait for core.
+            let handle = app.handle().clone();
+            std::thread::Builder::new()
+                .name("open-core".into())
+                .spawn(move || {
+                    let opened = open_core(&handle);
+                    let ready = opened.is_ok();
+                    handle.state::<AppState>().opened(opened);
+                    if ready {
+                        background::forward_core_events(&handle);
+                        background::start(&handle);
+                    }
+                    commands::emit_status(&handle);
+                })?;
             listen_for_deep_links(app.handle());
-            background::forward_core_events(app.handle());
-            background::start(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -73,10 +86,13 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::retry_write,
             commands::discard_write,
             commands::push_now,
+            commands::list_contacts_page,
+            commands::get_picklist,
+            commands::start_fresh,
         ])
 }
 
-fn open_core<R: Runtime>(app: &tauri::AppHandle<R>) -> AppState {
+fn open_core<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<Arc<Companion>, AppError> {
     let opened = (|| -> Result<Companion, AppError> {
         let data_dir = match std::env::var_os("COMPANION_DATA_DIR") {
             Some(dir) => PathBuf::from(dir),
@@ -99,13 +115,9 @@ fn open_core<R: Runtime>(app: &tauri::AppHandle<R>) -> AppState {
             secrets,
         )?)
     })();
-    match opened {
-        Ok(core) => AppState::ready(Arc::new(core)),
-        Err(error) => {
-            tracing::error!(%error, "could not open the local data");
-            AppState::failed(error)
-        }
-    }
+    opened.map(Arc::new).inspect_err(|error| {
+        tracing::error!(%error, "could not open the local data");
+    })
 }
 
 /// The callback reaches us three ways: as the launch argument of a cold start (`get_current`),

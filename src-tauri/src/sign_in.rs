@@ -20,7 +20,7 @@ pub fn handle_callback<R: Runtime>(app: &tauri::AppHandle<R>, url: Url) {
     show_main_window(app);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let outcome = match app.state::<AppState>().core() {
+        let outcome = match app.state::<AppState>().core().await {
             Ok(core) => core
                 .complete_login(url.as_str())
                 .await

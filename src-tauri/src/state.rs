@@ -2,12 +2,18 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use companion_core::Companion;
+use tokio::sync::watch;
 
 use crate::AppError;
 
-/// What the shell keeps: core, or why it could not be opened (shown to the rep instead of a crash).
+/// Core as the shell holds it: not opened yet, open, or why it could not be opened (shown to
+/// the rep instead of a crash).
+type Opened = Option<Result<Arc<Companion>, String>>;
+
+/// What the shell keeps. Core is opened off the main thread (keyring, migrations), so the
+/// window paints first; commands wait for it.
 pub struct AppState {
-    core: Result<Arc<Companion>, String>,
+    core: watch::Sender<Opened>,
     /// Callback URLs already handled: a cold start can see the same link twice.
     handled_callbacks: Mutex<HashSet<String>>,
     /// The background sync task, while one runs.
@@ -15,24 +21,48 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn ready(core: Arc<Companion>) -> Self {
+    /// Core is being opened; [`AppState::opened`] says how that went.
+    pub fn opening() -> Self {
         Self {
-            core: Ok(core),
+            core: watch::Sender::new(None),
             handled_callbacks: Mutex::default(),
             background: Mutex::default(),
         }
     }
 
+    pub fn opened(&self, outcome: Result<Arc<Companion>, AppError>) {
+        self.core
+            .send_replace(Some(outcome.map_err(|error| error.to_string())));
+    }
+
+    #[cfg(test)]
     pub fn failed(error: AppError) -> Self {
-        Self {
-            core: Err(error.to_string()),
-            handled_callbacks: Mutex::default(),
-            background: Mutex::default(),
-        }
+        let state = Self::opening();
+        state.opened(Err(error));
+        state
     }
 
-    pub fn core(&self) -> Result<Arc<Companion>, AppError> {
-        self.core.clone().map_err(AppError::Startup)
+    /// Core, once it is open (waits while it opens).
+    pub async fn core(&self) -> Result<Arc<Companion>, AppError> {
+        let mut opened = self.core.subscribe();
+        let core = opened
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| AppError::Startup("the app is closing".into()))?;
+        Self::unwrap(&core)
+    }
+
+    /// Core if it is open now (for events, which only come once it is).
+    pub fn core_now(&self) -> Result<Arc<Companion>, AppError> {
+        Self::unwrap(&self.core.borrow())
+    }
+
+    fn unwrap(opened: &Opened) -> Result<Arc<Companion>, AppError> {
+        match opened {
+            Some(Ok(core)) => Ok(core.clone()),
+            Some(Err(error)) => Err(AppError::Startup(error.clone())),
+            None => Err(AppError::Startup("still opening the local data".into())),
+        }
     }
 
     /// Stops the running background sync, if any, and keeps `task` instead.
@@ -68,11 +98,26 @@ mod tests {
         assert!(state.first_sight_of("companion://oauth/callback?code=c&state=d"));
     }
 
-    #[test]
-    fn a_core_that_could_not_open_is_an_error_for_every_command() {
+    #[tokio::test]
+    async fn a_core_that_could_not_open_is_an_error_for_every_command() {
         let state = AppState::failed(AppError::Startup("no data folder".into()));
-        let error = state.core().err().expect("no core");
+        let error = state.core().await.err().expect("no core");
         assert_eq!(error.kind(), "startup");
         assert!(error.to_string().contains("no data folder"));
+    }
+
+    #[tokio::test]
+    async fn commands_wait_while_core_opens() {
+        let state = Arc::new(AppState::opening());
+        assert!(state.core_now().is_err());
+        let waiting = tokio::spawn({
+            let state = state.clone();
+            async move { state.core().await.err().map(|e| e.to_string()) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        state.opened(Err(AppError::Startup("no keyring".into())));
+        let error = waiting.await.unwrap().expect("the outcome of opening");
+        assert!(error.contains("no keyring"), "{error}");
     }
 }

@@ -15,9 +15,9 @@ use crate::login;
 use crate::model::{CoreEvent, LoginStart, Status, SyncOptions, SyncProgress, SyncReport};
 use crate::push::{self, PushMode};
 use crate::replica::{
-    AccountDetail, AccountSummary, ContactDetail, ContactSummary, LeadDetail, LeadQuery,
-    LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySummary, Replica, ReplicaKey,
-    SearchHit, TaskSummary,
+    AccountDetail, AccountSummary, ContactDetail, ContactPage, ContactQuery, ContactSummary,
+    LeadDetail, LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySummary,
+    Replica, ReplicaKey, SearchHit, TaskSummary,
 };
 use crate::secrets::{SecretError, SecretStore};
 use crate::sync;
@@ -492,6 +492,23 @@ impl Companion {
         self.replica()?.opportunity(id)
     }
 
+    /// A page of the contacts list (keyset paging with `query.after`), or of a search's
+    /// matches, with the whole list's size when not searching.
+    pub fn contacts_page(&self, query: &ContactQuery) -> Result<ContactPage, CoreError> {
+        let replica = self.replica()?;
+        let items = replica.contacts_page(query)?;
+        let searching = query
+            .search
+            .as_deref()
+            .is_some_and(crate::replica::is_a_search);
+        let total = if searching {
+            None
+        } else {
+            Some(replica.count_of("Contact")?)
+        };
+        Ok(ContactPage { items, total })
+    }
+
     /// One record by id, whatever its object (told by the id's key prefix): a Salesforce id, or
     /// the local id of a record made on this device (before or after Salesforce made it).
     pub fn show(&self, id: &str) -> Result<RecordDetail, CoreError> {
@@ -572,6 +589,22 @@ impl Companion {
     /// Every record of `object` on this device as `{SalesforceField: value}`, in id order.
     pub fn records(&self, object: &str) -> Result<Vec<serde_json::Value>, CoreError> {
         self.replica()?.records(object)
+    }
+
+    /// The space the signed-in rep's replica takes on this device: the file and its
+    /// write-ahead log. `None` when signed out or before the first open.
+    pub fn storage_bytes(&self) -> Option<u64> {
+        let session = self.current_session()?;
+        let path = Replica::path_for(
+            &self.config.data_dir,
+            &session.user.org_id,
+            &session.user.user_id,
+        )
+        .ok()?;
+        let main = std::fs::metadata(&path).ok()?.len();
+        let mut wal = path.into_os_string();
+        wal.push("-wal");
+        Some(main + std::fs::metadata(&wal).map_or(0, |m| m.len()))
     }
 
     /// Drops this user's replica (and, if it could not be opened, its key) and starts an empty

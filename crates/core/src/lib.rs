@@ -22,9 +22,9 @@ pub use companion::{Companion, Config, RecordDetail};
 pub use error::CoreError;
 pub use model::{CoreEvent, LoginStart, PushMode, Status, SyncOptions, SyncProgress, SyncReport};
 pub use replica::{
-    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, LeadDetail,
-    LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySort,
-    OpportunitySummary, SearchHit, TaskSummary,
+    AccountDetail, AccountSummary, ContactDetail, ContactKey, ContactPage, ContactQuery,
+    ContactSummary, LeadDetail, LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery,
+    OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
 };
 pub use secrets::{FileStore, KeyringStore, MemoryStore, SecretError, SecretStore};
 pub use writes::{

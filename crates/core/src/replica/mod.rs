@@ -32,9 +32,9 @@ pub(crate) use key::ReplicaKey;
 pub(crate) use outbox::{is_local_id, key_prefix, now_ms, Claimed, Outcome};
 pub(crate) use views::Via;
 pub use views::{
-    AccountDetail, AccountSummary, ContactDetail, ContactQuery, ContactSummary, LeadDetail,
-    LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery, OpportunitySort,
-    OpportunitySummary, SearchHit, TaskSummary,
+    AccountDetail, AccountSummary, ContactDetail, ContactKey, ContactPage, ContactQuery,
+    ContactSummary, LeadDetail, LeadQuery, LeadSummary, OpportunityDetail, OpportunityQuery,
+    OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
 };
 
 /// Objects whose records this replica keeps (and so whose sync cursors it keeps), by
@@ -274,6 +274,16 @@ impl Replica {
         Ok(counts)
     }
 
+    /// How many records of `object` are held here.
+    pub(crate) fn count_of(&self, object: &str) -> Result<u64, CoreError> {
+        let table = table_of(object)?;
+        let n: i64 = self
+            .reader()
+            .prepare_cached(&format!("SELECT count(*) FROM {table}"))?
+            .query_row([], |row| row.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Every id of `object` held here, ascending.
     #[cfg(test)]
     pub(crate) fn ids(&self, object: &str) -> Result<Vec<String>, CoreError> {
@@ -370,6 +380,11 @@ impl Replica {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Whether `text` in a search box searches (words to look for) rather than lists everything.
+pub(crate) fn is_a_search(text: &str) -> bool {
+    search::fts_query(text).is_some()
 }
 
 fn table_of(object: &str) -> Result<&'static str, CoreError> {

@@ -38,6 +38,24 @@ pub struct ContactQuery {
     /// `None`: no limit.
     pub limit: Option<u32>,
     pub offset: u32,
+    /// The list without a search, from after this contact on (keyset paging: the next page
+    /// costs the same wherever it starts); `offset` is then not used.
+    pub after: Option<ContactKey>,
+}
+
+/// Where a contact sits in the list sorted by name: its name and id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactKey {
+    pub name: String,
+    pub id: String,
+}
+
+/// A page of the contacts list, and how many contacts the whole list has (`None` when
+/// searching: matches are ranked, the best first, and not counted).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactPage {
+    pub items: Vec<ContactSummary>,
+    pub total: Option<u64>,
 }
 
 /// A contact with its account, the account's open opportunities and the contact's recent tasks.
@@ -238,8 +256,7 @@ impl Replica {
     pub(crate) fn contacts(&self, search: Option<&str>) -> Result<Vec<ContactSummary>, CoreError> {
         self.contacts_page(&ContactQuery {
             search: search.map(str::to_owned),
-            limit: None,
-            offset: 0,
+            ..Default::default()
         })
     }
 
@@ -253,6 +270,20 @@ impl Replica {
         let (limit, offset) = (sql_limit(query.limit), i64::from(query.offset));
         let columns = contact_summary_columns();
         match query.search.as_deref().and_then(search::fts_query) {
+            None if query.after.is_some() => {
+                let after = query.after.as_ref().expect("checked");
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT {columns}
+                     FROM contact c LEFT JOIN account a ON a.id = c.account_id
+                     WHERE c.name COLLATE NOCASE >= ?1
+                       AND (c.name COLLATE NOCASE > ?1 OR c.id > ?2)
+                     ORDER BY c.name COLLATE NOCASE, c.id LIMIT ?3"
+                ))?;
+                let rows = stmt.query_map((&after.name, &after.id, limit), |row| {
+                    contact_summary(row, reauth)
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
             None => {
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT {columns}
