@@ -16,7 +16,7 @@ use tauri_plugin_opener::OpenerExt;
 
 use crate::{AppError, AppState, REDIRECT_URI};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct AppStatus {
     pub signed_in: bool,
     pub user: Option<User>,
@@ -29,8 +29,10 @@ pub struct AppStatus {
     /// The session ended: the rep must sign in again (every pending change is kept).
     pub reauth_required: bool,
     /// Records on this device per object (`Contact`, `Account`, …).
+    #[ts(type = "Record<string, number>")]
     pub counts: BTreeMap<String, u64>,
     /// The space the rep's replica takes on this device, when it is open.
+    #[ts(type = "number | null")]
     pub storage_bytes: Option<u64>,
 }
 

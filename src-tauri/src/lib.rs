@@ -3,6 +3,8 @@
 //! commands and events for the UI. Anything with logic belongs in core.
 
 mod background;
+#[cfg(test)]
+mod bindings;
 mod commands;
 mod error;
 mod sign_in;

@@ -16,7 +16,7 @@ pub use writes::*;
 pub const AUTHORIZATION: &str = "authorization";
 
 /// `GET /v1/auth/config`: what a client needs to start a sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct AuthConfig {
     /// Allow-listed login hosts; the first is the default.
     pub login_hosts: Vec<LoginHost>,
@@ -28,7 +28,7 @@ pub struct AuthConfig {
     pub redirect_uris: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LoginHost {
     /// Human label: "Production", "Sandbox", a My Domain name.
     pub label: String,
@@ -40,7 +40,7 @@ pub struct LoginHost {
 }
 
 /// `POST /v1/auth/exchange`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ExchangeRequest {
     pub code: String,
     pub code_verifier: String,
@@ -48,7 +48,7 @@ pub struct ExchangeRequest {
     pub login_host: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ExchangeResponse {
     /// Opaque bearer token for the gateway (256 random bits, base64url).
     pub session_token: String,
@@ -56,7 +56,7 @@ pub struct ExchangeResponse {
 }
 
 /// The signed-in Salesforce user (`GET /v1/me`, and part of the exchange answer).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct User {
     /// 18-character Salesforce user id.
     pub user_id: String,
@@ -71,7 +71,7 @@ pub struct User {
 pub const SYNC_OBJECTS: &[&str] = &["Account", "Contact", "Opportunity", "Task", "Lead"];
 
 /// `POST /v1/sync`. `{}` (no cursors) asks for a first sync of every object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncRequest {
     /// Object API name → the opaque cursor the gateway returned last time.
     #[serde(default)]
@@ -79,7 +79,7 @@ pub struct SyncRequest {
 }
 
 /// One page of changes. Apply it, with its cursors, in one transaction; ask again while `more`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SyncResponse {
     #[serde(default)]
     pub accounts: Vec<Account>,
@@ -112,13 +112,15 @@ pub struct SyncResponse {
 }
 
 /// One object's standing after a sync page.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ObjectProgress {
     /// Records of this page.
+    #[ts(type = "number")]
     pub records: u64,
     /// Records still waiting after this page (Salesforce's count on an object's first page of a
     /// sync, carried on by the cursor after; an estimate while records change): with `records`
     /// it sizes a progress bar.
+    #[ts(type = "number")]
     pub remaining: u64,
     /// More records are waiting for this object.
     pub more: bool,
@@ -127,20 +129,21 @@ pub struct ObjectProgress {
 /// `POST /v1/sync/counts`: how many records of each object the rep may see now. A replica holding
 /// more than that has records that left the rep's view (owner changed, sharing changed); list the
 /// visible ids with `POST /v1/sync/ids` and drop the rest.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CountsResponse {
+    #[ts(type = "Record<string, number>")]
     pub counts: BTreeMap<String, u64>,
 }
 
 /// `POST /v1/sync/ids`: a page of the ids of `object` the rep may see, in id order, after `after`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct IdsRequest {
     pub object: String,
     #[serde(default)]
     pub after: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct IdsResponse {
     /// 18-character ids, ascending.
     pub ids: Vec<String>,
@@ -148,7 +151,7 @@ pub struct IdsResponse {
     pub next: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DeletedRecord {
     /// Object API name, e.g. `Contact`.
     pub object: String,
@@ -165,7 +168,7 @@ pub const DESCRIBE_OBJECTS: &[&str] = &["Account", "Contact", "Lead", "Opportuni
 
 /// `GET /v1/describe/{object}`: the picklists the app's screens offer, e.g. `StageName` with each
 /// stage's default probability, Lead `Status`, Task `Status`, `Priority` and `TaskSubtype`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DescribeResponse {
     pub object: String,
     /// Field API name → its active values, in Salesforce's order.
@@ -173,7 +176,7 @@ pub struct DescribeResponse {
 }
 
 /// One active picklist value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct PicklistEntry {
     pub value: String,
     pub label: String,
@@ -189,7 +192,7 @@ pub struct PicklistEntry {
 }
 
 /// An Opportunity as replicated to the device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "PascalCase")]
 pub struct Opportunity {
     pub id: String,
@@ -213,7 +216,7 @@ pub struct Opportunity {
 }
 
 /// A Lead (an open, not converted one) as replicated to the device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "PascalCase")]
 pub struct Lead {
     pub id: String,
@@ -239,7 +242,7 @@ pub struct Lead {
 }
 
 /// A Task (an activity: a logged call, a to-do) as replicated to the device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "PascalCase")]
 pub struct Task {
     pub id: String,
@@ -267,7 +270,7 @@ pub struct Task {
 }
 
 /// An Account as replicated to the device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "PascalCase")]
 pub struct Account {
     pub id: String,
@@ -284,7 +287,7 @@ pub struct Account {
 }
 
 /// A Contact as replicated to the device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "PascalCase")]
 pub struct Contact {
     pub id: String,
@@ -308,12 +311,12 @@ pub struct Contact {
 }
 
 /// Every error the gateway answers: `{"error": {...}}` with a non-2xx status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ErrorDetail {
     /// One of the `code` constants below.
     pub code: String,
@@ -323,6 +326,7 @@ pub struct ErrorDetail {
     pub fields: Option<BTreeMap<String, String>>,
     /// Seconds to wait before retrying (rate limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(type = "number | null")]
     pub retry_after: Option<u64>,
     /// A `conflict` of a write: the record as Salesforce has it now.
     #[serde(default, skip_serializing_if = "Option::is_none")]

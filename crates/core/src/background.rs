@@ -18,7 +18,7 @@ use crate::push::PushMode;
 use crate::writes::PushReport;
 
 /// What the background loop tells its owner (the app turns these into UI events).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum BackgroundEvent {
     Progress(SyncProgress),
@@ -26,6 +26,7 @@ pub enum BackgroundEvent {
     /// A push that sent, or was refused: the outbox changed.
     Pushed(PushReport),
     Offline {
+        #[ts(type = "number")]
         retry_in_ms: u64,
     },
     ReauthRequired,

@@ -28,7 +28,7 @@ use companion_api::PicklistEntry;
 const SEARCH_LIMIT: u32 = 50;
 
 /// A record `show` found, with what goes with it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
 #[serde(tag = "object")]
 pub enum RecordDetail {
     Contact(ContactDetail),

@@ -6,32 +6,41 @@ pub use crate::push::PushMode;
 use crate::writes::{OutboxCounts, PushReport};
 
 /// Where to send the rep to sign in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct LoginStart {
     pub authorize_url: String,
 }
 
 /// Progress of a running sync, reported after each applied page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SyncProgress {
     /// Salesforce object API name, e.g. `Contact`.
     pub object: String,
     /// Records of this object applied so far in this run.
+    #[ts(type = "number")]
     pub done: u64,
     /// Estimated total for this run, when known.
+    #[ts(type = "number | null")]
     pub total: Option<u64>,
 }
 
 /// What one sync sent (its push) and applied (upserts + deletes).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SyncReport {
+    #[ts(type = "number")]
     pub accounts: u64,
+    #[ts(type = "number")]
     pub contacts: u64,
+    #[ts(type = "number")]
     pub opportunities: u64,
+    #[ts(type = "number")]
     pub tasks: u64,
+    #[ts(type = "number")]
     pub leads: u64,
     /// Records dropped because they left the rep's view (owner or sharing changed).
+    #[ts(type = "number")]
     pub removed: u64,
+    #[ts(type = "number")]
     pub pages: u64,
     /// What the push before the pull did.
     pub pushed: PushReport,
@@ -61,7 +70,7 @@ impl SyncOptions {
 }
 
 /// What core tells the app so that screens refresh themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CoreEvent {
     /// A write was saved, sent, refused, settled or discarded.
@@ -70,7 +79,7 @@ pub enum CoreEvent {
     RecordsChanged,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Status {
     pub signed_in: bool,
     /// Whether the gateway answered the last call; `None` until something was tried.
@@ -79,8 +88,10 @@ pub struct Status {
     pub last_synced_at: Option<String>,
     pub syncing: bool,
     /// Records on this device per object.
+    #[ts(type = "Record<string, number>")]
     pub counts: std::collections::BTreeMap<String, u64>,
     /// Changes made on this device not yet in Salesforce (all states).
+    #[ts(type = "number")]
     pub pending: u64,
     /// The outbox by state: waiting, sending, failed, conflicts, waiting for sign-in.
     pub outbox: OutboxCounts,

@@ -14,8 +14,9 @@ use crate::error::CoreError;
 
 /// A lead met at a trade show. `last_name` and `company` are required; `status` defaults to the
 /// org's default Lead Status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct NewLead {
     pub first_name: Option<String>,
     pub last_name: String,
@@ -30,8 +31,9 @@ pub struct NewLead {
 
 /// A call that happened, about a contact, a lead, an opportunity or an account (`about`: its
 /// id, a local id too). `date` (`YYYY-MM-DD`) defaults to the rep's local today.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct NewCall {
     pub about: String,
     /// Defaults to "Call".
@@ -44,8 +46,9 @@ pub struct NewCall {
 }
 
 /// Something to do next, about the same kinds of record as a call.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct NewFollowUp {
     pub about: String,
     pub subject: String,
@@ -60,8 +63,9 @@ pub struct NewFollowUp {
 }
 
 /// Changes to an opportunity; `None` leaves a field as it is. A blank `next_step` clears it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct OpportunityChanges {
     /// One of the org's stages; the probability follows it.
     pub stage: Option<String>,
@@ -72,8 +76,9 @@ pub struct OpportunityChanges {
 }
 
 /// Changes to a contact; `None` leaves a field as it is, a blank value clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct ContactChanges {
     pub phone: Option<String>,
     pub mobile_phone: Option<String>,
@@ -82,7 +87,7 @@ pub struct ContactChanges {
 }
 
 /// What a queued write does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum WriteKind {
     CreateLead,
@@ -308,7 +313,7 @@ pub(crate) fn local_today() -> String {
 }
 
 /// Where a queued write stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PendingState {
     /// Waiting to be sent (offline, backing off, or behind another write).
@@ -324,7 +329,7 @@ pub enum PendingState {
 }
 
 /// Why Salesforce refused a write: its message, and per field what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct WriteError {
     pub code: String,
     pub message: String,
@@ -333,7 +338,7 @@ pub struct WriteError {
 }
 
 /// One field of a conflict: what the rep saw, what the rep set, what Salesforce has now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct FieldConflict {
     pub field: String,
     pub base: Value,
@@ -342,7 +347,7 @@ pub struct FieldConflict {
 }
 
 /// A change made on this device that Salesforce does not have yet.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct PendingWrite {
     /// The idempotency key: names the write in `resolve`, `retry` and `discard`.
     pub key: String,
@@ -377,7 +382,7 @@ pub struct PendingWrite {
 }
 
 /// How the rep settles a conflict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// The rep's value wins (over what Salesforce has now).
@@ -387,35 +392,47 @@ pub enum Resolution {
 }
 
 /// What one push did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct PushReport {
     /// Writes Salesforce now has.
+    #[ts(type = "number")]
     pub sent: u64,
     /// Writes refused by Salesforce, waiting for the rep.
+    #[ts(type = "number")]
     pub failed: u64,
+    #[ts(type = "number")]
     pub conflicts: u64,
     /// Writes still waiting (offline, backing off, behind others).
+    #[ts(type = "number")]
     pub waiting: u64,
     /// Requests made to the gateway.
+    #[ts(type = "number")]
     pub requests: u64,
 }
 
 /// Counts of the outbox by state, for the status line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct OutboxCounts {
     /// Every change not yet in Salesforce, whatever its state.
+    #[ts(type = "number")]
     pub pending: u64,
+    #[ts(type = "number")]
     pub waiting: u64,
+    #[ts(type = "number")]
     pub sending: u64,
+    #[ts(type = "number")]
     pub failed: u64,
+    #[ts(type = "number")]
     pub conflicts: u64,
     /// Of `waiting` + `sending`: those that go once the rep signs in again.
+    #[ts(type = "number")]
     pub waiting_for_sign_in: u64,
 }
 
 /// A discard: how many writes went (a lead's also takes the calls and tasks about it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct DiscardReport {
+    #[ts(type = "number")]
     pub discarded: u64,
 }
 

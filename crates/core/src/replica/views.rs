@@ -14,7 +14,7 @@ use crate::error::CoreError;
 use crate::writes::PendingState;
 
 /// One contact as the list and search screens show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ContactSummary {
     /// The Salesforce id.
     pub id: String,
@@ -30,8 +30,9 @@ pub struct ContactSummary {
 }
 
 /// `Replica::contacts`: everything sorted by name, or the best matches of `search`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct ContactQuery {
     /// Word prefixes of name, email, phone, title, account name; `None` or blank lists all.
     pub search: Option<String>,
@@ -44,7 +45,7 @@ pub struct ContactQuery {
 }
 
 /// Where a contact sits in the list sorted by name: its name and id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ContactKey {
     pub name: String,
     pub id: String,
@@ -52,14 +53,15 @@ pub struct ContactKey {
 
 /// A page of the contacts list, and how many contacts the whole list has (`None` when
 /// searching: matches are ranked, the best first, and not counted).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ContactPage {
     pub items: Vec<ContactSummary>,
+    #[ts(type = "number | null")]
     pub total: Option<u64>,
 }
 
 /// A contact with its account, the account's open opportunities and the contact's recent tasks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ContactDetail {
     pub id: String,
     pub name: String,
@@ -79,7 +81,7 @@ pub struct ContactDetail {
     pub recent_tasks: Vec<TaskSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct AccountSummary {
     pub id: String,
     pub name: String,
@@ -89,7 +91,7 @@ pub struct AccountSummary {
 }
 
 /// An account with its contacts, open opportunities and recent tasks (WhatId = the account).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct AccountDetail {
     #[serde(flatten)]
     pub account: AccountSummary,
@@ -100,7 +102,7 @@ pub struct AccountDetail {
     pub recent_tasks: Vec<TaskSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct OpportunitySummary {
     pub id: String,
     pub name: String,
@@ -119,7 +121,7 @@ pub struct OpportunitySummary {
 
 /// An opportunity with its account and recent tasks (WhatId = the opportunity). Contact roles
 /// are not replicated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct OpportunityDetail {
     #[serde(flatten)]
     pub opportunity: OpportunitySummary,
@@ -129,7 +131,7 @@ pub struct OpportunityDetail {
     pub recent_tasks: Vec<TaskSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct TaskSummary {
     pub id: String,
     pub subject: Option<String>,
@@ -147,7 +149,7 @@ pub struct TaskSummary {
 }
 
 /// One of the rep's open leads, as the leads list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct LeadSummary {
     pub id: String,
     pub name: String,
@@ -164,7 +166,7 @@ pub struct LeadSummary {
 }
 
 /// A lead with its recent activity (tasks whose WhoId is the lead).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct LeadDetail {
     #[serde(flatten)]
     pub lead: LeadSummary,
@@ -175,8 +177,9 @@ pub struct LeadDetail {
 }
 
 /// `Replica::leads`: sorted by name, or the best matches of `search`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct LeadQuery {
     /// Word prefixes of name, email, phone, title, company; `None` or blank lists all.
     pub search: Option<String>,
@@ -185,7 +188,7 @@ pub struct LeadQuery {
     pub offset: u32,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum OpportunitySort {
     /// Soonest close date first.
@@ -197,8 +200,9 @@ pub enum OpportunitySort {
 }
 
 /// `Replica::opportunities`: filters combine (AND).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct OpportunityQuery {
     /// Exact StageName.
     pub stage: Option<String>,
@@ -212,7 +216,7 @@ pub struct OpportunityQuery {
 }
 
 /// One result of the search box.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SearchHit {
     /// `Contact`, `Account`, `Opportunity` or `Lead`.
     pub object: &'static str,
