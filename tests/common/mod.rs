@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod app;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,364 @@
+//! The real app through tauri-driver and Debian's WebKitWebDriver (under Xvfb, with a session
+//! bus): a throwaway desktop for it, the driver, and a W3C WebDriver session on its window.
+//! Used by the real-app test (tests/app_e2e.rs) and the app benchmark (examples/app_bench.rs).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A throwaway desktop session for the app: its own data folder, XDG folders (so no real browser
+/// is registered as the http handler), and a `BROWSER` that records URLs instead of opening them.
+pub struct Desktop {
+    root: tempfile::TempDir,
+    gateway_url: String,
+}
+
+impl Desktop {
+    pub fn new(gateway_url: &str) -> Self {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["data", "xdg-data", "xdg-config", "xdg-system", "bin"] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        // The system's shared data (GSettings schemas, icons, MIME types…) without its
+        // `applications`, so that no installed browser is the desktop's http handler.
+        for entry in std::fs::read_dir("/usr/share").unwrap().flatten() {
+            if entry.file_name() != "applications" {
+                let _ = std::os::unix::fs::symlink(
+                    entry.path(),
+                    root.path().join("xdg-system").join(entry.file_name()),
+                );
+            }
+        }
+        let browser = root.path().join("bin/browser");
+        let record = root.path().join("browser-urls.txt");
+        std::fs::write(
+            &browser,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+                record.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Desktop {
+            root,
+            gateway_url: gateway_url.to_string(),
+        }
+    }
+
+    pub fn apply(&self, command: &mut Command) {
+        let dir = |name: &str| self.root.path().join(name);
+        command
+            .env("COMPANION_GATEWAY_URL", &self.gateway_url)
+            .env("COMPANION_DATA_DIR", dir("data"))
+            .env("XDG_DATA_HOME", dir("xdg-data"))
+            .env("XDG_CONFIG_HOME", dir("xdg-config"))
+            .env("XDG_DATA_DIRS", dir("xdg-system"))
+            .env_remove("XDG_CURRENT_DESKTOP")
+            .env("BROWSER", dir("bin/browser"))
+            .env("NO_AT_BRIDGE", "1");
+    }
+
+    /// The `n`-th URL the app asked the system browser to open.
+    pub async fn wait_for_browser_url(&self, n: usize) -> String {
+        let record = self.root.path().join("browser-urls.txt");
+        let started = Instant::now();
+        loop {
+            let urls = std::fs::read_to_string(&record).unwrap_or_default();
+            if let Some(url) = urls.lines().nth(n - 1) {
+                return url.to_string();
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the app never opened the browser"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the desktop does with a `companion://` link on Linux: start the app with the URL as
+    /// its only argument. That process must hand the URL over and exit.
+    pub fn deliver_link(&self, app_bin: &Path, url: &str) {
+        let mut second = Command::new(app_bin);
+        second.arg(url).stdout(Stdio::null());
+        self.apply(&mut second);
+        let mut child = second.spawn().expect("second instance starts");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                // A non-zero exit code means the hand-over failed. single-instance calls
+                // `process::exit(0)` only after the running app accepted the URL; that exit,
+                // with WebKitGTK's threads alive, now and then dies of SIGSEGV instead. The rep
+                // never sees the second process; what they see (the running app acting on the
+                // link) is asserted by the caller.
+                use std::os::unix::process::ExitStatusExt;
+                assert!(
+                    status.success() || status.signal().is_some(),
+                    "second instance exited with {status}"
+                );
+                if !status.success() {
+                    eprintln!("note: the second instance ended with {status} after handing over");
+                }
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                let _ = child.kill();
+                panic!("the second instance did not hand the link over and exit");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// tauri-driver on free ports; it starts WebKitWebDriver, which starts the app.
+pub struct TauriDriver {
+    process: Child,
+    url: String,
+}
+
+impl TauriDriver {
+    pub fn start(bin: &Path, desktop: &Desktop) -> Self {
+        let port = free_port();
+        let native_port = free_port();
+        let mut command = Command::new(bin);
+        command
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .stdout(Stdio::null());
+        desktop.apply(&mut command);
+        let process = command.spawn().expect("tauri-driver starts");
+        TauriDriver {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub async fn launch(&self, app_bin: &Path) -> AppSession {
+        let http = reqwest::Client::new();
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "tauri:options": {"application": app_bin}
+        }}});
+        let started = Instant::now();
+        let session = loop {
+            match http
+                .post(format!("{}/session", self.url))
+                .json(&capabilities)
+                .send()
+                .await
+            {
+                Ok(answer) if answer.status().is_success() => {
+                    break answer.json::<Value>().await.unwrap();
+                }
+                Ok(answer) if started.elapsed() > PATIENCE => {
+                    panic!("no WebDriver session: {}", answer.text().await.unwrap())
+                }
+                Err(error) if started.elapsed() > PATIENCE => panic!("tauri-driver: {error}"),
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        };
+        let id = session["value"]["sessionId"].as_str().unwrap().to_string();
+        AppSession {
+            http,
+            base: format!("{}/session/{id}", self.url),
+        }
+    }
+}
+
+impl Drop for TauriDriver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A W3C WebDriver session on the app's window.
+pub struct AppSession {
+    http: reqwest::Client,
+    base: String,
+}
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+impl AppSession {
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.expect("WebDriver answers");
+        let status = answer.status();
+        let value: Value = answer.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "WebDriver {path}: {status} {value}");
+        value["value"].clone()
+    }
+
+    pub async fn elements(&self, css: &str) -> Vec<String> {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item[ELEMENT].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn text_of(&self, element: &str) -> String {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    }
+
+    pub async fn wait_for(&self, css: &str) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(first) = self.elements(css).await.into_iter().next() {
+                return first;
+            }
+            if started.elapsed() > PATIENCE {
+                let page = self.call(reqwest::Method::GET, "/source", None).await;
+                panic!("{css} never appeared; the page is:\n{page}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn wait_for_text(&self, css: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let element = self.wait_for(css).await;
+            let text = self.text_of(&element).await;
+            if !text.trim().is_empty() {
+                return text;
+            }
+            assert!(started.elapsed() < PATIENCE, "{css} stayed empty");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The text of every element matching `css`, read in the page in one call.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let script =
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent);";
+        let texts = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": script, "args": [css]})),
+            )
+            .await;
+        serde_json::from_value(texts).unwrap_or_default()
+    }
+
+    /// Waits until the contact list shows `count` rows; returns their texts.
+    pub async fn wait_for_rows(&self, count: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let rows = self.texts("[data-testid=contact-row]").await;
+            if rows.len() == count {
+                return rows;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the list shows {} contacts, expected {count}",
+                rows.len()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.wait_for(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Runs `script` in the page (its last argument is the callback that ends it) and returns
+    /// what it passed to that callback.
+    pub async fn run_async(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// Returns once the page has painted what it shows now: two animation frames, the second
+    /// after the first frame's paint.
+    pub async fn painted(&self) {
+        self.run_async(
+            "const done = arguments[arguments.length - 1];
+             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            json!([]),
+        )
+        .await;
+    }
+
+    /// Types `text` into the field `css` (replacing what it holds), as keystrokes.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.wait_for(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// A screenshot of what the window shows once it has painted.
+    pub async fn screenshot(&self, path: &Path) {
+        use base64::Engine;
+        self.painted().await;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    pub async fn quit(self) {
+        let _ = self.http.delete(&self.base).send().await;
+    }
+}
