@@ -3,7 +3,7 @@
 
 use crate::process::{self, command, in_dir};
 
-pub const WHAT: &str = "sfsim, gateway, sync, push";
+pub const WHAT: &str = "sfsim, gateway, sync, push, app";
 
 pub fn run(what: &str) -> Result<(), String> {
     let root = crate::root();
@@ -78,6 +78,67 @@ pub fn run(what: &str) -> Result<(), String> {
             ),
             &root,
         )),
+        // The app a rep uses: the release build under Xvfb on 50,000 contacts — cold start,
+        // search keystrokes, opening a contact, scrolling the list, memory.
+        "app" => app(&root),
         other => Err(format!("no benchmark named {other:?}; there are: {WHAT}")),
     }
+}
+
+fn app(root: &std::path::Path) -> Result<(), String> {
+    use crate::install;
+    use crate::test::{copy_env, with_keyring_session, APP_FEATURES};
+    let mut wanted = install::APP_PACKAGES.to_vec();
+    wanted.extend_from_slice(install::TEST_PACKAGES);
+    install::system_packages(&wanted)?;
+    install::ui_packages()?;
+    let tauri_driver = install::tauri_driver()?;
+    process::run(in_dir(
+        &mut command("npm", &["run", "build"]),
+        &root.join("ui"),
+    ))?;
+    process::run(in_dir(
+        &mut command(
+            "cargo",
+            &[
+                "build",
+                "--release",
+                "--package",
+                "companion-app",
+                "--features",
+                APP_FEATURES,
+            ],
+        ),
+        root,
+    ))?;
+    process::run(in_dir(
+        &mut command(
+            "cargo",
+            &[
+                "build",
+                "--release",
+                "--package",
+                "companion",
+                "--example",
+                "app_bench",
+            ],
+        ),
+        root,
+    ))?;
+    let release = crate::target_dir().join("release");
+    let mut bench = command(
+        release
+            .join("examples/app_bench")
+            .to_str()
+            .ok_or("target path is not UTF-8")?,
+        &[],
+    );
+    bench
+        .env("COMPANION_APP_BIN", release.join("companion-app"))
+        .env("TAURI_DRIVER_BIN", &tauri_driver);
+    let session = with_keyring_session(&bench)?;
+    let mut display = command("xvfb-run", &["-a", "-s", "-screen 0 1280x800x24"]);
+    display.arg(session.get_program()).args(session.get_args());
+    copy_env(&session, &mut display);
+    process::run(in_dir(&mut display, root))
 }

@@ -10,7 +10,7 @@ use crate::process::{self, command, in_dir};
 
 /// `cargo test` and `cargo clippy` build the app with the same features as the binary under
 /// test, so one build of `tauri` serves them all.
-const APP_FEATURES: &str = "companion-app/custom-protocol";
+pub(crate) const APP_FEATURES: &str = "companion-app/custom-protocol";
 
 pub fn run() -> Result<(), String> {
     let root = crate::root();
@@ -135,7 +135,7 @@ pub fn run() -> Result<(), String> {
 /// Runs `inner` in a private D-Bus session with an unlocked gnome-keyring, so the OS keyring
 /// (Secret Service) and single-instance work as on a desktop. The keyring lives in a throwaway
 /// folder under target/.
-fn with_keyring_session(inner: &Command) -> Result<Command, String> {
+pub(crate) fn with_keyring_session(inner: &Command) -> Result<Command, String> {
     let keyrings = crate::target_dir().join("test-keyring");
     let _ = std::fs::remove_dir_all(&keyrings);
     std::fs::create_dir_all(&keyrings).map_err(|e| format!("cannot create {keyrings:?}: {e}"))?;
@@ -148,7 +148,7 @@ fn with_keyring_session(inner: &Command) -> Result<Command, String> {
     Ok(session)
 }
 
-fn copy_env(from: &Command, to: &mut Command) {
+pub(crate) fn copy_env(from: &Command, to: &mut Command) {
     for (key, value) in from.get_envs() {
         match value {
             Some(value) => to.env(key, value),
