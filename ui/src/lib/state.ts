@@ -1,5 +1,5 @@
 import { signInProblem, syncFailure, type SignInProblem } from './errors';
-import type { AppError, AppStatus, ContactSummary, SyncProgress, User } from './types';
+import type { AppError, AppStatus, ContactSummary, OutboxCounts, SyncProgress, User } from './types';
 
 /**
  * The app's state and every way it changes, as a pure reducer: the controller feeds it what the
@@ -32,7 +32,31 @@ export interface State {
   contactsLoaded: boolean;
   /** The search text the shown list answers. */
   query: string;
+  /** All contacts on the device, or the matches of `query` (from core). */
+  contactsTotal: number;
+  /** False while searching: core ranks matches and does not count them. */
+  totalExact: boolean;
+  /** More pages of the list exist (keyset paging). */
+  hasMore: boolean;
+  /** The outbox by state (from core's status). */
+  outbox: OutboxCounts;
+  /** Records on this device per object, and the space they take (from core's status). */
+  counts: Record<string, number>;
+  storageBytes: number | null;
+  /** The replica on this device cannot be opened: the rep is offered "Start fresh". */
+  replicaUnreadable: boolean;
+  /** Bumped whenever the shell says records or the outbox changed: screens reload. */
+  revision: number;
 }
+
+export const emptyOutbox: OutboxCounts = {
+  pending: 0,
+  waiting: 0,
+  sending: 0,
+  failed: 0,
+  conflicts: 0,
+  waiting_for_sign_in: 0,
+};
 
 export const initialState: State = {
   screen: 'starting',
@@ -48,6 +72,14 @@ export const initialState: State = {
   contacts: [],
   contactsLoaded: false,
   query: '',
+  contactsTotal: 0,
+  totalExact: true,
+  hasMore: false,
+  outbox: emptyOutbox,
+  counts: {},
+  storageBytes: null,
+  replicaUnreadable: false,
+  revision: 0,
 };
 
 export type Action =
@@ -59,9 +91,13 @@ export type Action =
   | { type: 'sign_in_complete'; user: User }
   | { type: 'sync_started' }
   | { type: 'sync_progress'; progress: SyncProgress }
-  | { type: 'sync_succeeded'; at: string }
+  | { type: 'sync_succeeded'; at?: string }
   | { type: 'sync_rejected'; error: AppError }
-  | { type: 'contacts_loaded'; query: string; contacts: ContactSummary[] }
+  | { type: 'contacts_loaded'; query: string; contacts: ContactSummary[]; total?: number; totalExact?: boolean; hasMore?: boolean }
+  | { type: 'contacts_more'; contacts: ContactSummary[]; total: number; hasMore: boolean }
+  | { type: 'changed' }
+  | { type: 'replica_unreadable' }
+  | { type: 'started_fresh' }
   | { type: 'contacts_failed'; error: AppError }
   | { type: 'signed_out' }
   | { type: 'sign_out_failed'; error: AppError }
@@ -78,6 +114,10 @@ export function reduce(state: State, action: Action): State {
         online: status.online ?? state.online,
         lastSyncedAt: status.last_synced_at ?? state.lastSyncedAt,
         shellSyncing: status.syncing,
+        outbox: status.outbox ?? state.outbox,
+        counts: status.counts ?? state.counts,
+        storageBytes: status.storage_bytes === undefined ? state.storageBytes : status.storage_bytes,
+        reauthRequired: status.reauth_required ?? state.reauthRequired,
       };
       // The status decides the first screen only. Afterwards the contacts stay until the rep
       // signs out: a lost session shows up as `reauth_required` from sync, with the data kept.
@@ -118,11 +158,12 @@ export function reduce(state: State, action: Action): State {
         syncing: false,
         progress: null,
         online: true,
-        lastSyncedAt: action.at,
+        lastSyncedAt: action.at ?? state.lastSyncedAt,
         reauthRequired: false,
       };
     case 'sync_rejected': {
       const base = { ...state, syncing: false, progress: null };
+      if (action.error.kind === 'replica_unreadable') return { ...base, replicaUnreadable: true };
       switch (syncFailure(action.error)) {
         case 'offline':
           return { ...base, online: false };
@@ -134,8 +175,32 @@ export function reduce(state: State, action: Action): State {
       }
     }
     case 'contacts_loaded':
-      return { ...state, contacts: action.contacts, contactsLoaded: true, query: action.query };
+      return {
+        ...state,
+        contacts: action.contacts,
+        contactsLoaded: true,
+        query: action.query,
+        contactsTotal: action.total ?? action.contacts.length,
+        totalExact: action.totalExact ?? true,
+        hasMore: action.hasMore ?? false,
+      };
+    case 'contacts_more': {
+      const seen = new Set(state.contacts.map((c) => c.id));
+      return {
+        ...state,
+        contacts: [...state.contacts, ...action.contacts.filter((c) => !seen.has(c.id))],
+        contactsTotal: action.total,
+        hasMore: action.hasMore,
+      };
+    }
+    case 'changed':
+      return { ...state, revision: state.revision + 1 };
+    case 'replica_unreadable':
+      return { ...state, replicaUnreadable: true, contactsLoaded: true };
+    case 'started_fresh':
+      return { ...state, replicaUnreadable: false, contacts: [], contactsTotal: 0, hasMore: false, revision: state.revision + 1 };
     case 'contacts_failed':
+      if (action.error.kind === 'replica_unreadable') return { ...state, replicaUnreadable: true, contactsLoaded: true };
       return { ...state, contactsLoaded: true, notice: `Couldn't read contacts: ${action.error.message}` };
     case 'signed_out':
       return { ...initialState, screen: 'sign_in' };
