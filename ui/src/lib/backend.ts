@@ -33,12 +33,13 @@ import type {
   User,
   AccountSummary,
   JsonValue,
+  Commands,
 } from './types';
 
 /** What the screens need from the shell. `tauriBackend` is the real one; tests pass a fake. */
 export interface Backend {
   getStatus(): Promise<AppStatus>;
-  signIn(): Promise<void>;
+  signIn(): Promise<null | void>;
   listContacts(search: string | null): Promise<ContactSummary[]>;
   listContactsPage(query: ContactPageQuery): Promise<ContactPage>;
   listAccounts(limit: number | null, offset: number): Promise<AccountSummary[]>;
@@ -48,8 +49,8 @@ export interface Backend {
   search(text: string): Promise<SearchHit[]>;
   getPicklist(object: string, field: string): Promise<PicklistEntry[]>;
   syncNow(): Promise<SyncReport>;
-  signOut(discardPending?: boolean): Promise<void>;
-  startFresh(): Promise<void>;
+  signOut(discardPending?: boolean): Promise<null | void>;
+  startFresh(): Promise<null | void>;
   createLead(lead: NewLead): Promise<LeadDetail>;
   logCall(call: NewCall): Promise<TaskSummary>;
   createTask(task: NewFollowUp): Promise<TaskSummary>;
@@ -84,6 +85,17 @@ export const events = {
   recordsChanged: 'records-changed',
   backgroundSync: 'background-sync',
 } as const;
+
+/**
+ * `invoke`, typed by the generated `Commands`: a command's name, arguments and answer are
+ * checked against the Rust signatures at compile time.
+ */
+function call<K extends keyof Commands>(
+  command: K,
+  ...args: keyof Commands[K]['args'] extends never ? [] : [Commands[K]['args']]
+): Promise<Commands[K]['result']> {
+  return invoke<Commands[K]['result']>(command, args[0] as Record<string, unknown> | undefined);
+}
 
 /** A shell without the command (an older build): Tauri rejects with "command … not found". */
 export function isMissingCommand(error: unknown): boolean {
@@ -141,40 +153,40 @@ export const defaultPicklists: Record<string, PicklistEntry[]> = {
 };
 
 export const tauriBackend: Backend = {
-  getStatus: () => invoke<AppStatus>('get_status'),
-  signIn: () => invoke<void>('sign_in'),
-  listContacts: (search) => invoke<ContactSummary[]>('list_contacts', { search }),
+  getStatus: () => call('get_status'),
+  signIn: () => call('sign_in'),
+  listContacts: (search) => call('list_contacts', { search }),
   listContactsPage: (query) =>
     withFallback(
       'list_contacts_page',
-      () => invoke<ContactPage>('list_contacts_page', { query }),
-      async () => pageFromAll(await invoke<ContactSummary[]>('list_contacts', { search: query.search }), query),
+      () => call('list_contacts_page', { query }),
+      async () => pageFromAll(await call('list_contacts', { search: query.search }), query),
     ),
-  listAccounts: (limit, offset) => invoke<AccountSummary[]>('list_accounts', { limit, offset }),
-  listOpportunities: (query) => invoke<OpportunitySummary[]>('list_opportunities', { query }),
-  listLeads: (query) => invoke<LeadSummary[]>('list_leads', { query }),
-  getRecord: (id) => invoke<RecordDetail>('get_record', { id }),
-  search: (text) => invoke<SearchHit[]>('search', { text }),
+  listAccounts: (limit, offset) => call('list_accounts', { limit, offset }),
+  listOpportunities: (query) => call('list_opportunities', { query }),
+  listLeads: (query) => call('list_leads', { query }),
+  getRecord: (id) => call('get_record', { id }),
+  search: (text) => call('search', { text }),
   getPicklist: (object, field) =>
     withFallback(
       'get_picklist',
-      () => invoke<PicklistEntry[]>('get_picklist', { object, field }),
+      () => call('get_picklist', { object, field }),
       async () => defaultPicklists[`${object}.${field}`] ?? [],
     ),
-  syncNow: () => invoke<SyncReport>('sync_now'),
-  signOut: (discardPending) => invoke<void>('sign_out', { discardPending: discardPending ?? false }),
-  startFresh: () => invoke<void>('start_fresh'),
-  createLead: (lead) => invoke<LeadDetail>('create_lead', { lead }),
-  logCall: (call) => invoke<TaskSummary>('log_call', { call }),
-  createTask: (task) => invoke<TaskSummary>('create_task', { task }),
-  updateOpportunity: (id, changes) => invoke<OpportunityDetail>('update_opportunity', { id, changes }),
-  updateContact: (id, changes) => invoke<ContactDetail>('update_contact', { id, changes }),
-  listPending: () => invoke<PendingWrite[]>('list_pending'),
+  syncNow: () => call('sync_now'),
+  signOut: (discardPending) => call('sign_out', { discardPending: discardPending ?? false }),
+  startFresh: () => call('start_fresh'),
+  createLead: (lead) => call('create_lead', { lead }),
+  logCall: (newCall) => call('log_call', { call: newCall }),
+  createTask: (task) => call('create_task', { task }),
+  updateOpportunity: (id, changes) => call('update_opportunity', { id, changes }),
+  updateContact: (id, changes) => call('update_contact', { id, changes }),
+  listPending: () => call('list_pending'),
   resolveConflict: (key, resolution, fields) =>
-    invoke<string | null>('resolve_conflict', { key, resolution, fields }),
-  retryWrite: (key, changes) => invoke<string>('retry_write', { key, changes }),
-  discardWrite: (key) => invoke<DiscardReport>('discard_write', { key }),
-  pushNow: () => invoke<PushReport>('push_now'),
+    call('resolve_conflict', { key, resolution, fields }),
+  retryWrite: (key, changes) => call('retry_write', { key, changes }),
+  discardWrite: (key) => call('discard_write', { key }),
+  pushNow: () => call('push_now'),
   async subscribe(handlers) {
     const unlisteners = await Promise.all([
       listen<User>(events.signInComplete, (e) => handlers.signInComplete(e.payload)),

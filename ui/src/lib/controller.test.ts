@@ -15,11 +15,12 @@ const person = (id: string, name: string): ContactSummary => ({
   id,
   name,
   first_name: null,
-  last_name: null,
+  last_name: name,
   email: null,
   phone: null,
   title: null,
   account_name: null,
+  pending: null,
 });
 
 interface Deferred<T> {
@@ -42,7 +43,7 @@ function deferred<T>(): Deferred<T> {
 class FakeShell {
   calls: string[] = [];
   handlers: BackendEvents | null = null;
-  status: AppStatus = { signed_in: false, user: null, online: null, last_synced_at: null, syncing: false };
+  status = { signed_in: false, user: null, online: null, last_synced_at: null, syncing: false } as AppStatus;
   signInResult: Deferred<void> | null = null;
   syncs: Deferred<SyncReport>[] = [];
   lists: Deferred<ContactSummary[]>[] = [];
@@ -84,11 +85,11 @@ class FakeShell {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-const report: SyncReport = { accounts: 40, contacts: 200, pages: 1 };
+const report = { accounts: 40, contacts: 200, pages: 1 } as SyncReport;
 
 async function signedInApp() {
   const shell = new FakeShell();
-  shell.status = { signed_in: true, user: rep, online: null, last_synced_at: null, syncing: false };
+  shell.status = { signed_in: true, user: rep, online: null, last_synced_at: null, syncing: false } as AppStatus;
   const controller = new Controller(shell as unknown as Backend);
   await controller.start();
   return { shell, controller };

@@ -89,7 +89,7 @@ export class Controller {
     this.loadingMore = null;
     const limit = Math.max(PAGE_SIZE, keep);
     try {
-      const page = await this.backend.listContactsPage({ search: query === '' ? null : query, after: null, limit });
+      const page = await this.backend.listContactsPage({ search: query === '' ? null : query, after: null, limit, offset: 0 });
       if (request === this.listRequest) {
         this.dispatch({
           type: 'contacts_loaded',
@@ -116,7 +116,7 @@ export class Controller {
       // The whole list pages by keyset (name, id); ranked matches by offset.
       const page =
         query === ''
-          ? { search: null, after: nextCursor(this.current.contacts), limit: PAGE_SIZE }
+          ? { search: null, after: nextCursor(this.current.contacts), limit: PAGE_SIZE, offset: 0 }
           : { search: query, after: null, offset: this.current.contacts.length, limit: PAGE_SIZE };
       this.loadingMore = this.backend
         .listContactsPage(page)

@@ -247,7 +247,7 @@ export function fieldLabel(field: string): string {
 }
 
 /** The failed write's fields as the form's text fields. */
-export function formFieldsOf(kind: WriteKind, fields: Record<string, JsonValue>): Record<string, string> {
+export function formFieldsOf(kind: WriteKind, fields: { [key: string]: JsonValue | undefined }): Record<string, string> {
   const map = salesforceFields[kind];
   const out: Record<string, string> = {};
   for (const [sf, form] of Object.entries(map)) {
@@ -260,13 +260,14 @@ export function formFieldsOf(kind: WriteKind, fields: Record<string, JsonValue>)
 /** Salesforce's per-field errors under the form's names; the rest is the form's own message. */
 export function errorsAtFields(
   kind: WriteKind,
-  error: { message: string; fields?: Record<string, string> } | undefined,
+  error: { message: string; fields?: { [field: string]: string | undefined } } | undefined,
 ): { fields: Errors; message: string | null } {
   const fields: Errors = {};
   if (!error) return { fields, message: null };
   const map = salesforceFields[kind];
   const unplaced: string[] = [];
   for (const [sf, text] of Object.entries(error.fields ?? {})) {
+    if (text === undefined) continue;
     if (map[sf]) fields[map[sf]] = text;
     else unplaced.push(`${fieldLabel(sf)}: ${text}`);
   }

@@ -18,7 +18,7 @@ export function pageFromAll(all: ContactSummary[], query: ContactPageQuery): Con
     start = at === -1 ? all.findIndex((c) => compareContacts(c, query.after!) > 0) : at + 1;
     if (start === -1) start = all.length;
   }
-  return { items: all.slice(start, start + query.limit), total: query.search ? null : all.length };
+  return { items: all.slice(start, start + (query.limit ?? all.length)), total: query.search ? null : all.length };
 }
 
 /** The keyset cursor for the page after `items`. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { changeSummary, discardSummary, sortPending } from './pending';
 import type { PendingWrite } from './types';
 
-const write = (over: Partial<PendingWrite>): PendingWrite => ({
+const write = (over: Partial<PendingWrite>): PendingWrite =>
+  ({
   key: 'k',
   kind: 'log_call',
   object: 'Task',
@@ -13,7 +14,7 @@ const write = (over: Partial<PendingWrite>): PendingWrite => ({
   attempts: 0,
   saved_at: '2026-12-01T10:00:00Z',
   ...over,
-});
+  }) as PendingWrite;
 
 describe('pending', () => {
   it('puts conflicts and failures first', () => {

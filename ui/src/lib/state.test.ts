@@ -16,6 +16,10 @@ const status = (fields: Partial<AppStatus>): AppStatus => ({
   online: null,
   last_synced_at: null,
   syncing: false,
+  outbox: { pending: 0, waiting: 0, sending: 0, failed: 0, conflicts: 0, waiting_for_sign_in: 0 },
+  reauth_required: false,
+  counts: {},
+  storage_bytes: null,
   ...fields,
 });
 
@@ -99,7 +103,7 @@ describe('sync', () => {
     let state = reduce(contacts, {
       type: 'contacts_loaded',
       query: '',
-      contacts: [{ id: '1', name: 'A', first_name: null, last_name: null, email: null, phone: null, title: null, account_name: null }],
+      contacts: [{ id: '1', name: 'A', first_name: null, last_name: 'A', email: null, phone: null, title: null, account_name: null, pending: null }],
     });
     state = reduce(reduce(state, { type: 'sync_started' }), {
       type: 'sync_rejected',

@@ -114,6 +114,7 @@ export function reduce(state: State, action: Action): State {
         online: status.online ?? state.online,
         lastSyncedAt: status.last_synced_at ?? state.lastSyncedAt,
         shellSyncing: status.syncing,
+        // Older shells sent no outbox, counts or size: what we knew stays.
         outbox: status.outbox ?? state.outbox,
         counts: status.counts ?? state.counts,
         storageBytes: status.storage_bytes === undefined ? state.storageBytes : status.storage_bytes,
