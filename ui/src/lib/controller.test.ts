@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend, BackendEvents } from './backend';
-import { Controller } from './controller';
+import { Controller, PAGE_SIZE } from './controller';
 import type { AppStatus, ContactSummary, SyncReport, User } from './types';
 
 const rep: User = {
@@ -241,5 +241,32 @@ describe('Controller', () => {
     expect(shell.calls).toContain('sign_out');
     expect(controller.state.screen).toBe('sign_in');
     expect(controller.state.contacts).toEqual([]);
+  });
+});
+
+describe('Controller paging', () => {
+  it('asks for the next page by keyset, and matches by offset, and keeps what it has', async () => {
+    const asked: unknown[] = [];
+    const rows = Array.from({ length: PAGE_SIZE }, (_, i) => person(`id${i}`, `P${String(i).padStart(4, '0')}`));
+    const backend = {
+      subscribe: async () => () => {},
+      getStatus: async () => ({ signed_in: true, user: rep, online: true, last_synced_at: 'x', syncing: false }) as AppStatus,
+      listContactsPage: async (query: { search: string | null }) => {
+        asked.push(query);
+        return { items: rows, total: query.search ? null : PAGE_SIZE + 5 };
+      },
+      syncNow: () => new Promise(() => {}),
+    } as unknown as Backend;
+    const controller = new Controller(backend);
+    await controller.start();
+    await settle();
+    expect(controller.state.hasMore).toBe(true);
+    expect(controller.state.contactsTotal).toBe(PAGE_SIZE + 5);
+    await controller.loadMore();
+    expect(asked[1]).toEqual({ search: null, after: { name: rows.at(-1)!.name, id: rows.at(-1)!.id }, limit: PAGE_SIZE, offset: 0 });
+    await controller.search('p');
+    await controller.loadMore();
+    expect(controller.state.totalExact).toBe(false);
+    expect(asked.at(-1)).toEqual({ search: 'p', after: null, offset: PAGE_SIZE, limit: PAGE_SIZE });
   });
 });
