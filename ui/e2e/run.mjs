@@ -370,6 +370,7 @@ const scenarios = [
       await form.getByRole('button', { name: 'Left voicemail' }).click();
       await form.getByTestId('save').click();
       await expectGone(page.getByTestId('form-dialog'), 'the form');
+      await expectText(page.getByTestId('toast'), 'Call saved on this device. It goes to Salesforce when you are back online.');
       const [args] = await fakeArgs(page, 'log_call');
       if (args.call.about !== ana.id || args.call.subject !== 'Left voicemail' || !args.call.comments.includes('revised quote')) {
         throw new Failure(`log_call got ${JSON.stringify(args)}`);
@@ -665,9 +666,12 @@ const scenarios = [
   },
   {
     name: 'settings-sign-out-names-pending',
-    shell: signedIn,
+    // The last sync time is core's (what the shell says after the sync), not the webview's clock.
+    shell: { ...signedIn, syncedAt: new Date(Date.now() - 7 * 60_000).toISOString() },
     async run(page) {
-      await page.goto(`${this.baseUrl}#/settings`);
+      await idleAfterSyncs(page, 1);
+      await page.getByTestId(isPhone(page) ? 'open-settings' : 'nav-settings').click();
+      await eventually('the Settings heading has focus', async () => (await focusedText(page)) === 'Settings');
       await expectText(page.getByTestId('account-info'), rep.display_name);
       await expectText(page.getByTestId('org-id'), rep.org_id);
       await expectText(page.getByTestId('device-info'), `${contacts.length} contacts`);
