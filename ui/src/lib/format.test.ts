@@ -54,3 +54,24 @@ describe('progress', () => {
     expect(progressFraction({ object: 'Contact', done: 5, total: 0 })).toBeNull();
   });
 });
+
+import { formatAmount, formatBytes, formatDate, pendingLabel, remainingEstimate, telHref } from './format';
+
+describe('more formatting', () => {
+  it('shows money, Salesforce dates as local days, sizes and phone links', () => {
+    expect(formatAmount(185000)).toBe('$185,000');
+    expect(formatAmount(null)).toBe('—');
+    expect(formatDate('2026-03-01')).toBe('Mar 1, 2026');
+    expect(formatBytes(48_300_000)).toBe('46 MB');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(telHref('+1 (415) 555-0134')).toBe('tel:+14155550134');
+    expect(pendingLabel('waiting_for_sign_in')).toBe('Waiting for sign-in');
+  });
+
+  it('estimates what is left of a sync from how fast it has gone', () => {
+    expect(remainingEstimate({ object: 'Contact', done: 10_000, total: 50_000 }, 30_000)).toBe('about 2 minutes left');
+    expect(remainingEstimate({ object: 'Contact', done: 49_900, total: 50_000 }, 30_000)).toBe('almost done');
+    expect(remainingEstimate({ object: 'Contact', done: 0, total: 50_000 }, 30_000)).toBeNull();
+    expect(remainingEstimate({ object: 'Contact', done: 5, total: null }, 30_000)).toBeNull();
+  });
+});
