@@ -9,20 +9,22 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::app::{Desktop, TauriDriver};
+use common::app::{AppSession, Desktop, TauriDriver, PATIENCE};
 use common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the built app, tauri-driver and a display: run by `cargo xtask test`"]
-async fn rep_signs_in_through_the_system_browser_and_sees_contacts_also_offline() {
+async fn a_rep_signs_in_works_offline_and_every_change_reaches_salesforce_once() {
     let app_bin = PathBuf::from(env("COMPANION_APP_BIN"));
     let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
     let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
     std::fs::create_dir_all(&screenshots).unwrap();
+    let shot = |name: &str| screenshots.join(format!("{name}.png"));
 
     let sim = start_org().await;
     let gateway_dir = tempfile::tempdir().unwrap();
     let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let address = gateway.local_addr();
     let desktop = Desktop::new(&gateway.base_url());
 
     // Launch the app and press Sign in.
@@ -47,6 +49,7 @@ async fn rep_signs_in_through_the_system_browser_and_sees_contacts_also_offline(
     );
     let error = app.wait_for_text("[data-testid=sign-in-error]").await;
     assert!(error.contains("Sign-in failed — try again"), "{error}");
+    app.screenshot(&shot("01-sign-in-refused")).await;
 
     // The rep signs in; Salesforce sends the browser to companion://, and Linux starts a second
     // process with that URL, which hands it to the running app.
@@ -57,30 +60,198 @@ async fn rep_signs_in_through_the_system_browser_and_sees_contacts_also_offline(
     );
     desktop.deliver_link(&app_bin, &callback);
 
+    // The list counts the rep's contacts (it draws only the rows on screen); search finds one.
     let expected = contact_names_owned_by(&sim, REP);
-    let rows = app.wait_for_rows(expected.len()).await;
-    app.screenshot(&screenshots.join("contacts.png")).await;
-    for name in &expected {
-        assert!(
-            rows.iter().any(|row| row.contains(name.as_str())),
-            "{name} is listed"
-        );
-    }
-    app.quit().await;
+    app.wait_for_text_containing("[data-testid=contact-count]", &expected.len().to_string())
+        .await;
+    app.wait_for("[data-testid=contact-row]").await;
+    app.screenshot(&shot("02-contacts")).await;
+    let ada = &expected[expected.len() / 2];
+    app.type_into("[data-testid=search]", ada).await;
+    app.wait_for_text_containing("[data-testid=contact-row]", ada)
+        .await;
+    app.screenshot(&shot("03-search")).await;
 
-    // Restarted with the gateway down: the contacts are there, and the app says it is offline.
+    // Open the contact and log a call: it reaches Salesforce by itself.
+    app.click_visible("[data-testid=contact-row]").await;
+    app.wait_for_text_containing(
+        "[data-testid=contact-detail] h1, [data-testid=contact-detail] h2",
+        ada,
+    )
+    .await;
+    app.click_visible("[data-testid=contact-detail] [data-testid=log-call]")
+        .await;
+    app.type_into("[data-testid=field-subject]", "Intro call (e2e)")
+        .await;
+    app.click_visible("[data-testid=log-call-form] [data-testid=save]")
+        .await;
+    app.wait_for_text_containing("[data-testid=contact-detail]", "Intro call (e2e)")
+        .await;
+    wait_until("the call is in Salesforce", || {
+        in_org(&sim, "Task", "Subject", "Intro call (e2e)").len() == 1
+    })
+    .await;
+    app.screenshot(&shot("04-call-logged")).await;
+
+    // The network goes: a lead at a trade show, a call about it, a deal's next stage.
     gateway.shutdown().await;
+    app.click_visible("[data-testid=new-lead]").await;
+    app.type_into("[data-testid=field-last_name]", "Booth")
+        .await;
+    app.type_into("[data-testid=field-company]", "Trade Show Ltd (e2e)")
+        .await;
+    app.click_visible("[data-testid=lead-form] [data-testid=save]")
+        .await;
+    app.wait_for_text_containing("[data-testid=lead-detail]", "Trade Show Ltd (e2e)")
+        .await;
+    app.click_visible("[data-testid=lead-detail] [data-testid=log-call]")
+        .await;
+    app.type_into("[data-testid=field-subject]", "Met at the booth (e2e)")
+        .await;
+    app.click_visible("[data-testid=log-call-form] [data-testid=save]")
+        .await;
+    app.wait_for_text_containing("[data-testid=lead-detail]", "Met at the booth (e2e)")
+        .await;
+    app.screenshot(&shot("05-offline-lead-and-call")).await;
+
+    app.click_visible("[data-testid=nav-opportunities]").await;
+    app.click_visible("[data-testid=opportunity-row]").await;
+    app.wait_for("[data-testid=opportunity-detail]").await;
+    let deal_name = app
+        .texts("[data-testid=opportunity-detail] h1, [data-testid=opportunity-detail] h2")
+        .await;
+    let (deal, stage_before) = deal_named(&sim, &deal_name);
+    let new_stage = next_open_stage(&app, &stage_before).await;
+    move_to_stage(&app, &new_stage).await;
+    app.screenshot(&shot("06-offline-stage")).await;
+
+    // Pending shows the three, and they outlive a restart.
+    app.click_visible("[data-testid=nav-pending]").await;
+    app.wait_for_count("[data-testid=pending-row]", 3).await;
+    app.wait_for_text_containing("[data-testid=pending-count]", "3")
+        .await;
+    app.screenshot(&shot("07-pending-three")).await;
+    app.quit().await;
     let app = driver.launch(&app_bin).await;
-    let rows = app.wait_for_rows(expected.len()).await;
-    assert!(rows.iter().any(|row| row.contains(expected[0].as_str())));
     let banner = app.wait_for_text("[data-testid=offline-banner]").await;
     assert!(banner.to_lowercase().contains("offline"), "{banner}");
-    app.screenshot(&screenshots.join("contacts-offline.png"))
+    app.click_visible("[data-testid=nav-pending]").await;
+    app.wait_for_count("[data-testid=pending-row]", 3).await;
+    app.screenshot(&shot("08-pending-after-restart")).await;
+
+    // The network is back: refresh, and everything is sent once.
+    let gateway = start_gateway_at(&sim, gateway_dir.path(), address).await;
+    app.click_visible("[data-testid=nav-contacts]").await;
+    app.click_visible("[data-testid=refresh]").await;
+    app.click_visible("[data-testid=nav-pending]").await;
+    app.wait_for_count("[data-testid=pending-row]", 0).await;
+    let leads = in_org(&sim, "Lead", "Company", "Trade Show Ltd (e2e)");
+    assert_eq!(leads.len(), 1, "exactly one lead");
+    let calls = in_org(&sim, "Task", "Subject", "Met at the booth (e2e)");
+    assert_eq!(calls.len(), 1, "exactly one call about it");
+    assert_eq!(calls[0]["WhoId"], leads[0]["Id"], "linked to the lead");
+    assert_eq!(
+        in_org(&sim, "Opportunity", "Id", &deal)[0]["StageName"],
+        new_stage.as_str()
+    );
+    app.screenshot(&shot("09-pending-sent")).await;
+
+    // A conflict: offline again, the admin moves the deal in Salesforce, the rep moves it from
+    // the older view; back online, the rep keeps their stage.
+    gateway.shutdown().await;
+    let admin = Admin::sign_in(&sim).await;
+    admin
+        .call(
+            reqwest::Method::PATCH,
+            &format!("sobjects/Opportunity/{deal}"),
+            Some(serde_json::json!({"StageName": "Value Proposition"})),
+        )
         .await;
+    app.click_visible("[data-testid=nav-opportunities]").await;
+    app.click_visible(&format!("[data-testid=opportunity-row][href*='{deal}']"))
+        .await;
+    app.wait_for("[data-testid=opportunity-detail]").await;
+    let mine = next_open_stage(&app, &new_stage).await;
+    assert_ne!(mine, "Value Proposition");
+    move_to_stage(&app, &mine).await;
+    let gateway = start_gateway_at(&sim, gateway_dir.path(), address).await;
+    app.click_visible("[data-testid=nav-pending]").await;
+    app.click_visible("[data-testid=send-now]").await;
+    app.click_visible("[data-testid=pending-row]").await;
+    app.wait_for("[data-testid=conflict-field]").await;
+    app.wait_for_text_containing("[data-testid=theirs]", "Value Proposition")
+        .await;
+    app.screenshot(&shot("10-conflict")).await;
+    app.click_visible("[data-testid=keep-mine]").await;
+    wait_until("the rep's stage is in Salesforce", || {
+        in_org(&sim, "Opportunity", "Id", &deal)[0]["StageName"] == mine.as_str()
+    })
+    .await;
+    app.click_visible("[data-testid=nav-pending]").await;
+    app.wait_for_count("[data-testid=pending-row]", 0).await;
+    app.screenshot(&shot("11-conflict-kept-mine")).await;
     app.quit().await;
 
     drop(driver);
+    gateway.shutdown().await;
     sim.shutdown().await;
+}
+
+/// Records of `object` in sfsim whose `field` is `value`.
+fn in_org(sim: &sfsim::Sim, object: &str, field: &str, value: &str) -> Vec<serde_json::Value> {
+    sim.records(object)
+        .into_iter()
+        .filter(|r| r.get(field).and_then(|v| v.as_str()) == Some(value))
+        .map(serde_json::Value::Object)
+        .collect()
+}
+
+/// The deal whose name a heading shows: its id and stage in Salesforce.
+fn deal_named(sim: &sfsim::Sim, headings: &[String]) -> (String, String) {
+    sim.records("Opportunity")
+        .into_iter()
+        .find(|r| {
+            let name = r["Name"].as_str().unwrap_or_default();
+            headings.iter().any(|h| h.trim() == name)
+        })
+        .map(|r| {
+            (
+                r["Id"].as_str().unwrap().to_owned(),
+                r["StageName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .unwrap_or_else(|| panic!("no deal is named {headings:?}"))
+}
+
+/// An open stage of the path other than `current` (and than the admin's "Value Proposition").
+async fn next_open_stage(app: &AppSession, current: &str) -> String {
+    let stages = app.attributes("[data-testid=stage]", "data-stage").await;
+    stages
+        .into_iter()
+        .find(|s| s != current && s != "Value Proposition" && !s.starts_with("Closed"))
+        .expect("an open stage to move to")
+}
+
+/// Taps `stage` on the deal's path (confirming if asked) and waits for the deal to show it.
+async fn move_to_stage(app: &AppSession, stage: &str) {
+    app.click_visible(&format!("[data-testid=stage][data-stage='{stage}']"))
+        .await;
+    if !app.elements("[data-testid=confirm]").await.is_empty() {
+        app.click_visible("[data-testid=confirm]").await;
+    }
+    app.wait_for_text_containing("[data-testid=stage-name]", stage)
+        .await;
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{what}: not within {PATIENCE:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 fn env(name: &str) -> String {

@@ -197,6 +197,28 @@ pub struct AppSession {
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl AppSession {
+    /// A WebDriver call that may fail (e.g. an element the page just replaced): its value, or
+    /// the error WebDriver answered.
+    pub async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.expect("WebDriver answers");
+        let status = answer.status();
+        let value: Value = answer.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(value["value"].clone())
+        } else {
+            Err(value)
+        }
+    }
+
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
@@ -345,6 +367,86 @@ impl AppSession {
             Some(json!({"text": text})),
         )
         .await;
+    }
+
+    /// Clicks the first element matching `css` that the rep can see (phone and desktop layouts
+    /// keep some controls in the page, hidden).
+    pub async fn click_visible(&self, css: &str) {
+        let started = Instant::now();
+        loop {
+            // The page may replace an element between finding and clicking it (a list that
+            // refreshed): then look again.
+            for element in self.elements(css).await {
+                let shown = self
+                    .try_call(
+                        reqwest::Method::GET,
+                        &format!("/element/{element}/displayed"),
+                        None,
+                    )
+                    .await;
+                if shown == Ok(Value::Bool(true))
+                    && self
+                        .try_call(
+                            reqwest::Method::POST,
+                            &format!("/element/{element}/click"),
+                            Some(json!({})),
+                        )
+                        .await
+                        .is_ok()
+                {
+                    return;
+                }
+            }
+            assert!(started.elapsed() < PATIENCE, "no visible {css}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until some element matching `css` has a text containing `text`; returns it.
+    pub async fn wait_for_text_containing(&self, css: &str, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let texts = self.texts(css).await;
+            if let Some(found) = texts.iter().find(|t| t.contains(text)) {
+                return found.clone();
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no {css} shows {text:?}; they show {texts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until exactly `count` elements match `css`; returns their texts.
+    pub async fn wait_for_count(&self, css: &str, count: usize) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let texts = self.texts(css).await;
+            if texts.len() == count {
+                return texts;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{} × {css}, expected {count}: {texts:?}",
+                texts.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// An attribute of every element matching `css`, read in the page.
+    pub async fn attributes(&self, css: &str, name: &str) -> Vec<String> {
+        let script = "return Array.from(document.querySelectorAll(arguments[0]))
+                        .map(e => e.getAttribute(arguments[1]) || '');";
+        let values = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(json!({"script": script, "args": [css, name]})),
+            )
+            .await;
+        serde_json::from_value(values).unwrap_or_default()
     }
 
     /// A screenshot of what the window shows once it has painted.

@@ -184,10 +184,13 @@ pub struct PicklistEntry {
     pub default: bool,
     /// Opportunity stages only: default probability in percent, and what the stage means.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub probability: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub closed: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub won: Option<bool>,
 }
 
@@ -323,13 +326,15 @@ pub struct ErrorDetail {
     pub message: String,
     /// Field API name → what is wrong with it (validation errors).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub fields: Option<BTreeMap<String, String>>,
     /// Seconds to wait before retrying (rate limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(type = "number | null")]
+    #[ts(type = "number", optional)]
     pub retry_after: Option<u64>,
     /// A `conflict` of a write: the record as Salesforce has it now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub current: Option<serde_json::Value>,
 }
 

@@ -182,8 +182,15 @@ async fn wait_until_online(
         loop {
             tokio::select! {
                 _ = &mut retry => break,
-                // Saves made offline get their search entries merged too, off the Save.
-                _ = companion.saved_notify().notified() => tidy_search(companion).await,
+                // Saves made offline get their search entries merged too, off the Save; and
+                // a Save is worth a look at the network (a cheap probe): if the gateway
+                // answers, the change goes now rather than at the end of the backoff.
+                _ = companion.saved_notify().notified() => {
+                    tidy_search(companion).await;
+                    if companion.gateway_answers().await {
+                        return;
+                    }
+                }
             }
         }
         if companion.gateway_answers().await {

@@ -334,6 +334,7 @@ pub struct WriteError {
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[ts(as = "Option<BTreeMap<String, String>>", optional)]
     pub fields: BTreeMap<String, String>,
 }
 
@@ -362,21 +363,27 @@ pub struct PendingWrite {
     pub fields: BTreeMap<String, Value>,
     /// An update: the values the rep saw for those fields.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub base: Option<BTreeMap<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub error: Option<WriteError>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<FieldConflict>>", optional)]
     pub conflicts: Vec<FieldConflict>,
     /// What it waits for before it can go, e.g. the lead it is about.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub waiting_for: Option<String>,
     /// The key of a failed or conflicting write it cannot go before (an earlier write of its
     /// record, or the record it names): it goes once the rep settles that one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub held_back_by: Option<String>,
     pub attempts: u32,
     /// When it is tried again by itself (RFC 3339), if it is backing off.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub next_attempt_at: Option<String>,
     pub saved_at: String,
 }

@@ -28,17 +28,17 @@ fields: { [key in string]?: JsonValue },
 /**
  * An update: the values the rep saw for those fields.
  */
-base: { [key in string]?: JsonValue } | null, error: WriteError | null, conflicts: Array<FieldConflict>, 
+base?: { [key in string]?: JsonValue }, error?: WriteError, conflicts?: Array<FieldConflict>, 
 /**
  * What it waits for before it can go, e.g. the lead it is about.
  */
-waiting_for: string | null, 
+waiting_for?: string, 
 /**
  * The key of a failed or conflicting write it cannot go before (an earlier write of its
  * record, or the record it names): it goes once the rep settles that one.
  */
-held_back_by: string | null, attempts: number, 
+held_back_by?: string, attempts: number, 
 /**
  * When it is tried again by itself (RFC 3339), if it is backing off.
  */
-next_attempt_at: string | null, saved_at: string, };
+next_attempt_at?: string, saved_at: string, };

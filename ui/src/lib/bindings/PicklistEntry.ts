@@ -11,4 +11,4 @@ default: boolean,
 /**
  * Opportunity stages only: default probability in percent, and what the stage means.
  */
-probability?: number | null, closed?: boolean | null, won?: boolean | null, };
+probability?: number, closed?: boolean, won?: boolean, };
