@@ -21,7 +21,11 @@ async fn a_rep_signs_in_works_offline_and_every_change_reaches_salesforce_once()
     std::fs::create_dir_all(&screenshots).unwrap();
     let shot = |name: &str| screenshots.join(format!("{name}.png"));
 
-    let sim = start_org().await;
+    let sim = start_sim(sfsim::SimConfig {
+        control: true,
+        ..Default::default()
+    })
+    .await;
     let gateway_dir = tempfile::tempdir().unwrap();
     let gateway = start_gateway(&sim, gateway_dir.path()).await;
     let address = gateway.local_addr();
@@ -159,6 +163,15 @@ async fn a_rep_signs_in_works_offline_and_every_change_reaches_salesforce_once()
     // A conflict: offline again, the admin moves the deal in Salesforce, the rep moves it from
     // the older view; back online, the rep keeps their stage.
     gateway.shutdown().await;
+    // The admin edits a little later than the rep's last view: `If-Unmodified-Since` compares
+    // whole seconds, as HTTP dates do, so sfsim's clock moves on two.
+    let advanced = reqwest::Client::new()
+        .post(format!("{}/__sim/clock/advance", sim.base_url()))
+        .json(&serde_json::json!({"seconds": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert!(advanced.status().is_success());
     let admin = Admin::sign_in(&sim).await;
     admin
         .call(
