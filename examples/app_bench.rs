@@ -32,7 +32,7 @@ const ADMIN: &str = "admin@demo.example";
 const CONTACTS: u64 = 50_000;
 /// A row of the contacts list, and the search box above it.
 const ROW: &str = "[data-testid=contact-row]";
-const SEARCH: &str = "[data-testid=search-input]";
+const SEARCH: &str = "[data-testid=search]";
 
 #[tokio::main]
 async fn main() {
