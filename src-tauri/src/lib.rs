@@ -55,7 +55,15 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             std::thread::Builder::new()
                 .name("open-core".into())
                 .spawn(move || {
-                    let opened = open_core(&handle);
+                    // Commands wait for this outcome: even a panic while opening must give one.
+                    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        open_core(&handle)
+                    }))
+                    .unwrap_or_else(|_| {
+                        Err(AppError::Startup(
+                            "opening the data on this device failed unexpectedly".into(),
+                        ))
+                    });
                     let ready = opened.is_ok();
                     handle.state::<AppState>().opened(opened);
                     if ready {
