@@ -83,6 +83,11 @@ async fn a_rep_signs_in_works_offline_and_every_change_reaches_salesforce_once()
         ada,
     )
     .await;
+    // Call hands the number to the system's dialler (the opener takes tel: links out).
+    app.click_visible("[data-testid=contact-detail] [data-testid=call]")
+        .await;
+    let dialled = desktop.wait_for_browser_url(2).await;
+    assert!(dialled.starts_with("tel:"), "Call opened {dialled}");
     app.click_visible("[data-testid=contact-detail] [data-testid=log-call]")
         .await;
     app.type_into("[data-testid=field-subject]", "Intro call (e2e)")

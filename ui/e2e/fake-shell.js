@@ -173,6 +173,11 @@ export function installFakeShell(config) {
       return {
         object: 'Account',
         ...accountSummary(account),
+        website: account.website,
+        billing_street: account.billing_street,
+        billing_state: account.billing_state,
+        billing_postal_code: account.billing_postal_code,
+        billing_country: account.billing_country,
         owner_id: '005',
         system_modstamp: '2026-11-01T10:00:00.000Z',
         contacts: db.contacts.filter((c) => c.account_id === id).sort(byName).map(contactSummary),

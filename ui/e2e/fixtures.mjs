@@ -49,6 +49,12 @@ export const accounts = [
   industry,
   phone,
   billing_city: city,
+  // The first account has a whole address and a website; the others a city only.
+  website: index === 0 ? 'www.northwind.example' : null,
+  billing_street: index === 0 ? '100 Market Street' : null,
+  billing_state: index === 0 ? 'CA' : null,
+  billing_postal_code: index === 0 ? '94105' : null,
+  billing_country: index === 0 ? 'USA' : null,
 }));
 
 const accountId = (name) => accounts.find((a) => a.name === name)?.id ?? null;

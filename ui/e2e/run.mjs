@@ -305,13 +305,22 @@ const scenarios = [
       if (rendered === 0 || rendered > 120) throw new Failure(`${rendered} rows in the DOM: the list is not virtualized`);
       const pages = await fakeArgs(page, 'list_contacts_page');
       if (pages[0].query.limit > 500) throw new Failure(`first page asked for ${pages[0].query.limit} rows`);
-      // Scrolling to the end loads the following pages by keyset, and the last contact shows up.
+      // The scroller is as tall as the whole list from the start: its scroll bar is every contact.
+      const height = await page.locator('[data-pane=list] .scroller').evaluate((el) => el.scrollHeight);
+      if (height < total * 60) throw new Failure(`the list is ${height}px tall for ${total} contacts`);
+      // Scrolling on reads the next page by keyset.
+      await eventually('the next page is read by keyset as the rep scrolls', async () => {
+        await page.locator('[data-pane=list] .scroller').evaluate((el) => el.scrollBy(0, el.clientHeight));
+        const later = (await fakeArgs(page, 'list_contacts_page')).slice(1).filter((a) => a.query.after);
+        return later.length > 0 ? true : 'no keyset page (after: {name, id}) yet';
+      }, 15000);
+      // A jump to the end reads the last page (by offset) and the last contact shows up.
       await eventually('the last contact is reachable by scrolling', async () => {
         await page.locator('[data-pane=list] .scroller').evaluate((el) => el.scrollTo(0, el.scrollHeight));
         return (await rowNames(page)).includes('Zed Person 01499') ? true : (await rowNames(page)).slice(-1);
       }, 15000);
-      const later = (await fakeArgs(page, 'list_contacts_page')).slice(1).filter((a) => a.query.after);
-      if (later.length === 0) throw new Failure('no keyset page (after: {name, id}) was asked for');
+      const jumped = (await fakeArgs(page, 'list_contacts_page')).filter((a) => !a.query.after && a.query.offset > 0);
+      if (jumped.length === 0) throw new Failure('the end of the list was not read by offset');
     },
   },
   {
@@ -382,6 +391,37 @@ const scenarios = [
     ownScreenshot: true,
   },
   {
+    name: 'log-call-about-a-deal-with-its-contact',
+    shell: calm,
+    async run(page) {
+      const opp = opportunities[0];
+      const wendy = contacts.find((c) => c.name === 'Wendy Zhao');
+      await page.goto(`${this.baseUrl}#/opportunities/${opp.id}`);
+      await page.getByTestId('log-call').click();
+      const form = page.getByTestId('log-call-form');
+      // The account's contacts, to say who the call was with.
+      await expectVisible(form.getByTestId('field-contact'), 'the contact picker');
+      const options = await form.getByTestId('field-contact').locator('option').allInnerTexts();
+      if (!options.some((o) => o.startsWith('Wendy Zhao'))) throw new Failure(`picker offers ${JSON.stringify(options)}`);
+      if (options.some((o) => o.startsWith('Samuel Adeyemi'))) throw new Failure('the picker offers another account\'s contact');
+      await form.getByTestId('field-minutes').fill('a while');
+      await form.getByTestId('save').click();
+      await expectText(form.getByTestId('error-minutes'), 'Enter the minutes as a number, like 15.');
+      await noCallsTo(page, 'log_call');
+      await page.screenshot({ path: this.shotPath });
+      await this.axe(page, 'call about a deal');
+      await form.getByTestId('field-contact').selectOption(wendy.id);
+      await form.getByTestId('field-minutes').fill('12');
+      await form.getByTestId('save').click();
+      await expectGone(page.getByTestId('form-dialog'), 'the form');
+      const [args] = await fakeArgs(page, 'log_call');
+      if (args.call.about !== opp.id || args.call.contact_id !== wendy.id || args.call.duration_seconds !== 720) {
+        throw new Failure(`log_call got ${JSON.stringify(args)}`);
+      }
+    },
+    ownScreenshot: true,
+  },
+  {
     name: 'new-task-quick-picks',
     shell: calm,
     async run(page) {
@@ -432,7 +472,15 @@ const scenarios = [
       await page.getByTestId('account-link').click();
       await eventually('the account heading has focus', async () => (await focusedText(page)) === 'Northwind Traders');
       const map = await page.getByTestId('map').getAttribute('href');
-      if (!map.includes('San%20Francisco')) throw new Failure(`maps link ${map}`);
+      const address = '100 Market Street, San Francisco, CA, 94105, USA';
+      if (map !== `https://maps.google.com/?q=${encodeURIComponent(address)}`) throw new Failure(`maps link ${map}`);
+      await expectText(page.getByTestId('account-detail').locator('dl'), address);
+      const website = await page.getByTestId('website').getAttribute('href');
+      if (website !== 'https://www.northwind.example') throw new Failure(`website link ${website}`);
+      // Links out open in the system (the shell's opener takes target=_blank links).
+      for (const id of ['call', 'website', 'map']) {
+        if ((await page.getByTestId(id).getAttribute('target')) !== '_blank') throw new Failure(`${id} does not open outside the app`);
+      }
       const names = await page.getByTestId('account-contact').locator('.primary-text').allInnerTexts();
       const expected = contacts.filter((c) => c.account_name === 'Northwind Traders').map((c) => c.name);
       if (JSON.stringify(names) !== JSON.stringify(expected)) throw new Failure(`account contacts ${JSON.stringify(names)}`);

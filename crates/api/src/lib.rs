@@ -283,7 +283,18 @@ pub struct Account {
     #[serde(default)]
     pub phone: Option<String>,
     #[serde(default)]
+    pub website: Option<String>,
+    /// The billing address: street (may hold several lines), city, state, postal code, country.
+    #[serde(default)]
+    pub billing_street: Option<String>,
+    #[serde(default)]
     pub billing_city: Option<String>,
+    #[serde(default)]
+    pub billing_state: Option<String>,
+    #[serde(default)]
+    pub billing_postal_code: Option<String>,
+    #[serde(default)]
+    pub billing_country: Option<String>,
     pub owner_id: String,
     /// Salesforce datetime, e.g. `2024-05-01T10:00:00.000+0000`.
     pub system_modstamp: String,

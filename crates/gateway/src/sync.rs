@@ -57,7 +57,12 @@ pub const ACCOUNT: ObjectSpec = ObjectSpec {
         "Name",
         "Industry",
         "Phone",
+        "Website",
+        "BillingStreet",
         "BillingCity",
+        "BillingState",
+        "BillingPostalCode",
+        "BillingCountry",
         "OwnerId",
         "SystemModstamp",
     ],
@@ -574,7 +579,8 @@ mod tests {
     fn first_page_has_no_where_clause() {
         assert_eq!(
             page_query(&ACCOUNT, None, None),
-            "SELECT Id, Name, Industry, Phone, BillingCity, OwnerId, SystemModstamp FROM Account \
+            "SELECT Id, Name, Industry, Phone, Website, BillingStreet, BillingCity, BillingState, \
+             BillingPostalCode, BillingCountry, OwnerId, SystemModstamp FROM Account \
              ORDER BY SystemModstamp, Id"
         );
     }

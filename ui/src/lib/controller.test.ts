@@ -107,7 +107,7 @@ describe('Controller', () => {
     expect(shell.calls).toEqual(['subscribe', 'get_status', 'list_contacts(null)']);
     shell.lists[0].resolve([person('1', 'Local Lou')]);
     await settle();
-    expect(controller.state.contacts.map((c) => c.name)).toEqual(['Local Lou']);
+    expect(controller.state.contacts.map((c) => c?.name)).toEqual(['Local Lou']);
     expect(shell.calls.at(-1)).toBe('sync_now');
     expect(controller.state.syncing).toBe(true);
 
@@ -187,7 +187,7 @@ describe('Controller', () => {
     shell.syncs[0].reject({ kind: 'offline', message: 'gateway unreachable' });
     await settle();
     expect(controller.state.online).toBe(false);
-    expect(controller.state.contacts.map((c) => c.name)).toEqual(['Saved Sue']);
+    expect(controller.state.contacts.map((c) => c?.name)).toEqual(['Saved Sue']);
     expect(controller.state.syncing).toBe(false);
   });
 
@@ -218,7 +218,7 @@ describe('Controller', () => {
     await settle();
     shell.lists[1].resolve([person('3', 'Ann Lee'), person('4', 'Dan Anders')]);
     await settle();
-    expect(controller.state.contacts.map((c) => c.name)).toEqual(['Ann Lee']);
+    expect(controller.state.contacts.map((c) => c?.name)).toEqual(['Ann Lee']);
     expect(controller.state.query).toBe('ann');
   });
 
@@ -245,28 +245,76 @@ describe('Controller', () => {
 });
 
 describe('Controller paging', () => {
-  it('asks for the next page by keyset, and matches by offset, and keeps what it has', async () => {
-    const asked: unknown[] = [];
-    const rows = Array.from({ length: PAGE_SIZE }, (_, i) => person(`id${i}`, `P${String(i).padStart(4, '0')}`));
+  /** A shell whose list has `total` contacts, answering pages as core does; records what was asked. */
+  function pagedShell(total: number) {
+    const all = Array.from({ length: total }, (_, i) => person(`id${i}`, `P${String(i).padStart(5, '0')}`));
+    const asked: { search: string | null; after: { name: string; id: string } | null; limit: number; offset: number }[] = [];
     const backend = {
       subscribe: async () => () => {},
       getStatus: async () => ({ signed_in: true, user: rep, online: true, last_synced_at: 'x', syncing: false }) as AppStatus,
-      listContactsPage: async (query: { search: string | null }) => {
+      listContactsPage: async (query: (typeof asked)[number]) => {
         asked.push(query);
-        return { items: rows, total: query.search ? null : PAGE_SIZE + 5 };
+        let start = query.offset;
+        if (query.after) start = all.findIndex((c) => c.id === query.after!.id) + 1;
+        const list = query.search ? all.filter((c) => c.name.includes(query.search!.toUpperCase())) : all;
+        return { items: list.slice(start, start + query.limit), total: query.search ? null : total };
       },
-      syncNow: () => new Promise(() => {}),
+      syncNow: async () => report,
     } as unknown as Backend;
-    const controller = new Controller(backend);
+    return { all, asked, controller: new Controller(backend) };
+  }
+
+  it('has a row for every contact and reads the pages that come into view', async () => {
+    const { all, asked, controller } = pagedShell(PAGE_SIZE * 10 + 5);
     await controller.start();
     await settle();
-    expect(controller.state.hasMore).toBe(true);
-    expect(controller.state.contactsTotal).toBe(PAGE_SIZE + 5);
-    await controller.loadMore();
-    expect(asked[1]).toEqual({ search: null, after: { name: rows.at(-1)!.name, id: rows.at(-1)!.id }, limit: PAGE_SIZE, offset: 0 });
+    expect(controller.state.contacts).toHaveLength(all.length);
+    expect(controller.state.contactsTotal).toBe(all.length);
+    expect(controller.state.contacts[PAGE_SIZE - 1]?.id).toBe(all[PAGE_SIZE - 1].id);
+    expect(controller.state.contacts[PAGE_SIZE]).toBeUndefined();
+
+    // Scrolling on: the next page, by keyset after the last row read.
+    controller.showRows(PAGE_SIZE - 20, PAGE_SIZE - 5);
+    await settle();
+    expect(asked.at(-1)).toEqual({ search: null, after: { name: all[PAGE_SIZE - 1].name, id: all[PAGE_SIZE - 1].id }, limit: PAGE_SIZE, offset: 0 });
+    expect(controller.state.contacts[PAGE_SIZE]?.id).toBe(all[PAGE_SIZE].id);
+
+    // A jump to the end (the scroll bar dragged): that page by offset; the last row is the last contact.
+    controller.showRows(all.length - 10, all.length - 1);
+    await settle();
+    expect(asked.at(-1)).toMatchObject({ after: null, offset: PAGE_SIZE * 10 });
+    expect(controller.state.contacts.at(-1)?.id).toBe(all.at(-1)!.id);
+    // Pages far from the screen are let go; the first one is kept.
+    expect(controller.state.contacts[PAGE_SIZE]).toBeUndefined();
+    expect(controller.state.contacts[0]?.id).toBe(all[0].id);
+    const loaded = controller.state.contacts.filter(Boolean).length;
+    expect(loaded).toBeLessThan(PAGE_SIZE * 4);
+  });
+
+  it('matches come by offset as the rep scrolls to their end', async () => {
+    const { asked, controller } = pagedShell(PAGE_SIZE * 3);
+    await controller.start();
+    await settle();
     await controller.search('p');
-    await controller.loadMore();
     expect(controller.state.totalExact).toBe(false);
+    expect(controller.state.hasMore).toBe(true);
+    controller.showRows(PAGE_SIZE - 20, PAGE_SIZE - 5);
+    await settle();
     expect(asked.at(-1)).toEqual({ search: 'p', after: null, offset: PAGE_SIZE, limit: PAGE_SIZE });
+    expect(controller.state.contacts).toHaveLength(PAGE_SIZE * 2);
+  });
+
+  it('records changed far down the list: the rows on screen are read again, the place kept', async () => {
+    const { asked, controller } = pagedShell(PAGE_SIZE * 10);
+    await controller.start();
+    await settle();
+    controller.showRows(PAGE_SIZE * 6 + 10, PAGE_SIZE * 6 + 20);
+    await settle();
+    asked.length = 0;
+    controller.changed();
+    await settle();
+    const offsets = asked.map((q) => q.offset).sort((a, b) => a - b);
+    expect(offsets).toEqual([0, PAGE_SIZE * 5, PAGE_SIZE * 6]);
+    expect(controller.state.contacts[PAGE_SIZE * 6 + 15]).toBeDefined();
   });
 });

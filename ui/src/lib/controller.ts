@@ -1,10 +1,19 @@
 import type { Backend } from './backend';
 import { toAppError } from './errors';
-import { nextCursor } from './paging';
 import { initialState, reduce, type Action, type State } from './state';
+import type { ContactSummary } from './types';
 
 /** Contacts per page of the list (keyset paging from core). */
 export const PAGE_SIZE = 200;
+/** Pages of the whole list kept each side of the rows on screen; further ones are let go. */
+const KEEP_PAGES = 4;
+
+/** Writes `items` into `rows` from `start`, within the list's length. */
+function fillRows(rows: (ContactSummary | undefined)[], start: number, items: ContactSummary[]): void {
+  items.forEach((item, i) => {
+    if (start + i < rows.length) rows[start + i] = item;
+  });
+}
 
 /**
  * Runs the app: turns the rep's actions into shell calls and the shell's answers and events into
@@ -21,6 +30,10 @@ export class Controller {
   private loadingMore: Promise<void> | null = null;
   /** What the rep last searched for; a refresh reloads that. */
   private requestedQuery = '';
+  /** The rows on screen, as the list last said. */
+  private shown = { start: 0, end: 0 };
+  /** Pages of the whole list read or being read, by number. */
+  private readonly pages = new Map<number, 'reading' | 'loaded'>();
 
   constructor(readonly backend: Backend) {}
 
@@ -81,16 +94,41 @@ export class Controller {
     return this.runningSync;
   }
 
-  /** Shows the first page of contacts matching `text` (all of them when blank). */
-  async search(text: string, keep = 0): Promise<void> {
+  /**
+   * Shows the contacts matching `text` (all of them when blank). The whole list has a row for
+   * every contact from the start (so its scroll bar is the whole list), read a page at a time as
+   * rows come into view; matches are ranked by core and come a page at a time as the rep scrolls
+   * to their end. `keepPlace` (records changed) reads again the pages on screen rather than the
+   * first, so a rep far down the list stays there.
+   */
+  async search(text: string, keepPlace = false): Promise<void> {
     const query = text.trim();
+    const loaded = this.current.contacts.length;
     this.requestedQuery = query;
     const request = ++this.listRequest;
     this.loadingMore = null;
-    const limit = Math.max(PAGE_SIZE, keep);
+    this.pages.clear();
     try {
-      const page = await this.backend.listContactsPage({ search: query === '' ? null : query, after: null, limit, offset: 0 });
-      if (request === this.listRequest) {
+      if (query === '') {
+        const wanted = keepPlace ? [0, ...this.pagesAround(this.shown)] : [0];
+        const numbers = [...new Set(wanted)];
+        for (const n of numbers) this.pages.set(n, 'reading');
+        const answers = await Promise.all(
+          numbers.map((n) => this.backend.listContactsPage({ search: null, after: null, limit: PAGE_SIZE, offset: n * PAGE_SIZE })),
+        );
+        if (request !== this.listRequest) return;
+        const total = Math.max(answers[0].total ?? 0, answers[0].items.length);
+        const rows = new Array<ContactSummary | undefined>(total);
+        numbers.forEach((n, k) => {
+          fillRows(rows, n * PAGE_SIZE, answers[k].items);
+          this.pages.set(n, 'loaded');
+        });
+        this.dispatch({ type: 'contacts_loaded', query, contacts: rows, total, totalExact: true, hasMore: false });
+        this.showRows(this.shown.start, this.shown.end);
+      } else {
+        const limit = keepPlace ? Math.max(PAGE_SIZE, loaded) : PAGE_SIZE;
+        const page = await this.backend.listContactsPage({ search: query, after: null, limit, offset: 0 });
+        if (request !== this.listRequest) return;
         this.dispatch({
           type: 'contacts_loaded',
           query,
@@ -102,24 +140,79 @@ export class Controller {
       }
     } catch (error) {
       if (request === this.listRequest) {
+        // Nothing is being read any more: the next scroll asks again.
+        this.pages.clear();
         this.dispatch({ type: 'contacts_failed', error: toAppError(error) });
       }
     }
   }
 
-  /** The next page, when the list is scrolled near its end. Calls while one loads join it. */
+  /**
+   * The list shows rows `start`..`end`. The whole list reads the pages around them it has not
+   * read (by keyset after the row before when that is loaded, by offset after a jump) and lets
+   * go of pages far away, so memory stays flat however far the rep scrolls. Matches load on
+   * near their end.
+   */
+  showRows(start: number, end: number): void {
+    this.shown = { start: Math.max(0, start), end: Math.max(start, end) };
+    if (!this.current.contactsLoaded) return;
+    if (this.requestedQuery !== '') {
+      if (this.current.hasMore && end >= this.current.contacts.length - 40) void this.loadMore();
+      return;
+    }
+    for (const n of this.pagesAround(this.shown)) {
+      if (!this.pages.has(n)) void this.readPage(n);
+    }
+  }
+
+  /** The pages holding `rows`, half a page more each side, within the list. */
+  private pagesAround(rows: { start: number; end: number }): number[] {
+    const last = Math.max(0, Math.ceil(this.current.contacts.length / PAGE_SIZE) - 1);
+    const from = Math.max(0, Math.floor((rows.start - PAGE_SIZE / 2) / PAGE_SIZE));
+    const to = Math.min(last, Math.floor((rows.end + PAGE_SIZE / 2) / PAGE_SIZE));
+    const numbers = [];
+    for (let n = from; n <= to; n++) numbers.push(n);
+    return numbers;
+  }
+
+  private async readPage(n: number): Promise<void> {
+    const request = this.listRequest;
+    this.pages.set(n, 'reading');
+    const start = n * PAGE_SIZE;
+    const before = this.pages.get(n - 1) === 'loaded' ? this.current.contacts[start - 1] : undefined;
+    const query = before
+      ? { search: null, after: { name: before.name, id: before.id }, limit: PAGE_SIZE, offset: 0 }
+      : { search: null, after: null, limit: PAGE_SIZE, offset: start };
+    try {
+      const page = await this.backend.listContactsPage(query);
+      if (request !== this.listRequest) return;
+      this.pages.set(n, 'loaded');
+      const keep = this.pagesAround({ start: this.shown.start - KEEP_PAGES * PAGE_SIZE, end: this.shown.end + KEEP_PAGES * PAGE_SIZE });
+      const dropped = [...this.pages.keys()].filter((p) => p !== 0 && this.pages.get(p) === 'loaded' && !keep.includes(p));
+      for (const p of dropped) this.pages.delete(p);
+      this.dispatch({
+        type: 'contacts_page',
+        start,
+        contacts: page.items,
+        total: page.total ?? this.current.contacts.length,
+        dropped: dropped.map((p) => [p * PAGE_SIZE, (p + 1) * PAGE_SIZE]),
+      });
+    } catch (error) {
+      if (request !== this.listRequest) return;
+      this.pages.delete(n);
+      this.dispatch({ type: 'contacts_failed', error: toAppError(error) });
+    }
+  }
+
+  /** The next page of matches, when the list is scrolled near their end. Calls while one loads join it. */
   loadMore(): Promise<void> {
     if (!this.current.hasMore) return Promise.resolve();
     if (!this.loadingMore) {
       const request = this.listRequest;
-      const query = this.requestedQuery;
-      // The whole list pages by keyset (name, id); ranked matches by offset.
-      const page =
-        query === ''
-          ? { search: null, after: nextCursor(this.current.contacts), limit: PAGE_SIZE, offset: 0 }
-          : { search: query, after: null, offset: this.current.contacts.length, limit: PAGE_SIZE };
+      // Ranked matches page by offset.
+      const query = { search: this.requestedQuery, after: null, offset: this.current.contacts.length, limit: PAGE_SIZE };
       this.loadingMore = this.backend
-        .listContactsPage(page)
+        .listContactsPage(query)
         .then((page) => {
           if (request !== this.listRequest) return;
           this.dispatch({
@@ -180,7 +273,7 @@ export class Controller {
     // A sync this screen started reloads the list when it ends.
     if (this.runningSync) return;
     if (this.current.screen === 'contacts' && this.current.contactsLoaded) {
-      void this.search(this.requestedQuery, this.current.contacts.length);
+      void this.search(this.requestedQuery, true);
     }
   }
 
@@ -196,7 +289,7 @@ export class Controller {
     // The last sync time is core's, never this webview's clock.
     await this.refreshStatus();
     this.dispatch({ type: 'changed' });
-    await this.search(this.requestedQuery, this.current.contacts.length);
+    await this.search(this.requestedQuery, true);
   }
 
   /** The app opens: what is on the device first, then what is new. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  callPayload,
+  checkCall,
   checkLead,
   checkTask,
   contactChanges,
@@ -45,5 +47,28 @@ describe('forms', () => {
     expect(placed.fields).toEqual({ email: 'invalid email' });
     expect(placed.message).toContain('OwnerId: inactive owner');
     expect(retryChanges('create_lead', { email: 'x', company: 'A' }, { email: 'x@y.io', company: 'A' })).toEqual({ Email: 'x@y.io' });
+  });
+});
+
+describe('the call form', () => {
+  const call = { subject: 'Call', comments: '', date: '2026-12-06' };
+
+  it('takes an optional duration in minutes and sends it in seconds', () => {
+    expect(checkCall({ ...call, minutes: '' })).toEqual({});
+    expect(callPayload('006A', { ...call, minutes: '' }).duration_seconds).toBeNull();
+    expect(checkCall({ ...call, minutes: '12.5' })).toEqual({});
+    expect(callPayload('006A', { ...call, minutes: '12.5' }).duration_seconds).toBe(750);
+  });
+
+  it('refuses a duration that is not minutes', () => {
+    expect(checkCall({ ...call, minutes: 'a while' }).minutes).toBe('Enter the minutes as a number, like 15.');
+    expect(checkCall({ ...call, minutes: '-3' }).minutes).toBeDefined();
+    expect(checkCall({ ...call, minutes: '5000' }).minutes).toBeDefined();
+  });
+
+  it('names the contact picked, or none', () => {
+    expect(callPayload('006A', { ...call, contactId: '003B' }).contact_id).toBe('003B');
+    expect(callPayload('006A', { ...call, contactId: '' }).contact_id).toBeNull();
+    expect(callPayload('003A', call, '003A').contact_id).toBe('003A');
   });
 });

@@ -104,22 +104,37 @@ export interface CallFields {
   subject: string;
   comments: string;
   date: string;
+  /** Minutes, as typed; blank when not said. */
+  minutes?: string;
+  /** A call about an opportunity or account: who it was with (a contact id), blank for no one. */
+  contactId?: string;
 }
+
+/** The longest call the form takes, in minutes (a day). */
+const LONGEST_CALL_MINUTES = 24 * 60;
 
 export function checkCall(fields: CallFields): Errors {
   const errors: Errors = {};
   if (!trimmed(fields.subject)) errors.subject = 'Enter a subject.';
   if (fields.date && !parseLocalDate(fields.date)) errors.date = 'Enter a date.';
+  const minutes = trimmed(fields.minutes ?? '');
+  if (minutes !== null) {
+    const value = Number(minutes);
+    if (!Number.isFinite(value) || value < 0) errors.minutes = 'Enter the minutes as a number, like 15.';
+    else if (value > LONGEST_CALL_MINUTES) errors.minutes = 'A call of more than a day? Enter the minutes it lasted.';
+  }
   return errors;
 }
 
 export function callPayload(about: string, fields: CallFields, contactId: string | null = null): NewCall {
+  const minutes = trimmed(fields.minutes ?? '');
   return {
     about,
     subject: trimmed(fields.subject),
     comments: trimmed(fields.comments),
     date: trimmed(fields.date),
-    contact_id: contactId,
+    duration_seconds: minutes === null ? null : Math.round(Number(minutes) * 60),
+    contact_id: contactId ?? trimmed(fields.contactId ?? ''),
   };
 }
 

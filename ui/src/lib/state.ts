@@ -27,7 +27,11 @@ export interface State {
   reauthRequired: boolean;
   /** A problem that is neither offline nor reauth, shown once until dismissed. */
   notice: string | null;
-  contacts: ContactSummary[];
+  /**
+   * The list's rows. The whole list has one per contact, `undefined` where its page is not read
+   * (yet, or any more); matches are the ones read so far.
+   */
+  contacts: (ContactSummary | undefined)[];
   /** False until the first list arrives, so "no contacts" is not shown before we know. */
   contactsLoaded: boolean;
   /** The search text the shown list answers. */
@@ -93,7 +97,8 @@ export type Action =
   | { type: 'sync_progress'; progress: SyncProgress }
   | { type: 'sync_succeeded'; at?: string }
   | { type: 'sync_rejected'; error: AppError }
-  | { type: 'contacts_loaded'; query: string; contacts: ContactSummary[]; total?: number; totalExact?: boolean; hasMore?: boolean }
+  | { type: 'contacts_loaded'; query: string; contacts: (ContactSummary | undefined)[]; total?: number; totalExact?: boolean; hasMore?: boolean }
+  | { type: 'contacts_page'; start: number; contacts: ContactSummary[]; total: number; dropped: [number, number][] }
   | { type: 'contacts_more'; contacts: ContactSummary[]; total: number; hasMore: boolean }
   | { type: 'changed' }
   | { type: 'replica_unreadable' }
@@ -185,8 +190,19 @@ export function reduce(state: State, action: Action): State {
         totalExact: action.totalExact ?? true,
         hasMore: action.hasMore ?? false,
       };
+    case 'contacts_page': {
+      const rows = state.contacts.slice();
+      rows.length = action.total;
+      for (const [from, to] of action.dropped) {
+        for (let i = from; i < Math.min(to, rows.length); i++) rows[i] = undefined;
+      }
+      action.contacts.forEach((contact, i) => {
+        if (action.start + i < rows.length) rows[action.start + i] = contact;
+      });
+      return { ...state, contacts: rows, contactsTotal: action.total };
+    }
     case 'contacts_more': {
-      const seen = new Set(state.contacts.map((c) => c.id));
+      const seen = new Set(state.contacts.map((c) => c?.id));
       return {
         ...state,
         contacts: [...state.contacts, ...action.contacts.filter((c) => !seen.has(c.id))],

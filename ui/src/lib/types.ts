@@ -51,14 +51,5 @@ export type ContactPageQuery = ContactQuery;
 /** The objects the search box finds (`SearchHit.object`). */
 export type SearchObject = 'Contact' | 'Account' | 'Opportunity' | 'Lead';
 
-/**
- * An account as the Account screen shows it. Website and street address are not replicated
- * yet; the screen shows them (and the maps link uses them) once the shell sends them.
- */
-export type AccountDetail = GeneratedAccountDetail & {
-  website?: string | null;
-  billing_street?: string | null;
-  billing_state?: string | null;
-  billing_postal_code?: string | null;
-  billing_country?: string | null;
-};
+/** An account as the Account screen shows it: website and billing address included. */
+export type AccountDetail = GeneratedAccountDetail;

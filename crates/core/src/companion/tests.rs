@@ -13,7 +13,12 @@ fn account(id: &str, name: &str) -> Account {
         name: name.into(),
         industry: None,
         phone: None,
+        website: None,
+        billing_street: None,
         billing_city: None,
+        billing_state: None,
+        billing_postal_code: None,
+        billing_country: None,
         owner_id: "005000000000001AAA".into(),
         system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
     }

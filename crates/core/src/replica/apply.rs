@@ -165,7 +165,12 @@ fn apply(conn: &Connection, page: &SyncResponse) -> Result<PageCounts, CoreError
                 &a.name,
                 &a.industry,
                 &a.phone,
+                &a.website,
+                &a.billing_street,
                 &a.billing_city,
+                &a.billing_state,
+                &a.billing_postal_code,
+                &a.billing_country,
                 &a.owner_id,
                 &a.system_modstamp,
                 pass,
@@ -431,11 +436,16 @@ fn salesforce_stamp(text: &str) -> Option<String> {
 // `2024-05-01T10:00:00.000+0000` (always UTC, fixed width), so text order is time order.
 
 const UPSERT_ACCOUNT: &str = "
-    INSERT INTO account (id, name, industry, phone, billing_city, owner_id, system_modstamp, pass)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    INSERT INTO account (id, name, industry, phone, website, billing_street, billing_city,
+                         billing_state, billing_postal_code, billing_country, owner_id,
+                         system_modstamp, pass)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
     ON CONFLICT (id) DO UPDATE SET
         name = excluded.name, industry = excluded.industry, phone = excluded.phone,
-        billing_city = excluded.billing_city, owner_id = excluded.owner_id,
+        website = excluded.website, billing_street = excluded.billing_street,
+        billing_city = excluded.billing_city, billing_state = excluded.billing_state,
+        billing_postal_code = excluded.billing_postal_code,
+        billing_country = excluded.billing_country, owner_id = excluded.owner_id,
         system_modstamp = excluded.system_modstamp, pass = excluded.pass
     WHERE excluded.system_modstamp >= account.system_modstamp";
 

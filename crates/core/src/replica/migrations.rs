@@ -57,6 +57,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V4_SEARCH_PAGE_BY_PAGE),
         M::up(&V5),
         M::up(V6_SAVES_DO_NOT_MERGE),
+        M::up(V7_ACCOUNT_WEBSITE_ADDRESS),
     ])
 }
 
@@ -620,6 +621,18 @@ CREATE TABLE local_id (
 /// the index's spread where nothing tidies (the CLI alone), and equals the line during a
 /// page-by-page pass. Keep it equal to `search_upkeep::CRISIS_MERGE`.
 const V6_SAVES_DO_NOT_MERGE: &str = "INSERT INTO search (search, rank) VALUES ('crisismerge', 64);";
+
+/// The account screen shows the website and the billing address with a maps link. Accounts
+/// synced before have them empty, so their cursor goes: the next sync reads every account again
+/// (as a pass, which also drops any the rep no longer sees).
+const V7_ACCOUNT_WEBSITE_ADDRESS: &str = "
+ALTER TABLE account ADD COLUMN website TEXT;
+ALTER TABLE account ADD COLUMN billing_street TEXT;
+ALTER TABLE account ADD COLUMN billing_state TEXT;
+ALTER TABLE account ADD COLUMN billing_postal_code TEXT;
+ALTER TABLE account ADD COLUMN billing_country TEXT;
+DELETE FROM sync_state WHERE object = 'Account';
+";
 
 #[cfg(test)]
 mod tests {

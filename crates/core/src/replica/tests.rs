@@ -15,7 +15,12 @@ fn account(id: &str, name: &str) -> Account {
         name: name.into(),
         industry: Some("Technology".into()),
         phone: None,
+        website: Some("https://acme.example".into()),
+        billing_street: Some("1 Rue de la République".into()),
         billing_city: Some("Lyon".into()),
+        billing_state: None,
+        billing_postal_code: Some("69002".into()),
+        billing_country: Some("France".into()),
         owner_id: OWNER.into(),
         system_modstamp: "2024-05-01T10:00:00.000+0000".into(),
     }
@@ -144,7 +149,7 @@ fn opens_with_migrations_in_wal_mode_and_reopens() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     drop(conn);
 
     // Reopening runs no migration twice and keeps the data.
@@ -155,6 +160,32 @@ fn opens_with_migrations_in_wal_mode_and_reopens() {
         cursors(&[("Account", "a1"), ("Contact", "c1")])
     );
     assert!(path.starts_with(dir.path().join("replicas")));
+}
+
+/// A replica from before accounts kept their website and address: it opens with its records
+/// and cursors, but the accounts' cursor is gone, so the next sync reads them again whole.
+#[test]
+fn an_older_replica_reads_its_accounts_again_for_their_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = Replica::path_for(dir.path(), "00D000000000001AAA", OWNER).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let mut conn = raw_connection(&path);
+        super::migrations::migrations()
+            .to_version(&mut conn, 6)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO account (id, name, billing_city, owner_id, system_modstamp, pass)
+             VALUES ('001A', 'Acme', 'Lyon', '005000000000001AAA', '2024-05-01T10:00:00.000+0000', 1);
+             INSERT INTO sync_state (object, cursor) VALUES ('Account', 'a1'), ('Contact', 'c1');",
+        )
+        .unwrap();
+    }
+    let replica = Replica::open(&path, &test_key()).unwrap();
+    assert_eq!(replica.cursors().unwrap(), cursors(&[("Contact", "c1")]));
+    let acme = replica.account("001A").unwrap().unwrap();
+    assert_eq!(acme.account.billing_city.as_deref(), Some("Lyon"));
+    assert_eq!(acme.website, None);
 }
 
 #[test]
@@ -1387,6 +1418,13 @@ fn accounts_are_sorted_and_paged_with_a_detail() {
     assert_eq!(names(replica.accounts(Some(1), 1).unwrap()), ["acme labs"]);
     let acme = replica.account("001A").unwrap().unwrap();
     assert_eq!(acme.account.billing_city.as_deref(), Some("Lyon"));
+    assert_eq!(acme.website.as_deref(), Some("https://acme.example"));
+    assert_eq!(
+        acme.billing_street.as_deref(),
+        Some("1 Rue de la République")
+    );
+    assert_eq!(acme.billing_postal_code.as_deref(), Some("69002"));
+    assert_eq!(acme.billing_country.as_deref(), Some("France"));
     assert_eq!(names_of(&acme.contacts), ["Ada Lovelace", "Bob O'Brien"]);
     assert_eq!(acme.open_opportunities.len(), 2);
     let globex = replica.account("001B").unwrap().unwrap();
@@ -1741,6 +1779,70 @@ fn search_stops_at_fifty() {
     assert_eq!(replica.search("ada", 50).unwrap().len(), 50);
     assert_eq!(replica.search("ada", 500).unwrap().len(), 50);
     assert_eq!(replica.search("ada", 7).unwrap().len(), 7);
+}
+
+/// The contacts screen's search pages through every match exactly once: the best few hundred
+/// ranked (a whole name first), the rest after them.
+#[test]
+fn the_contacts_search_pages_through_every_match_once_best_first() {
+    let (_dir, replica) = open_temp();
+    let mut contacts: Vec<Contact> = (0..700)
+        .map(|i| {
+            contact(
+                &format!("003{i:015}"),
+                "Ada",
+                &format!("Smith{i}"),
+                &format!("ada{i}@x.example"),
+                "CTO",
+                None,
+            )
+        })
+        .collect();
+    // Found 151st in index order: ranking brings it to the top.
+    contacts.insert(
+        150,
+        contact(
+            "003999999999999999",
+            "Cto",
+            "Cto",
+            "c@x.example",
+            "Buyer",
+            None,
+        ),
+    );
+    replica
+        .apply_page(&SyncResponse {
+            contacts,
+            ..Default::default()
+        })
+        .unwrap();
+    let page = |offset, limit| {
+        replica
+            .contacts_page(&ContactQuery {
+                search: Some("cto".into()),
+                limit: Some(limit),
+                offset,
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let mut seen = Vec::new();
+    let mut offset = 0;
+    loop {
+        let items = page(offset, 90);
+        if items.is_empty() {
+            break;
+        }
+        offset += items.len() as u32;
+        seen.extend(items.into_iter().map(|c| c.id));
+    }
+    assert_eq!(seen.len(), 701, "every match once");
+    let unique: std::collections::BTreeSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 701, "no match twice");
+    assert_eq!(seen[0], "003999999999999999", "the name match first");
+    // Asked in one go, the same order.
+    let all = replica.contacts(Some("cto")).unwrap();
+    assert_eq!(all.into_iter().map(|c| c.id).collect::<Vec<_>>(), seen);
 }
 
 /// Every index of the four record tables, with its definition.

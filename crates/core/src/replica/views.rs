@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::outbox::{shown_state, RECORD_PENDING_STATE};
-use super::{search, Replica};
+use super::{is_a_search, search, Replica};
 use crate::error::CoreError;
 use crate::writes::PendingState;
 
@@ -95,6 +95,13 @@ pub struct AccountSummary {
 pub struct AccountDetail {
     #[serde(flatten)]
     pub account: AccountSummary,
+    pub website: Option<String>,
+    /// The billing address besides its city (in `account`): street (may hold several lines),
+    /// state, postal code, country.
+    pub billing_street: Option<String>,
+    pub billing_state: Option<String>,
+    pub billing_postal_code: Option<String>,
+    pub billing_country: Option<String>,
     pub owner_id: String,
     pub system_modstamp: String,
     pub contacts: Vec<ContactSummary>,
@@ -269,13 +276,15 @@ impl Replica {
         &self,
         query: &ContactQuery,
     ) -> Result<Vec<ContactSummary>, CoreError> {
+        let (limit, offset) = (sql_limit(query.limit), i64::from(query.offset));
+        if let Some(text) = query.search.as_deref().filter(|text| is_a_search(text)) {
+            return self.contact_matches(text, limit, offset);
+        }
         let reauth = self.reauth_required();
         let conn = self.reader();
-        let (limit, offset) = (sql_limit(query.limit), i64::from(query.offset));
         let columns = contact_summary_columns();
-        match query.search.as_deref().and_then(search::fts_query) {
-            None if query.after.is_some() => {
-                let after = query.after.as_ref().expect("checked");
+        match &query.after {
+            Some(after) => {
                 let mut stmt = conn.prepare_cached(&format!(
                     "SELECT {columns}
                      FROM contact c LEFT JOIN account a ON a.id = c.account_id
@@ -295,20 +304,6 @@ impl Replica {
                      ORDER BY c.name COLLATE NOCASE, c.id LIMIT ?1 OFFSET ?2"
                 ))?;
                 let rows = stmt.query_map((limit, offset), |row| contact_summary(row, reauth))?;
-                Ok(rows.collect::<Result<_, _>>()?)
-            }
-            Some(fts) => {
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {columns}
-                     FROM search s
-                     JOIN contact c ON c.rowid = s.rowid / 4
-                     LEFT JOIN account a ON a.id = c.account_id
-                     WHERE search MATCH ?1 AND s.rowid % 4 = 2
-                     ORDER BY {RANK}, c.name COLLATE NOCASE, c.id LIMIT ?2 OFFSET ?3",
-                    RANK = search::RANK
-                ))?;
-                let rows =
-                    stmt.query_map((fts, limit, offset), |row| contact_summary(row, reauth))?;
                 Ok(rows.collect::<Result<_, _>>()?)
             }
         }
@@ -382,16 +377,30 @@ impl Replica {
         let conn = self.reader();
         let found = conn
             .prepare_cached(
-                "SELECT id, name, industry, phone, billing_city, owner_id, system_modstamp
+                "SELECT id, name, industry, phone, billing_city, owner_id, system_modstamp,
+                        website, billing_street, billing_state, billing_postal_code,
+                        billing_country
                  FROM account WHERE id = ?1",
             )?
             .query_row([id], |row| {
-                Ok((account_row(row)?, row.get(5)?, row.get(6)?))
+                Ok((
+                    account_row(row)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                    [
+                        row.get(7)?,
+                        row.get(8)?,
+                        row.get(9)?,
+                        row.get(10)?,
+                        row.get(11)?,
+                    ],
+                ))
             })
             .optional()?;
-        let Some((account, owner_id, system_modstamp)) = found else {
+        let Some((account, owner_id, system_modstamp, more)) = found else {
             return Ok(None);
         };
+        let [website, billing_street, billing_state, billing_postal_code, billing_country] = more;
         let reauth = self.reauth_required();
         let contacts = {
             let mut stmt = conn.prepare_cached(&format!(
@@ -405,6 +414,11 @@ impl Replica {
         };
         Ok(Some(AccountDetail {
             account,
+            website,
+            billing_street,
+            billing_state,
+            billing_postal_code,
+            billing_country,
             owner_id,
             system_modstamp,
             contacts,

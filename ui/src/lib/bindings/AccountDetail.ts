@@ -6,4 +6,9 @@ import type { TaskSummary } from "./TaskSummary";
 /**
  * An account with its contacts, open opportunities and recent tasks (WhatId = the account).
  */
-export type AccountDetail = { owner_id: string, system_modstamp: string, contacts: Array<ContactSummary>, open_opportunities: Array<OpportunitySummary>, recent_tasks: Array<TaskSummary>, id: string, name: string, industry: string | null, phone: string | null, billing_city: string | null, };
+export type AccountDetail = { website: string | null, 
+/**
+ * The billing address besides its city (in `account`): street (may hold several lines),
+ * state, postal code, country.
+ */
+billing_street: string | null, billing_state: string | null, billing_postal_code: string | null, billing_country: string | null, owner_id: string, system_modstamp: string, contacts: Array<ContactSummary>, open_opportunities: Array<OpportunitySummary>, recent_tasks: Array<TaskSummary>, id: string, name: string, industry: string | null, phone: string | null, billing_city: string | null, };
