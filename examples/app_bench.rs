@@ -70,7 +70,7 @@ async fn main() {
     wait_for_first_sync(&app).await;
     report("first_sync", started.elapsed().as_secs_f64(), "s");
     app.quit().await;
-    let (sync_pss, sync_rss) = memory.take_peaks();
+    let (sync_pss, sync_rss) = memory.take_peaks("peak_memory_signing_in_and_first_sync");
     report(
         "peak_memory_signing_in_and_first_sync_pss",
         mib(sync_pss),
@@ -109,6 +109,27 @@ async fn main() {
         app = Some(session);
     }
     let app = app.unwrap();
+    // Where the page's share of the last start went (marks set by the UI).
+    let marks = app
+        .run_async(
+            "const done = arguments[arguments.length - 1];
+             const nav = performance.getEntriesByType('navigation')[0];
+             const at = {};
+             if (nav) { at.response_end = nav.responseEnd; at.dom_content_loaded = nav.domContentLoadedEventEnd; }
+             for (const m of performance.getEntriesByType('mark')) at[m.name.replace('companion:', '')] = m.startTime;
+             done(at);",
+            json!([]),
+        )
+        .await;
+    if let Some(marks) = marks.as_object() {
+        for (name, at) in marks {
+            report(
+                &format!("cold_start_page_{name}_at"),
+                at.as_f64().unwrap_or(0.0),
+                "ms",
+            );
+        }
+    }
     starts.sort();
     report("cold_start_p50", ms(starts[starts.len() / 2]), "ms");
     report("cold_start_max", ms(*starts.last().unwrap()), "ms");
@@ -131,6 +152,7 @@ async fn main() {
     )
     .unwrap();
     let mut keystrokes = Vec::new();
+    let mut typed_texts = Vec::new();
     for name in names.iter().take(30) {
         let typed: Vec<String> = (1..=name.chars().count().min(6))
             .map(|n| name.chars().take(n).collect())
@@ -138,11 +160,16 @@ async fn main() {
         let times = app
             .run_async(KEYSTROKES, json!([SEARCH, COUNT, typed]))
             .await;
-        keystrokes.extend(
-            serde_json::from_value::<Vec<f64>>(times)
-                .unwrap()
-                .into_iter()
-                .map(Duration::from_secs_f64),
+        for (seconds, text) in serde_json::from_value::<Vec<(f64, String)>>(times).unwrap() {
+            keystrokes.push(Duration::from_secs_f64(seconds));
+            typed_texts.push((Duration::from_secs_f64(seconds), text));
+        }
+    }
+    typed_texts.sort_by_key(|(took, _)| std::cmp::Reverse(*took));
+    for (took, text) in typed_texts.iter().take(5) {
+        println!(
+            "app bench: a slow keystroke: {:.0} ms for {text:?}",
+            ms(*took)
         );
     }
     // Back to the whole list.
@@ -165,7 +192,15 @@ async fn main() {
         Some(json!({"script": 900_000})),
     )
     .await;
-    let scrolled = app.run_async(SCROLL_ALL, json!([ROW])).await;
+    // APP_BENCH_SCROLL_SECONDS stops the scroll early for a quick look (default 600).
+    let scroll_limit_ms = std::env::var("APP_BENCH_SCROLL_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(600)
+        * 1000;
+    let scrolled = app
+        .run_async(SCROLL_ALL, json!([ROW, scroll_limit_ms]))
+        .await;
     report(
         "scroll_whole_list",
         scrolled["total_s"].as_f64().unwrap(),
@@ -191,7 +226,7 @@ async fn main() {
     app.quit().await;
 
     // A rep's day: from a cold start through search, contacts and the whole list scrolled.
-    let (peak_pss, peak_rss) = memory.stop();
+    let (peak_pss, peak_rss) = memory.stop("peak_memory_in_use");
     report("peak_memory_in_use_pss", mib(peak_pss), "MiB");
     report("peak_memory_in_use_rss", mib(peak_rss), "MiB");
     drop(driver);
@@ -240,7 +275,12 @@ async fn names_last(app: &AppSession) -> Option<String> {
 
 /// Types each text into the search box (as the input event a keystroke fires) and times it to
 /// the painted result: the list's count line names the query once its results are shown (the
-/// whole list again for an empty box). Returns seconds per text.
+/// whole list again for an empty box). Returns `[seconds, text]` per text.
+///
+/// The moment the page shows a result is caught by a MutationObserver (it runs right after the
+/// DOM changes, no polling), and the figure ends after the next frame has been painted: the
+/// animation frame that lays it out, then a task queued from it, which runs once that frame is
+/// on screen.
 const KEYSTROKES: &str = r#"
 const [search, count, texts, done] = arguments;
 const box = document.querySelector(search);
@@ -248,40 +288,46 @@ const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'va
 const line = () => { const c = document.querySelector(count); return c ? c.textContent : ''; };
 const shows = (text) => text.trim() === '' ? !line().includes('matching') && line().trim() !== ''
                                            : line().includes(`“${text.trim()}”`);
-const painted = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+const shown = (check) => new Promise((resolve) => {
+  if (check()) return resolve();
+  const observer = new MutationObserver(() => { if (check()) { observer.disconnect(); resolve(); } });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  setTimeout(() => { observer.disconnect(); resolve(); }, 5000);
+});
+const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
 (async () => {
   const times = [];
   for (const text of texts) {
     const begin = performance.now();
     setValue.call(box, text);
     box.dispatchEvent(new Event('input', { bubbles: true }));
-    const deadline = begin + 5000;
-    while (!shows(text) && performance.now() < deadline) {
-      await new Promise(r => requestAnimationFrame(r));
-    }
+    await shown(() => shows(text));
     await painted();
-    times.push((performance.now() - begin) / 1000);
+    times.push([(performance.now() - begin) / 1000, text]);
   }
   done(times);
 })();
 "#;
 
 /// Opens the `n`-th row's contact and times it to its screen showing the contact's name (the
-/// row's `.name`) in a heading; then goes back to the list.
+/// row's `.name`) in a heading, painted (as for keystrokes); then goes back to the list.
 const OPEN_CONTACT: &str = r#"
 const [row, n, done] = arguments;
 const rows = document.querySelectorAll(row);
 const target = rows[Math.min(n, rows.length - 1)];
 const name = target.querySelector('.name').textContent.trim();
-const painted = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-const shown = () => [...document.querySelectorAll('h1, h2')].some(h => h.textContent.includes(name));
+const heading = () => [...document.querySelectorAll('h1, h2')].some(h => h.textContent.includes(name));
+const shown = (check) => new Promise((resolve) => {
+  if (check()) return resolve();
+  const observer = new MutationObserver(() => { if (check()) { observer.disconnect(); resolve(); } });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  setTimeout(() => { observer.disconnect(); resolve(); }, 5000);
+});
+const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
 (async () => {
   const begin = performance.now();
   target.click();
-  const deadline = begin + 5000;
-  while (!shown() && performance.now() < deadline) {
-    await new Promise(r => requestAnimationFrame(r));
-  }
+  await shown(heading);
   await painted();
   const took = (performance.now() - begin) / 1000;
   history.back();
@@ -293,7 +339,7 @@ const shown = () => [...document.querySelectorAll('h1, h2')].some(h => h.textCon
 /// Scrolls the list's scroller from top to bottom a screen per frame; frame times and the name
 /// in the last row shown at the end.
 const SCROLL_ALL: &str = r#"
-const [row, done] = arguments;
+const [row, limitMs, done] = arguments;
 let scroller = document.querySelector(row);
 while (scroller && !(scroller.scrollHeight > scroller.clientHeight + 10 &&
        ['auto', 'scroll'].includes(getComputedStyle(scroller).overflowY))) {
@@ -310,7 +356,7 @@ while (scroller && !(scroller.scrollHeight > scroller.clientHeight + 10 &&
     const now = performance.now();
     frames.push(now - last);
     last = now;
-    if (now - begin > 600000) break;
+    if (now - begin > limitMs) break;
   }
   // Let the last page of rows arrive.
   const deadline = performance.now() + 5000;
@@ -331,8 +377,12 @@ while (scroller && !(scroller.scrollHeight > scroller.clientHeight + 10 &&
 
 /// Samples the memory of the app's processes every 100 ms: proportional (PSS, shared pages
 /// split between processes) and resident (RSS) sums, keeping the peaks.
+type ByProcess = std::collections::BTreeMap<&'static str, (u64, u64)>;
+
 struct MemoryWatch {
     stop: Arc<AtomicBool>,
+    /// Each process's share at the moment of the peak.
+    at_peak: Arc<std::sync::Mutex<ByProcess>>,
     peak_pss: Arc<AtomicU64>,
     peak_rss: Arc<AtomicU64>,
     thread: std::thread::JoinHandle<()>,
@@ -343,11 +393,19 @@ impl MemoryWatch {
         let stop = Arc::new(AtomicBool::new(false));
         let peak_pss = Arc::new(AtomicU64::new(0));
         let peak_rss = Arc::new(AtomicU64::new(0));
+        let at_peak = Arc::new(std::sync::Mutex::new(ByProcess::new()));
         let thread = std::thread::spawn({
             let (stop, peak_pss, peak_rss) = (stop.clone(), peak_pss.clone(), peak_rss.clone());
+            let at_peak = at_peak.clone();
             move || {
                 while !stop.load(Ordering::Relaxed) {
-                    let (pss, rss) = app_memory();
+                    let by_process = memory_by_process();
+                    let (pss, rss) = by_process
+                        .values()
+                        .fold((0, 0), |(pss, rss), (p, r)| (pss + p, rss + r));
+                    if pss > peak_pss.load(Ordering::Relaxed) {
+                        *at_peak.lock().unwrap() = by_process;
+                    }
                     peak_pss.fetch_max(pss, Ordering::Relaxed);
                     peak_rss.fetch_max(rss, Ordering::Relaxed);
                     std::thread::sleep(Duration::from_millis(100));
@@ -356,22 +414,30 @@ impl MemoryWatch {
         });
         MemoryWatch {
             stop,
+            at_peak,
             peak_pss,
             peak_rss,
             thread,
         }
     }
 
-    /// The peaks since the start or the last call, and starts over.
-    fn take_peaks(&self) -> (u64, u64) {
+    /// The peaks since the start or the last call, and starts over; prints each process's
+    /// share at the peak under `name`.
+    fn take_peaks(&self, name: &str) -> (u64, u64) {
+        for (kind, (pss, _)) in std::mem::take(&mut *self.at_peak.lock().unwrap()) {
+            report(&format!("{name}_pss_{kind}"), mib(pss), "MiB");
+        }
         (
             self.peak_pss.swap(0, Ordering::Relaxed),
             self.peak_rss.swap(0, Ordering::Relaxed),
         )
     }
 
-    fn stop(self) -> (u64, u64) {
+    fn stop(self, name: &str) -> (u64, u64) {
         self.stop.store(true, Ordering::Relaxed);
+        for (kind, (pss, _)) in std::mem::take(&mut *self.at_peak.lock().unwrap()) {
+            report(&format!("{name}_pss_{kind}"), mib(pss), "MiB");
+        }
         let _ = self.thread.join();
         (
             self.peak_pss.load(Ordering::Relaxed),
@@ -380,23 +446,27 @@ impl MemoryWatch {
     }
 }
 
-/// PSS and RSS (bytes) summed over the app and the WebKit processes it runs.
-fn app_memory() -> (u64, u64) {
-    let mut pss = 0;
-    let mut rss = 0;
+/// PSS and RSS (bytes) per kind of process: the app (Rust core and the shell), WebKit's web
+/// process (the page) and its network process.
+fn memory_by_process() -> std::collections::BTreeMap<&'static str, (u64, u64)> {
+    let mut by_process = std::collections::BTreeMap::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return (0, 0);
+        return by_process;
     };
     for entry in entries.flatten() {
         let dir = entry.path();
         let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
         let comm = comm.trim();
-        if !(comm == "companion-app"
-            || comm.starts_with("WebKitWebProces")
-            || comm.starts_with("WebKitNetworkPr"))
-        {
+        let kind = if comm == "companion-app" {
+            "app"
+        } else if comm.starts_with("WebKitWebProces") {
+            "web"
+        } else if comm.starts_with("WebKitNetworkPr") {
+            "network"
+        } else {
             continue;
-        }
+        };
+        let (pss, rss) = by_process.entry(kind).or_insert((0u64, 0u64));
         let rollup = std::fs::read_to_string(dir.join("smaps_rollup")).unwrap_or_default();
         for line in rollup.lines() {
             let kib = |prefix: &str| {
@@ -409,14 +479,14 @@ fn app_memory() -> (u64, u64) {
                 })
             };
             if let Some(k) = kib("Pss:") {
-                pss += k * 1024;
+                *pss += k * 1024;
             }
             if let Some(k) = kib("Rss:") {
-                rss += k * 1024;
+                *rss += k * 1024;
             }
         }
     }
-    (pss, rss)
+    by_process
 }
 
 fn percentiles(name: &str, times: &mut [Duration]) {

@@ -61,7 +61,10 @@ export class Controller {
           if (event.event === 'synced' || event.event === 'pushed') this.changed();
         },
       });
-      this.dispatch({ type: 'status', status: await this.backend.getStatus() });
+      performance.mark('companion:listening');
+      const status = await this.backend.getStatus();
+      performance.mark('companion:status');
+      this.dispatch({ type: 'status', status });
     } catch (error) {
       const appError = toAppError(error);
       if (appError.kind === 'replica_unreadable') this.dispatch({ type: 'replica_unreadable' });
@@ -117,6 +120,7 @@ export class Controller {
           numbers.map((n) => this.backend.listContactsPage({ search: null, after: null, limit: PAGE_SIZE, offset: n * PAGE_SIZE })),
         );
         if (request !== this.listRequest) return;
+        if (performance.getEntriesByName('companion:first-page').length === 0) performance.mark('companion:first-page');
         const total = Math.max(answers[0].total ?? 0, answers[0].items.length);
         const rows = new Array<ContactSummary | undefined>(total);
         numbers.forEach((n, k) => {
