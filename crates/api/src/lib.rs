@@ -39,8 +39,8 @@ pub struct LoginHost {
     pub authorize_url: String,
 }
 
-/// `POST /v1/auth/exchange`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+/// `POST /v1/auth/exchange`. Its `Debug` hides the code and the verifier.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ExchangeRequest {
     pub code: String,
     pub code_verifier: String,
@@ -48,11 +48,32 @@ pub struct ExchangeRequest {
     pub login_host: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+impl std::fmt::Debug for ExchangeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeRequest")
+            .field("code", &"<redacted>")
+            .field("code_verifier", &"<redacted>")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("login_host", &self.login_host)
+            .finish()
+    }
+}
+
+/// Its `Debug` hides the session token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ExchangeResponse {
     /// Opaque bearer token for the gateway (256 random bits, base64url).
     pub session_token: String,
     pub user: User,
+}
+
+impl std::fmt::Debug for ExchangeResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeResponse")
+            .field("session_token", &"<redacted>")
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 /// The signed-in Salesforce user (`GET /v1/me`, and part of the exchange answer).
@@ -375,6 +396,32 @@ pub mod code {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exchange_never_shows_the_code_verifier_or_session_token() {
+        let request = ExchangeRequest {
+            code: "aPrx-the-code".into(),
+            code_verifier: "the-verifier-0123456789".into(),
+            redirect_uri: "companion://oauth/callback".into(),
+            login_host: "https://login.salesforce.com".into(),
+        };
+        let shown = format!("{request:?}");
+        assert!(!shown.contains("aPrx-the-code") && !shown.contains("the-verifier"));
+        assert!(shown.contains("companion://oauth/callback"));
+        let response = ExchangeResponse {
+            session_token: "sEsSiOn-token-value".into(),
+            user: User {
+                user_id: "005000000000001AAA".into(),
+                org_id: "00D000000000001AAA".into(),
+                username: "rep@demo.example".into(),
+                display_name: "Rep".into(),
+                email: "rep@demo.example".into(),
+            },
+        };
+        let shown = format!("{response:?}");
+        assert!(!shown.contains("sEsSiOn-token-value"), "{shown}");
+        assert!(shown.contains("rep@demo.example"));
+    }
 
     #[test]
     fn contact_uses_salesforce_field_names() {

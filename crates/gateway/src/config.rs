@@ -85,8 +85,8 @@ impl std::fmt::Debug for GatewayConfig {
 }
 
 /// Settings as written in a TOML file (or gathered from the environment) before defaults and
-/// file references are resolved.
-#[derive(Debug, Default, Deserialize)]
+/// file references are resolved. Its `Debug` (below) never shows the secrets.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     listen: Option<String>,
@@ -105,6 +105,27 @@ struct RawConfig {
     integration_login_host: Option<String>,
     #[serde(default)]
     integration_enabled: bool,
+}
+
+impl std::fmt::Debug for RawConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |value: &Option<String>| value.as_ref().map(|_| "<redacted>");
+        f.debug_struct("RawConfig")
+            .field("listen", &self.listen)
+            .field("login_hosts", &self.login_hosts)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("client_secret_file", &self.client_secret_file)
+            .field("data_dir", &self.data_dir)
+            .field("token_key", &redacted(&self.token_key))
+            .field("token_key_file", &self.token_key_file)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("scopes", &self.scopes)
+            .field("outbound_org_ids", &self.outbound_org_ids)
+            .field("integration_login_host", &self.integration_login_host)
+            .field("integration_enabled", &self.integration_enabled)
+            .finish()
+    }
 }
 
 impl GatewayConfig {
@@ -493,6 +514,19 @@ mod tests {
         assert!(!shown.contains("companion-demo-secret"));
         assert!(!shown.contains("31"), "key bytes shown: {shown}");
         assert!(shown.contains("companion-demo"));
+    }
+
+    /// The settings as read, before they are resolved, hide the secret and the key too.
+    #[test]
+    fn raw_settings_never_show_the_secret_or_the_key() {
+        let raw: RawConfig = toml::from_str(&format!(
+            "client_id = \"companion-demo\"\nclient_secret = \"s3cr3t-value\"\ntoken_key = \"{KEY_B64}\"\n"
+        ))
+        .unwrap();
+        let shown = format!("{raw:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(!shown.contains(KEY_B64), "{shown}");
+        assert!(shown.contains("companion-demo"), "{shown}");
     }
 
     #[test]

@@ -64,23 +64,35 @@ impl GatewayError {
             GatewayError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE)
             }
-            GatewayError::Salesforce(e)
-                if e.api_error_codes().contains(&"REQUEST_LIMIT_EXCEEDED") =>
-            {
-                (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED)
-            }
-            GatewayError::Salesforce(e) if e.is_session_expired() => {
-                (StatusCode::UNAUTHORIZED, code::REAUTH_REQUIRED)
-            }
-            GatewayError::Salesforce(salesforce::Error::Timeout) => {
-                (StatusCode::GATEWAY_TIMEOUT, code::UPSTREAM_UNAVAILABLE)
-            }
-            GatewayError::Salesforce(_) => (StatusCode::BAD_GATEWAY, code::UPSTREAM_UNAVAILABLE),
+            GatewayError::Salesforce(e) => salesforce_status(e.kind()),
             GatewayError::Config(_)
             | GatewayError::Io { .. }
             | GatewayError::Store(_)
             | GatewayError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL),
         }
+    }
+}
+
+/// The one mapping of a Salesforce failure onto the `/v1` status and error code, for reads,
+/// writes and batches alike: refused data is 422 `validation`, a record that is not there 404,
+/// a permission missing 403, the org's API allocation used up 429, a session Salesforce no
+/// longer takes 401 `reauth_required`, no answer in time 504; anything else is Salesforce not
+/// answering as expected, 502.
+pub(crate) fn salesforce_status(kind: salesforce::ErrorKind) -> (StatusCode, &'static str) {
+    use salesforce::ErrorKind as K;
+    match kind {
+        K::Validation | K::BadRequest => (StatusCode::UNPROCESSABLE_ENTITY, code::VALIDATION),
+        K::NotFound => (StatusCode::NOT_FOUND, code::NOT_FOUND),
+        K::Forbidden => (StatusCode::FORBIDDEN, code::FORBIDDEN),
+        K::RateLimited => (StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED),
+        K::SessionExpired | K::ReauthRequired => (StatusCode::UNAUTHORIZED, code::REAUTH_REQUIRED),
+        K::Timeout => (StatusCode::GATEWAY_TIMEOUT, code::UPSTREAM_UNAVAILABLE),
+        K::Transient
+        | K::PreconditionFailed
+        | K::MultipleMatches
+        | K::RolledBack
+        | K::InvalidInput
+        | K::Unexpected => (StatusCode::BAD_GATEWAY, code::UPSTREAM_UNAVAILABLE),
     }
 }
 

@@ -133,3 +133,42 @@ async fn objects_outside_the_list_and_missing_sessions_are_refused() {
     assert_eq!(response.status(), 401);
     env.shutdown().await;
 }
+
+/// Salesforce's refusals keep their meaning: a describe Salesforce says is not there is 404,
+/// the org's API allocation used up is 429 with a wait — not "Salesforce failed" (502).
+#[tokio::test]
+async fn salesforce_refusals_answer_as_what_they_are() {
+    let env = Env::start(
+        sfsim::SimConfig {
+            control: true,
+            ..sfsim::SimConfig::default()
+        },
+        companion_gateway::Tuning::default(),
+    )
+    .await;
+    let session = env.sign_in(REP).await.session_token;
+    let fault = |status: u16| {
+        let url = format!("{}/__sim/faults", env.sim.base_url());
+        let http = env.http.clone();
+        async move {
+            let response = http
+                .post(url)
+                .json(&serde_json::json!({"status": status, "path": "/services/data/"}))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+    };
+    fault(404).await;
+    let (status, error) = error_of(describe(&env, &session, "Contact").await).await;
+    assert_eq!((status, error.error.code.as_str()), (404, "not_found"));
+    fault(403).await;
+    let response = describe(&env, &session, "Contact").await;
+    assert_eq!(response.headers()["retry-after"], "60");
+    let (status, error) = error_of(response).await;
+    assert_eq!((status, error.error.code.as_str()), (429, "rate_limited"));
+    // Nothing was cached from the refusals.
+    described(&env, &session, "Contact").await;
+    env.shutdown().await;
+}

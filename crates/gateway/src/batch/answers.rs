@@ -36,42 +36,26 @@ pub fn refused(kind: ErrorKind, errors: &[ApiErrorItem]) -> Answer {
         }
         detail
     };
-    let (status, detail, outcome, finish) = match kind {
-        ErrorKind::Validation | ErrorKind::BadRequest => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            with_fields(Answer::detail(code::VALIDATION, message)),
-            "validation",
-            FinishKind::Keep,
-        ),
-        ErrorKind::NotFound => (
-            StatusCode::NOT_FOUND,
-            Answer::detail(code::NOT_FOUND, message),
-            "not_found",
-            FinishKind::Keep,
-        ),
-        ErrorKind::Forbidden => (
-            StatusCode::FORBIDDEN,
-            with_fields(Answer::detail(code::FORBIDDEN, message)),
-            "forbidden",
-            FinishKind::Keep,
-        ),
-        ErrorKind::RateLimited => {
-            let mut detail = Answer::detail(code::RATE_LIMITED, message);
-            detail.retry_after = Some(60);
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                detail,
-                "rate_limited",
-                FinishKind::Release,
-            )
+    let (status, error_code) = crate::error::salesforce_status(kind);
+    let mut detail = Answer::detail(error_code, message);
+    let (outcome, finish) = match kind {
+        ErrorKind::Validation | ErrorKind::BadRequest => ("validation", FinishKind::Keep),
+        ErrorKind::NotFound => ("not_found", FinishKind::Keep),
+        ErrorKind::Forbidden => ("forbidden", FinishKind::Keep),
+        ErrorKind::RateLimited => ("rate_limited", FinishKind::Release),
+        ErrorKind::SessionExpired | ErrorKind::ReauthRequired => {
+            ("reauth_required", FinishKind::Release)
         }
-        _ => (
-            StatusCode::BAD_GATEWAY,
-            Answer::detail(code::UPSTREAM_UNAVAILABLE, message),
-            "upstream_failed",
-            FinishKind::Release,
-        ),
+        _ => ("upstream_failed", FinishKind::Release),
     };
+    match kind {
+        ErrorKind::Validation | ErrorKind::BadRequest | ErrorKind::Forbidden => {
+            detail = with_fields(detail);
+        }
+        // Salesforce's daily limit is rolling; a minute is a polite first wait.
+        ErrorKind::RateLimited => detail.retry_after = Some(60),
+        _ => {}
+    }
     Answer::from_detail(status, detail, outcome, finish)
 }
 
