@@ -242,6 +242,14 @@ const scenarios = [
       await page.getByTestId('refresh').click();
       await expectVisible(page.getByTestId('sync-progress'), 'the progress bar');
       await eventually('sync_now called again', async () => (await fake(page, 'syncsStarted')) === 2);
+      // The spinning refresh icon respects reduced motion (these tests run with it on).
+      const spin = () => page.locator('[data-testid=refresh] svg').evaluate((svg) => getComputedStyle(svg).animationDuration);
+      const still = await spin();
+      if (parseFloat(still) > 0.001) throw new Failure(`the icon spins for ${still} with reduced motion`);
+      await page.emulateMedia({ reducedMotion: 'no-preference' });
+      const moving = await spin();
+      await page.emulateMedia({ reducedMotion: 'reduce' });
+      if (moving !== '0.9s') throw new Failure(`the icon spins for ${moving} without reduced motion`);
       await page.waitForTimeout(400);
     },
     screenshotWhile: true,
