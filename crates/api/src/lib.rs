@@ -391,6 +391,8 @@ pub mod code {
     /// The request body is over the gateway's size limit (HTTP 413).
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const INTERNAL: &str = "internal";
+    /// `/readyz`: this instance's database failed or did not answer in time (HTTP 503).
+    pub const NOT_READY: &str = "not_ready";
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! The HTTP API: routes, handlers, the session extractor.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use companion_api::{
@@ -45,6 +46,7 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/v1/auth/config", get(auth_config))
         .route("/v1/auth/exchange", post(exchange))
@@ -76,6 +78,42 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
+}
+
+/// How long the store may take to answer before the instance is not ready.
+const READY_WITHIN: Duration = Duration::from_secs(1);
+
+/// Readiness, for a load balancer: 200 while the database answers within a second, else 503
+/// `not_ready` (the error itself stays in the log: this route needs no sign-in).
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    readiness(&state.store, READY_WITHIN).await
+}
+
+async fn readiness(store: &Store, within: Duration) -> Response {
+    let message = match tokio::time::timeout(within, store.ping()).await {
+        Ok(Ok(())) => return Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready: the database failed");
+            "the database failed".to_string()
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within {within:?}");
+            format!(
+                "the database did not answer within {} ms",
+                within.as_millis()
+            )
+        }
+    };
+    let body = companion_api::ErrorBody {
+        error: companion_api::ErrorDetail {
+            code: companion_api::code::NOT_READY.to_string(),
+            message,
+            fields: None,
+            retry_after: None,
+            current: None,
+        },
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 async fn auth_config(State(state): State<Arc<AppState>>) -> Json<AuthConfig> {
@@ -359,5 +397,45 @@ mod tests {
         assert!(!valid_code_verifier(&"a".repeat(42)));
         assert!(!valid_code_verifier(&"a".repeat(129)));
         assert!(!valid_code_verifier(&format!("{}'", "a".repeat(43))));
+    }
+
+    #[tokio::test]
+    async fn ready_while_the_store_answers_not_ready_when_it_stalls() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), crate::crypto::TokenCipher::new(&[3u8; 32])).unwrap();
+        let body = |response: Response| async move {
+            let bytes = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let ready = readiness(&store, Duration::from_secs(1)).await;
+        assert_eq!(ready.status(), StatusCode::OK);
+        assert_eq!(body(ready).await, serde_json::json!({"status": "ready"}));
+
+        // Something holds the database for two seconds: not ready within the limit.
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+        let holder = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .with(move |_, _| {
+                        let _ = held_tx.send(());
+                        std::thread::sleep(Duration::from_secs(2));
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        held_rx.await.unwrap();
+        let stalled = readiness(&store, Duration::from_millis(200)).await;
+        assert_eq!(stalled.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let error = body(stalled).await;
+        assert_eq!(error["error"]["code"], "not_ready");
+        assert_eq!(
+            error["error"]["message"],
+            "the database did not answer within 200 ms"
+        );
+        holder.await.unwrap().unwrap();
     }
 }

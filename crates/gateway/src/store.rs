@@ -160,6 +160,12 @@ impl Store {
         .map_err(|e| GatewayError::Internal(format!("store task: {e}")))?
     }
 
+    /// Whether the database answers a query (`/readyz`).
+    pub(crate) async fn ping(&self) -> Result<(), GatewayError> {
+        self.with(|conn, _| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
     /// Store (or update) the user and their tokens, and create a session for `token_hash`,
     /// in one transaction.
     pub async fn sign_in(

@@ -71,6 +71,13 @@ async fn the_running_gateway_matches_its_openapi_document() {
     check(
         &doc,
         "get",
+        "/readyz",
+        http.get(env.url("/readyz")).send().await.unwrap(),
+    )
+    .await;
+    check(
+        &doc,
+        "get",
         "/metrics",
         http.get(env.url("/metrics")).send().await.unwrap(),
     )
