@@ -273,6 +273,23 @@ async fn names_last(app: &AppSession) -> Option<String> {
     last.as_str().map(str::to_owned)
 }
 
+/// What the timed scripts share: `shown(check)` resolves as soon as the DOM satisfies `check`
+/// (a MutationObserver, no polling; at most 5 s), `painted()` once the next frame is on screen
+/// (its animation frame, then a task queued from it).
+macro_rules! shown_and_painted {
+    () => {
+        r#"
+const shown = (check) => new Promise((resolve) => {
+  if (check()) return resolve();
+  const observer = new MutationObserver(() => { if (check()) { observer.disconnect(); resolve(); } });
+  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  setTimeout(() => { observer.disconnect(); resolve(); }, 5000);
+});
+const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+"#
+    };
+}
+
 /// Types each text into the search box (as the input event a keystroke fires) and times it to
 /// the painted result: the list's count line names the query once its results are shown (the
 /// whole list again for an empty box). Returns `[seconds, text]` per text.
@@ -281,20 +298,15 @@ async fn names_last(app: &AppSession) -> Option<String> {
 /// DOM changes, no polling), and the figure ends after the next frame has been painted: the
 /// animation frame that lays it out, then a task queued from it, which runs once that frame is
 /// on screen.
-const KEYSTROKES: &str = r#"
+const KEYSTROKES: &str = concat!(
+    shown_and_painted!(),
+    r#"
 const [search, count, texts, done] = arguments;
 const box = document.querySelector(search);
 const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
 const line = () => { const c = document.querySelector(count); return c ? c.textContent : ''; };
 const shows = (text) => text.trim() === '' ? !line().includes('matching') && line().trim() !== ''
                                            : line().includes(`“${text.trim()}”`);
-const shown = (check) => new Promise((resolve) => {
-  if (check()) return resolve();
-  const observer = new MutationObserver(() => { if (check()) { observer.disconnect(); resolve(); } });
-  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-  setTimeout(() => { observer.disconnect(); resolve(); }, 5000);
-});
-const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
 (async () => {
   const times = [];
   for (const text of texts) {
@@ -307,23 +319,19 @@ const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r,
   }
   done(times);
 })();
-"#;
+"#
+);
 
 /// Opens the `n`-th row's contact and times it to its screen showing the contact's name (the
 /// row's `.name`) in a heading, painted (as for keystrokes); then goes back to the list.
-const OPEN_CONTACT: &str = r#"
+const OPEN_CONTACT: &str = concat!(
+    shown_and_painted!(),
+    r#"
 const [row, n, done] = arguments;
 const rows = document.querySelectorAll(row);
 const target = rows[Math.min(n, rows.length - 1)];
 const name = target.querySelector('.name').textContent.trim();
 const heading = () => [...document.querySelectorAll('h1, h2')].some(h => h.textContent.includes(name));
-const shown = (check) => new Promise((resolve) => {
-  if (check()) return resolve();
-  const observer = new MutationObserver(() => { if (check()) { observer.disconnect(); resolve(); } });
-  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-  setTimeout(() => { observer.disconnect(); resolve(); }, 5000);
-});
-const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
 (async () => {
   const begin = performance.now();
   target.click();
@@ -334,7 +342,8 @@ const painted = () => new Promise(r => requestAnimationFrame(() => setTimeout(r,
   await new Promise(r => setTimeout(r, 300));
   done(took);
 })();
-"#;
+"#
+);
 
 /// Scrolls the list's scroller from top to bottom a screen per frame; frame times and the name
 /// in the last row shown at the end.
