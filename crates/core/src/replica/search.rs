@@ -17,8 +17,9 @@ const RANKED_CANDIDATES: u32 = 300;
 
 /// bm25 with column weights, in `search`'s column order (name, email, phone, title,
 /// account_name, phone_digits): a word of the name counts most, so an exact name match ranks
-/// above a mention in a title or an account name. Lower is better. (The contacts screen's
-/// paged filter; the search box ranks with [`FIELD_WEIGHTS`].)
+/// above a mention in a title or an account name. Lower is better. (The leads screen's search,
+/// over the rep's open leads; the search box and the contacts screen rank their first
+/// [`RANKED_CANDIDATES`] matches with the same weights, below.)
 pub(super) const RANK: &str = "bm25(search, 10.0, 4.0, 3.0, 1.5, 2.0, 3.0)";
 
 /// What a word found in each field is worth to the search box's ranking: the same weights as
