@@ -171,6 +171,7 @@ async fn direct_composite(env: &Env) -> impl Fn() -> Call {
     let client = salesforce::Client::new(ClientOptions {
         timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(10),
+        ..Default::default()
     })
     .expect("client");
     let token = env.password_grant(ADMIN).await;

@@ -101,6 +101,7 @@ mod tests {
         salesforce::Client::new(salesforce::ClientOptions {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            ..Default::default()
         })
         .unwrap()
     }

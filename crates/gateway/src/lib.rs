@@ -122,6 +122,7 @@ pub async fn start_on(
     let client = salesforce::Client::new(salesforce::ClientOptions {
         timeout: tuning.upstream_timeout,
         connect_timeout: Duration::from_secs(10),
+        ..Default::default()
     })?;
     let app = salesforce::OAuthApp::new(config.client_id.clone(), config.client_secret.clone());
     let addr = listener

@@ -48,6 +48,9 @@ pub struct ClientOptions {
     /// Whole-request timeout for every call.
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// The largest REST answer read; a larger one is refused as it streams in, never buffered
+    /// whole (a query page of 2,000 wide records is a few megabytes).
+    pub max_response_bytes: usize,
 }
 
 impl Default for ClientOptions {
@@ -55,8 +58,27 @@ impl Default for ClientOptions {
         ClientOptions {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            max_response_bytes: 64 << 20,
         }
     }
+}
+
+/// Reads an answer's body, refusing it as soon as it grows past `max` bytes (a declared length
+/// over it is refused before reading). Over the cap is a decode error: for a write, its outcome
+/// is unknown.
+pub(crate) async fn read_capped(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>> {
+    let too_large = || Error::Decode(format!("the answer is over {max} bytes"));
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Error::from_transport)? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// How reads are retried. Writes are never retried by this client: whether a write that
@@ -189,6 +211,7 @@ pub struct Client {
     pub(crate) http: reqwest::Client,
     last_limit: Arc<Mutex<Option<LimitInfo>>>,
     retry: RetryPolicy,
+    max_response_bytes: usize,
 }
 
 impl std::fmt::Debug for Client {
@@ -212,6 +235,7 @@ impl Client {
             http,
             last_limit: Arc::new(Mutex::new(None)),
             retry: RetryPolicy::default(),
+            max_response_bytes: options.max_response_bytes,
         })
     }
 
@@ -290,14 +314,14 @@ impl Client {
             "Salesforce call"
         );
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(Error::from_transport)?;
+        let body = read_capped(response, self.max_response_bytes).await?;
         if !(200..300).contains(&status) {
             return Err(api_error(status, &body));
         }
         Ok(Reply {
             status,
             headers,
-            body: body.to_vec(),
+            body,
         })
     }
 

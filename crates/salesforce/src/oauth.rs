@@ -11,6 +11,9 @@ use crate::error::oauth_error;
 use crate::ids::{prefix, RecordId};
 use crate::{Client, Error, Result};
 
+/// The largest token, revocation or identity answer read (they are a few hundred bytes).
+const MAX_OAUTH_ANSWER: usize = 1 << 20;
+
 /// The connected app's credentials. `Debug` never shows the secret.
 #[derive(Clone)]
 pub struct OAuthApp {
@@ -226,7 +229,7 @@ impl Client {
         if status.is_success() {
             return Ok(());
         }
-        let body = response.bytes().await.map_err(Error::from_transport)?;
+        let body = crate::client::read_capped(response, MAX_OAUTH_ANSWER).await?;
         Err(oauth_error(status.as_u16(), &body))
     }
 
@@ -245,7 +248,7 @@ impl Client {
             .map_err(Error::from_transport)?;
         self.record_limit_info(response.headers());
         let status = response.status();
-        let body = response.bytes().await.map_err(Error::from_transport)?;
+        let body = crate::client::read_capped(response, MAX_OAUTH_ANSWER).await?;
         if !status.is_success() {
             return Err(crate::error::api_error(status.as_u16(), &body));
         }
@@ -272,7 +275,7 @@ impl Client {
             .await
             .map_err(Error::from_transport)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(Error::from_transport)?;
+        let body = crate::client::read_capped(response, MAX_OAUTH_ANSWER).await?;
         if !status.is_success() {
             return Err(oauth_error(status.as_u16(), &body));
         }

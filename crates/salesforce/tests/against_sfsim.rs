@@ -374,6 +374,7 @@ async fn faults_retries_and_unknown_outcomes_against_sfsim() {
     let client = Client::new(ClientOptions {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
+        ..Default::default()
     })
     .unwrap()
     .with_retry(RetryPolicy {

@@ -71,6 +71,7 @@ fn client() -> Client {
     Client::new(ClientOptions {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
+        ..Default::default()
     })
     .unwrap()
 }

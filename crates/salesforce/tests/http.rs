@@ -202,6 +202,7 @@ fn client() -> Client {
     Client::new(ClientOptions {
         timeout: Duration::from_millis(800),
         connect_timeout: Duration::from_millis(800),
+        ..Default::default()
     })
     .unwrap()
 }
@@ -449,4 +450,74 @@ async fn unreachable_and_slow_hosts_fail_fast_and_clearly() {
         .unwrap_err();
     assert!(err.is_unavailable(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// An answer larger than the client's cap is refused as it arrives — a declared length over the
+/// cap before reading, an endless chunked one once the cap is passed — never buffered whole.
+#[tokio::test]
+async fn answers_over_the_cap_are_refused_not_buffered() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const CAP: usize = 1 << 20;
+    // A raw HTTP/1.1 server: `huge` answers a 4 MiB body with its length, anything else an
+    // endless chunked body.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 8192];
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&request[..n]).to_string();
+                let chunk = vec![b'a'; 64 * 1024];
+                if request.contains("Bearer huge") {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        4 * CAP
+                    );
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    for _ in 0..64 {
+                        if socket.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                } else {
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    loop {
+                        let framed =
+                            [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+                        if socket.write_all(&framed).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let client = Client::new(ClientOptions {
+        timeout: Duration::from_secs(20),
+        connect_timeout: Duration::from_secs(2),
+        max_response_bytes: CAP,
+    })
+    .unwrap()
+    .with_retry(salesforce::RetryPolicy {
+        max_attempts: 1,
+        ..salesforce::RetryPolicy::default()
+    });
+    for token in ["huge", "endless"] {
+        let session = RestSession::new(&base, token).unwrap();
+        let started = std::time::Instant::now();
+        let err = client
+            .query::<Value>(&session, "SELECT Id FROM Contact", QueryOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode(m) if m.contains("over 1048576 bytes")),
+            "{token}: {err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "{token}");
+    }
 }

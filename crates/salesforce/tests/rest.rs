@@ -342,6 +342,7 @@ fn client() -> Client {
     Client::new(ClientOptions {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(2),
+        ..Default::default()
     })
     .unwrap()
     .with_retry(RetryPolicy {
@@ -1030,6 +1031,7 @@ async fn a_slow_read_times_out_and_is_classified() {
     let client = Client::new(ClientOptions {
         timeout: Duration::from_millis(200),
         connect_timeout: Duration::from_millis(200),
+        ..Default::default()
     })
     .unwrap()
     .with_retry(RetryPolicy::none());
@@ -1179,6 +1181,7 @@ async fn a_read_stops_at_its_deadline_across_retries() {
     let client = Client::new(ClientOptions {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(1),
+        ..Default::default()
     })
     .unwrap()
     .with_retry(RetryPolicy {
