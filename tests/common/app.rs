@@ -303,23 +303,6 @@ impl AppSession {
         serde_json::from_value(texts).unwrap_or_default()
     }
 
-    /// Waits until the contact list shows `count` rows; returns their texts.
-    pub async fn wait_for_rows(&self, count: usize) -> Vec<String> {
-        let started = Instant::now();
-        loop {
-            let rows = self.texts("[data-testid=contact-row]").await;
-            if rows.len() == count {
-                return rows;
-            }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "the list shows {} contacts, expected {count}",
-                rows.len()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
     pub async fn click(&self, css: &str) {
         let element = self.wait_for(css).await;
         self.call(

@@ -20,9 +20,3 @@ export function pageFromAll(all: ContactSummary[], query: ContactPageQuery): Con
   }
   return { items: all.slice(start, start + (query.limit ?? all.length)), total: query.search ? null : all.length };
 }
-
-/** The keyset cursor for the page after `items`. */
-export function nextCursor(items: ContactSummary[]): { name: string; id: string } | null {
-  const last = items[items.length - 1];
-  return last ? { name: last.name, id: last.id } : null;
-}
