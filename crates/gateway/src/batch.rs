@@ -13,10 +13,10 @@ mod rounds;
 use axum::http::StatusCode;
 use companion_api::{code, User};
 
+use crate::app::AppState;
 use crate::audit::AuditEntry;
-use crate::http::AppState;
 use crate::idempotency::{Claim, ClaimRequest, Finish};
-use crate::writes::{Answer, FinishKind, Prepared};
+use crate::write_types::{Answer, FinishKind, Prepared};
 use crate::{now_unix, GatewayError};
 
 /// [`run`] in a task of its own: a client that goes away mid-request (a killed app, a phone out

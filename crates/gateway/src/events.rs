@@ -10,7 +10,7 @@ use companion_api::{ChangeHint, CHANGE_EVENT};
 use futures_util::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::http::{AppState, SignedIn};
+use crate::app::{AppState, SignedIn};
 use crate::now_unix;
 
 /// One rep's stream: the org's hints, while the session lives.

@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -15,33 +14,16 @@ use companion_api::{
     IdsResponse, LoginHost, SyncRequest, SyncResponse, User,
 };
 
-use crate::config::GatewayConfig;
+use crate::app::{json_body, AppState, SignedIn};
 use crate::crypto::{new_session_token, session_token_hash};
-use crate::cursor::CursorSigner;
-use crate::rate_limit::SessionLimiter;
 use crate::redirect::redirect_uri_allowed;
 use crate::store::{NewSignIn, Store};
-use crate::upstream::Upstream;
 use crate::{now_unix, sync, writes, GatewayError};
 
 /// Request bodies are small JSON documents.
 const BODY_LIMIT: usize = 64 * 1024;
 /// A batch carries up to 200 writes.
 const BATCH_BODY_LIMIT: usize = 1024 * 1024;
-
-pub struct AppState {
-    pub config: GatewayConfig,
-    pub store: Store,
-    pub upstream: Upstream,
-    pub signer: CursorSigner,
-    pub sync_page_size: usize,
-    pub session_limiter: SessionLimiter,
-    pub describe_cache: crate::describe::DescribeCache,
-    /// Change hints from outbound messages, per org.
-    pub hints: Arc<crate::hints::HintHub>,
-    /// How often an open `/v1/events` stream re-checks its session.
-    pub events_session_recheck: std::time::Duration,
-}
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -158,17 +140,6 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
-/// A JSON body, with a malformed one answered in the error shape.
-pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, GatewayError> {
-    body.map(|Json(v)| v).map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            GatewayError::PayloadTooLarge
-        } else {
-            GatewayError::BadRequest(format!("invalid request body: {}", e.body_text()))
-        }
-    })
-}
-
 /// PKCE verifier per RFC 7636 §4.1: 43–128 unreserved characters.
 fn valid_code_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
@@ -258,50 +229,6 @@ async fn exchange(
         session_token,
         user,
     }))
-}
-
-/// A request with a live session.
-pub struct SignedIn {
-    pub user: User,
-    pub(crate) token_hash: Vec<u8>,
-}
-
-impl FromRequestParts<Arc<AppState>> for SignedIn {
-    type Rejection = GatewayError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(companion_api::AUTHORIZATION)
-            .ok_or(GatewayError::Unauthenticated)?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(GatewayError::Unauthenticated)?;
-        let token_hash = session_token_hash(token);
-        match state
-            .store
-            .session_user(token_hash.clone(), now_unix())
-            .await?
-        {
-            Some(user) => {
-                state.session_limiter.check(&token_hash)?;
-                Ok(SignedIn { user, token_hash })
-            }
-            None => Err(GatewayError::ReauthRequired(
-                "the session is unknown or expired: sign in again".into(),
-            )),
-        }
-    }
 }
 
 async fn me(signed_in: SignedIn) -> Json<User> {

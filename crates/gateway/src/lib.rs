@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod app;
 mod audit;
 mod batch;
 mod config;
@@ -32,6 +33,7 @@ mod redirect;
 mod store;
 mod sync;
 mod upstream;
+mod write_types;
 mod writes;
 
 use std::net::SocketAddr;
@@ -129,7 +131,7 @@ pub async fn start_on(
         .local_addr()
         .map_err(|e| GatewayError::io("reading the bound address", e))?;
     let hints = Arc::new(hints::HintHub::new());
-    let state = Arc::new(http::AppState {
+    let state = Arc::new(app::AppState {
         signer: cursor::CursorSigner::new(&config.token_key),
         sync_page_size: tuning.sync_page_size,
         session_limiter: rate_limit::SessionLimiter::new(tuning.session_rate)?,

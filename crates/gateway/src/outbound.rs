@@ -21,8 +21,8 @@ use quick_xml::NsReader;
 use rusqlite::params;
 use salesforce::RecordId;
 
+use crate::app::AppState;
 use crate::hints::org_key;
-use crate::http::AppState;
 use crate::store::Store;
 use crate::{now_unix, GatewayError};
 

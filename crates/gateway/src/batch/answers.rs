@@ -8,7 +8,7 @@ use companion_api::{code, ErrorDetail};
 use salesforce::{ApiErrorItem, ErrorKind};
 use serde_json::Value;
 
-use crate::writes::{Answer, FinishKind};
+use crate::write_types::{Answer, FinishKind};
 use crate::GatewayError;
 
 /// A record as the answer carries it: without Salesforce's `attributes`.

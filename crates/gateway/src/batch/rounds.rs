@@ -16,9 +16,9 @@ use super::answers::{self, clean};
 use super::graph::{self, NodeOutcome, NodeWrite, Update};
 use super::merge::{judge, Verdict};
 use super::Held;
-use crate::http::AppState;
+use crate::app::AppState;
 use crate::record_fields::{WriteSpec, MARKER_FIELD};
-use crate::writes::{Answer, FinishKind};
+use crate::write_types::{Answer, FinishKind};
 use crate::GatewayError;
 
 /// Calls after the first graph call: a query of the records that changed, a graph call for
