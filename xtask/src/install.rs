@@ -50,8 +50,7 @@ pub fn system_packages(wanted: &[&str]) -> Result<(), String> {
         ));
     }
     println!("xtask: installing system packages: {}", missing.join(" "));
-    let as_root = process::output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
-    let (program, prefix): (&str, &[&str]) = if as_root {
+    let (program, prefix): (&str, &[&str]) = if process::is_root() {
         ("apt-get", &[])
     } else {
         ("sudo", &["apt-get"])

@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod install;
+mod postgres;
 mod process;
 mod test;
 
@@ -16,12 +17,23 @@ usage:
                                 (--no-app: only sfsim and the gateway, for a machine without a display)
   cargo xtask test              install what the tests need and run every test: Rust, UI, real app
   cargo xtask bench sfsim|gateway|sync|push
-                                benchmarks (release build), printing their figures";
+                                benchmarks (release build), printing their figures
+  cargo xtask postgres -- CMD [ARGS...]
+                                start a throwaway PostgreSQL, run CMD with
+                                COMPANION_TEST_DATABASE_URL set to it, stop it, exit as CMD did
+                                (e.g. cargo xtask postgres -- cargo test -p companion-gateway)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let outcome = match args.as_slice() {
+        // The only command whose exit status is another program's.
+        ["postgres", "--", command @ ..] | ["postgres", command @ ..] => {
+            return match postgres::run_command(command) {
+                Ok(code) => code,
+                Err(message) => fail(&message),
+            };
+        }
         ["demo"] => demo::run(demo::Options { app: true }),
         ["demo", "--no-app"] => demo::run(demo::Options { app: false }),
         ["test"] => test::run(),
@@ -34,11 +46,13 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("xtask: {message}");
-            ExitCode::FAILURE
-        }
+        Err(message) => fail(&message),
     }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("xtask: {message}");
+    ExitCode::FAILURE
 }
 
 /// The workspace root (xtask lives one level below it).

@@ -33,6 +33,32 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Runs to completion with its output captured: only the command line is printed, and its
+/// output only when it fails (then it is part of the error).
+pub fn run_quiet(command: &mut Command) -> Result<(), String> {
+    let text = describe(command);
+    println!("$ {text}");
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("could not start `{text}`: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let mut said = String::from_utf8_lossy(&out.stdout).into_owned();
+    said.push_str(&String::from_utf8_lossy(&out.stderr));
+    Err(format!(
+        "`{text}` failed ({}):\n{}",
+        out.status,
+        said.trim_end()
+    ))
+}
+
+/// Whether this process runs as root (`id -u` is 0).
+pub fn is_root() -> bool {
+    output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0")
+}
+
 /// Captured stdout of a successful command.
 pub fn output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;

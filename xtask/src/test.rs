@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::install;
+use crate::postgres;
 use crate::process::{self, command, in_dir};
 
 /// `cargo test` and `cargo clippy` build the app with the same features as the binary under
@@ -21,6 +22,7 @@ pub fn run() -> Result<(), String> {
     steps.run("install system packages", || {
         let mut wanted = install::APP_PACKAGES.to_vec();
         wanted.extend_from_slice(install::TEST_PACKAGES);
+        wanted.extend_from_slice(postgres::PACKAGES);
         install::system_packages(&wanted)
     })?;
     steps.run("install UI packages", install::ui_packages)?;
@@ -56,16 +58,19 @@ pub fn run() -> Result<(), String> {
         process::run(in_dir(&mut command("npm", &["run", "check"]), &ui))?;
         process::run(in_dir(&mut command("npm", &["test"]), &ui))
     })?;
+    // Stopped (and its folder deleted) when dropped: after the last step, or on a failed one.
+    let database = steps.run("start PostgreSQL", postgres::start)?;
     steps.run(
         "Rust tests (unit and cross-crate, with a real keyring)",
         || {
-            let workspace = command(
+            let mut workspace = command(
                 "cargo",
                 &["test", "--workspace", "--features", APP_FEATURES],
             );
+            workspace.env(postgres::URL_VAR, &database.url);
             process::run(in_dir(&mut with_keyring_session(&workspace)?, &root))?;
             // The OS-keyring round trip is ignored where no Secret Service runs; here one does.
-            let keyring = command(
+            let mut keyring = command(
                 "cargo",
                 &[
                     "test",
@@ -78,6 +83,7 @@ pub fn run() -> Result<(), String> {
                     "--ignored",
                 ],
             );
+            keyring.env(postgres::URL_VAR, &database.url);
             process::run(in_dir(&mut with_keyring_session(&keyring)?, &root))
         },
     )?;
@@ -122,6 +128,7 @@ pub fn run() -> Result<(), String> {
         copy_env(&session, &mut display);
         process::run(in_dir(&mut display, &root))
     })?;
+    drop(database);
 
     steps.report();
     println!(
