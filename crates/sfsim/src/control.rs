@@ -26,12 +26,21 @@ pub enum DropWhen {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
+    /// Answers this status at once, in the endpoint's error shape; nothing happens.
     Status(u16),
+    /// Closes the connection without an answer, before or after the request takes effect.
     DropConnection(DropWhen),
+    /// Holds the request this many ms, then handles it. A client that hangs up during the hold
+    /// drops the handler with its connection: nothing happens.
     DelayMs(u64),
+    /// Handles the request to its end (the write lands even if the client hangs up meanwhile),
+    /// then holds the answer this many ms: how a client is killed after its write landed but
+    /// before it heard the answer.
+    DelayAfterMs(u64),
 }
 
-/// `POST /__sim/faults` body: exactly one kind, an optional `count` (default 1) and an optional
+/// `POST /__sim/faults` body: exactly one kind (`status`, `drop_connection`, `delay_ms`,
+/// `delay_after_ms`, `api_limit_exhausted`), an optional `count` (default 1) and an optional
 /// `path` prefix limiting which requests it hits.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +48,7 @@ pub struct FaultRequest {
     pub status: Option<u16>,
     pub drop_connection: Option<DropWhen>,
     pub delay_ms: Option<u64>,
+    pub delay_after_ms: Option<u64>,
     pub api_limit_exhausted: Option<bool>,
     pub count: Option<u32>,
     pub path: Option<String>,
@@ -68,11 +78,14 @@ impl FaultRequest {
             self.status.is_some(),
             self.drop_connection.is_some(),
             self.delay_ms.is_some(),
+            self.delay_after_ms.is_some(),
             self.api_limit_exhausted.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             return Err(
-                "give exactly one of status, drop_connection, delay_ms, api_limit_exhausted".into(),
+                "give exactly one of status, drop_connection, delay_ms, delay_after_ms, \
+                 api_limit_exhausted"
+                    .into(),
             );
         }
         if let Some(exhausted) = self.api_limit_exhausted {
@@ -88,6 +101,11 @@ impl FaultRequest {
             Fault::Status(status)
         } else if let Some(when) = self.drop_connection {
             Fault::DropConnection(when)
+        } else if let Some(ms) = self.delay_after_ms {
+            if ms > MAX_DELAY_MS {
+                return Err(format!("delay_after_ms must be at most {MAX_DELAY_MS}"));
+            }
+            Fault::DelayAfterMs(ms)
         } else {
             let ms = self.delay_ms.unwrap_or_default();
             if ms > MAX_DELAY_MS {
@@ -250,9 +268,49 @@ mod tests {
             r#"{"delay_ms": 999999999}"#,
             r#"{"status": 500, "path": "services"}"#,
             r#"{"status": 500, "colour": "red"}"#,
+            r#"{"delay_after_ms": 999999999}"#,
+            r#"{"delay_after_ms": 5, "drop_connection": "after"}"#,
+            r#"{"delay_after_ms": 5, "count": 0}"#,
+            r#"{"delay_after_ms": -5}"#,
         ] {
             assert!(request(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn delay_after_is_checked_like_the_other_faults() {
+        let graph = "/services/data/v58.0/composite/graph";
+        let order = request(&format!(
+            r#"{{"delay_after_ms": 30000, "path": "{graph}"}}"#
+        ));
+        let Ok(FaultOrder::Queue(queued)) = order else {
+            panic!("queued: {order:?}");
+        };
+        assert_eq!(queued.fault, Fault::DelayAfterMs(30000));
+        assert_eq!(queued.remaining, 1);
+        assert_eq!(queued.path.as_deref(), Some(graph));
+        // The stats and fault list show it in the shape it was asked for.
+        assert_eq!(
+            serde_json::to_value(&queued).expect("serializes"),
+            serde_json::json!({"fault": {"delay_after_ms": 30000}, "remaining": 1, "path": graph})
+        );
+        assert!(matches!(
+            request(r#"{"delay_after_ms": 120000, "count": 3}"#),
+            Ok(FaultOrder::Queue(QueuedFault {
+                fault: Fault::DelayAfterMs(120_000),
+                remaining: 3,
+                path: None,
+            }))
+        ));
+        assert_eq!(
+            request(r#"{"delay_after_ms": 120001}"#).unwrap_err(),
+            "delay_after_ms must be at most 120000"
+        );
+        assert_eq!(
+            request(r#"{"delay_ms": 5, "delay_after_ms": 5}"#).unwrap_err(),
+            "give exactly one of status, drop_connection, delay_ms, delay_after_ms, \
+             api_limit_exhausted"
+        );
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub struct SimConfig {
     pub max_body_bytes: usize,
     /// Tokens one user may get in any hour before `rate_limit_exceeded` (`--token-requests-per-hour`).
     pub token_requests_per_user_hour: u32,
+    /// Added to every `/services/data` request before it is handled, whatever its answer
+    /// (`--latency-ms`), as if the org were far away: for benchmarks. The OAuth endpoints and the
+    /// `/__sim` control API are not delayed. Zero (the default) adds nothing to the request path.
+    pub latency: Duration,
 }
 
 impl Default for SimConfig {
@@ -83,6 +87,7 @@ impl Default for SimConfig {
             // Salesforce's limit for a REST body is unconfirmed here; 50 MB is generous for JSON.
             max_body_bytes: 50 * 1024 * 1024,
             token_requests_per_user_hour: 3600,
+            latency: Duration::ZERO,
         }
     }
 }

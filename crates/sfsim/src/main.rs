@@ -59,6 +59,10 @@ struct Args {
     /// Request bodies longer than this many bytes get `413`.
     #[arg(long, default_value_t = SimConfig::default().max_body_bytes)]
     max_body_bytes: usize,
+    /// Milliseconds added to every REST (`/services/data`) request, for benchmarks; OAuth and the
+    /// control API are not delayed.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 }
 
 /// A time scale must be a positive, finite number.
@@ -96,6 +100,7 @@ async fn main() -> ExitCode {
         outbound_time_scale: args.outbound_time_scale,
         max_body_bytes: args.max_body_bytes,
         token_requests_per_user_hour: args.token_requests_per_hour,
+        latency: Duration::from_millis(args.latency_ms),
     };
     let sim = match sfsim::start(args.listen, config).await {
         Ok(sim) => sim,

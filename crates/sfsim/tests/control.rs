@@ -240,12 +240,34 @@ async fn bad_control_requests_are_refused_with_a_reason() {
         json!({"status": 503, "delay_ms": 10}),
         json!({"drop_connection": "sometimes"}),
         json!({"delay_ms": 10, "count": 0}),
+        json!({"delay_after_ms": 10, "count": 0}),
         json!({}),
     ] {
         let response = control_post(&sim, "faults", body.clone()).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         let reason: Value = response.json().await.expect("JSON");
         assert!(reason["error"].is_string(), "{body}: {reason}");
+    }
+    for (body, reason) in [
+        (
+            json!({"delay_after_ms": 120_001, "path": "/services/data"}),
+            "delay_after_ms must be at most 120000",
+        ),
+        (
+            json!({"delay_ms": 10, "delay_after_ms": 10}),
+            "give exactly one of status, drop_connection, delay_ms, delay_after_ms, \
+             api_limit_exhausted",
+        ),
+        (
+            json!({"drop_connection": "after", "delay_after_ms": 10}),
+            "give exactly one of status, drop_connection, delay_ms, delay_after_ms, \
+             api_limit_exhausted",
+        ),
+    ] {
+        let response = control_post(&sim, "faults", body.clone()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let refusal: Value = response.json().await.expect("JSON");
+        assert_eq!(refusal, json!({ "error": reason }), "{body}");
     }
     for body in [json!({"seconds": -1}), json!({"minutes": 5}), json!("soon")] {
         let response = control_post(&sim, "clock/advance", body.clone()).await;
@@ -362,8 +384,111 @@ async fn a_create_whose_answer_is_lost_still_happens_and_a_blind_retry_duplicate
     sim.shutdown().await;
 }
 
+/// `delay_after_ms`: the write lands, then the answer is held — a client that gives up (or is
+/// killed) meanwhile never hears that its write happened.
 #[tokio::test]
-async fn the_binary_takes_the_control_and_oauth_flags_and_refuses_a_bad_outbound_rule() {
+async fn delay_after_lands_the_write_then_holds_the_answer() {
+    let sim = controlled().await;
+    let access = access_token(&sim, "rep@demo.example").await;
+    let sobjects = "/services/data/v58.0/sobjects";
+    let create = |last_name: &'static str, timeout: Duration| {
+        browser()
+            .post(format!("{}{sobjects}/Contact/", sim.base_url()))
+            .bearer_auth(&access)
+            .timeout(timeout)
+            .json(&json!({"FirstName": "Delayed", "LastName": last_name}))
+            .send()
+    };
+    let named = |sim: &Sim, last_name: &str| {
+        sim.records("Contact")
+            .into_iter()
+            .filter(|r| r["LastName"] == last_name)
+            .count()
+    };
+
+    // A client that waits gets its answer, no sooner than the hold.
+    let hold = Duration::from_millis(400);
+    fault(&sim, json!({"delay_after_ms": 400, "path": sobjects})).await;
+    let faults = stats(&sim).await["faults"].clone();
+    assert_eq!(
+        faults,
+        json!([{"fault": {"delay_after_ms": 400}, "remaining": 1, "path": sobjects}])
+    );
+    let started = Instant::now();
+    let response = create("Waited", Duration::from_secs(30))
+        .await
+        .expect("answers after the hold");
+    assert!(started.elapsed() >= hold, "{:?}", started.elapsed());
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.expect("JSON");
+    let id = created["id"].as_str().expect("an id");
+    assert!(sim.records("Contact").iter().any(|r| r["Id"] == id));
+
+    // A client that gives up during the hold hears nothing, yet the record is there — long before
+    // the hold would have ended.
+    let hold = Duration::from_secs(20);
+    fault(&sim, json!({"delay_after_ms": 20_000, "path": sobjects})).await;
+    let started = Instant::now();
+    let outcome = create("GaveUp", Duration::from_millis(300)).await;
+    assert!(
+        outcome.as_ref().is_err_and(|e| e.is_timeout()),
+        "the client gave up: {outcome:?}"
+    );
+    while named(&sim, "GaveUp") == 0 {
+        assert!(
+            started.elapsed() < hold,
+            "the create landed while the answer was held"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(named(&sim, "GaveUp"), 1);
+    assert_eq!(
+        stats(&sim).await["faults"],
+        json!([]),
+        "the fault is used up"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn latency_slows_every_rest_call_but_not_oauth_or_control() {
+    let latency = Duration::from_millis(1_000);
+    let sim = start(SimConfig {
+        control: true,
+        latency,
+        ..SimConfig::default()
+    })
+    .await;
+    let started = Instant::now();
+    let access = access_token(&sim, "rep@demo.example").await;
+    assert!(started.elapsed() < latency, "OAuth is not delayed");
+
+    let started = Instant::now();
+    assert_eq!(
+        query(&sim, &access, ACCOUNTS, None).await.status(),
+        StatusCode::OK
+    );
+    assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+    let started = Instant::now();
+    let versions = browser()
+        .get(format!("{}/services/data", sim.base_url()))
+        .send()
+        .await
+        .expect("versions answer");
+    assert_eq!(versions.status(), StatusCode::OK);
+    assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+
+    let started = Instant::now();
+    assert_eq!(stats(&sim).await["api_calls"], 1);
+    assert!(
+        started.elapsed() < latency,
+        "the control API is not delayed"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_binary_takes_the_control_oauth_and_latency_flags_and_refuses_a_bad_outbound_rule() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfsim"))
         .args([
@@ -376,6 +501,8 @@ async fn the_binary_takes_the_control_and_oauth_flags_and_refuses_a_bad_outbound
             "Opportunity:Name,StageName:http://127.0.0.1:9/om",
             "--outbound-time-scale",
             "0.001",
+            "--latency-ms",
+            "250",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -412,6 +539,21 @@ async fn the_binary_takes_the_control_and_oauth_flags_and_refuses_a_bad_outbound
         .await
         .expect("token answers");
     assert_eq!(token.status(), StatusCode::OK, "the run-as user is set");
+    let token: Value = token.json().await.expect("JSON token");
+    let started = Instant::now();
+    let answer = browser()
+        .get(format!("{base}/services/data/v58.0/query"))
+        .query(&[("q", ACCOUNTS)])
+        .bearer_auth(token["access_token"].as_str().expect("access token"))
+        .send()
+        .await
+        .expect("query answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "--latency-ms: {:?}",
+        started.elapsed()
+    );
     child.kill().await.expect("stopped");
 
     let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_sfsim"))

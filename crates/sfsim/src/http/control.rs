@@ -94,8 +94,10 @@ async fn list_faults(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `POST /__sim/faults`: `{"status": 503, "count": N}`, `{"drop_connection": "before"|"after"}`,
-/// `{"delay_ms": M}` or `{"api_limit_exhausted": true|false}`; `count` defaults to 1 and an
-/// optional `path` prefix limits which requests are hit.
+/// `{"delay_ms": M}` (hold, then handle), `{"delay_after_ms": M}` (handle to the end even if the
+/// client hangs up, then hold the answer) or `{"api_limit_exhausted": true|false}`; `count`
+/// defaults to 1 and an optional `path` prefix limits which requests are hit. Delays are at most
+/// 120000 ms. Anything else is `400 {"error": "..."}`.
 async fn add_fault(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let request: FaultRequest = match parse_json(&body) {
         Ok(request) => request,
@@ -216,6 +218,21 @@ pub async fn apply_faults(
         Fault::DelayMs(ms) => {
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             next.run(request).await
+        }
+        Fault::DelayAfterMs(ms) => {
+            // The request runs in a task of its own: a client that hangs up (during the hold, or
+            // even before the handler is done) drops this future, not the handler, so whatever
+            // the request does is done before the hold starts.
+            let response = match tokio::spawn(next.run(request)).await {
+                Ok(response) => response,
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(error) => {
+                    tracing::warn!(%error, "request under delay_after_ms did not finish");
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            response
         }
         Fault::Status(status) => fault_response(&state, &path, status),
         Fault::DropConnection(when) => {

@@ -77,8 +77,24 @@ pub fn router(state: Arc<AppState>) -> Router {
             control::apply_faults,
         ));
     }
+    // Outside the faults, so a faulted REST request is slow too; not there at all when zero.
+    if !state.config.latency.is_zero() {
+        app = app.layer(middleware::from_fn_with_state(state.clone(), add_latency));
+    }
     app.layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// `--latency-ms`: every `/services/data` request waits this long before it is handled.
+async fn add_latency(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path().starts_with("/services/data") {
+        tokio::time::sleep(state.config.latency).await;
+    }
+    next.run(request).await
 }
 
 /// One log line per request: method, path (never the query, which may carry a token) and status.
