@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use companion_core::{Companion, FileStore, NewCall, NewFollowUp, NewLead, SecretStore};
-use companion_gateway::{Gateway, Tuning};
+use companion_gateway::Gateway;
 use serde_json::{json, Value};
 use sfsim::{Sim, SimConfig};
 
@@ -131,15 +131,14 @@ struct Org {
 }
 
 impl Org {
-    async fn start(config: SimConfig, tuning: Tuning) -> Org {
+    async fn start(config: SimConfig, upstream_timeout: Duration) -> Org {
         let sim = start_sim(config).await;
         let gateway_dir = tempfile::tempdir().unwrap();
-        let gateway = companion_gateway::start_with(
-            gateway_config(&sim, gateway_dir.path(), loopback()),
-            tuning,
-        )
-        .await
-        .expect("gateway starts");
+        let mut gateway_config = gateway_config(&sim, gateway_dir.path(), loopback());
+        gateway_config.upstream_timeout = upstream_timeout;
+        let gateway = companion_gateway::start(gateway_config)
+            .await
+            .expect("gateway starts");
         let url = gateway.base_url();
         let device = Device::signed_in(&url, REP).await;
         Org {
@@ -401,7 +400,7 @@ async fn a_push_killed_at_random_moments_sends_every_write_exactly_once() {
             daily_api_limit: 1_000_000,
             ..SimConfig::default()
         },
-        Tuning::default(),
+        companion_gateway::UPSTREAM_TIMEOUT,
     )
     .await;
     let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
@@ -502,10 +501,7 @@ async fn faults_leave_every_write_sent_or_waiting_and_none_doubled() {
             control: true,
             ..SimConfig::default()
         },
-        Tuning {
-            upstream_timeout: Duration::from_secs(2),
-            ..Tuning::default()
-        },
+        Duration::from_secs(2),
     )
     .await;
     let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
@@ -593,7 +589,7 @@ async fn sim_limits_back(sim: &Sim) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_conflict_on_the_stage_is_settled_keep_mine_and_the_amount_is_merged() {
     for keep_mine in [true, false] {
-        let org = Org::start(SimConfig::default(), Tuning::default()).await;
+        let org = Org::start(SimConfig::default(), companion_gateway::UPSTREAM_TIMEOUT).await;
         let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
         let deal = open_deal(sim);
 
@@ -662,7 +658,7 @@ async fn a_conflict_on_the_stage_is_settled_keep_mine_and_the_amount_is_merged()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_write_fails_with_field_errors_holds_back_its_record_only_and_is_fixed() {
-    let org = Org::start(SimConfig::default(), Tuning::default()).await;
+    let org = Org::start(SimConfig::default(), companion_gateway::UPSTREAM_TIMEOUT).await;
     let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
     let contacts = owned_by(sim, "Contact", REP);
 
@@ -734,7 +730,7 @@ async fn a_refused_write_fails_with_field_errors_holds_back_its_record_only_and_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ended_session_keeps_every_write_for_the_same_rep_and_another_rep_sees_none() {
-    let org = Org::start(SimConfig::default(), Tuning::default()).await;
+    let org = Org::start(SimConfig::default(), companion_gateway::UPSTREAM_TIMEOUT).await;
     let (sim, url, device) = (&org.sim, org.url.as_str(), &org.device);
     let contact = owned_by(sim, "Contact", REP)[0].clone();
     let lead = device.json(

@@ -393,6 +393,9 @@ pub mod code {
     pub const INTERNAL: &str = "internal";
     /// `/readyz`: this instance's database failed or did not answer in time (HTTP 503).
     pub const NOT_READY: &str = "not_ready";
+    /// This instance cannot serve the request for a moment (its change-hint channel is down,
+    /// or it is at its limit): retry after `retry_after`, possibly on another instance (HTTP 503).
+    pub const UNAVAILABLE: &str = "unavailable";
 }
 
 #[cfg(test)]

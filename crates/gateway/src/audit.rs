@@ -1,11 +1,6 @@
 //! The audit log of writes: who, when, what action, which record, which idempotency key, and
 //! how it ended. Never field values or tokens.
 
-use rusqlite::params;
-
-use crate::store::Store;
-use crate::GatewayError;
-
 /// One line of the audit log.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
@@ -19,36 +14,4 @@ pub struct AuditEntry {
     /// `rate_limited`, `upstream_failed`, `unsettled`, `outcome_unknown`, …
     pub outcome: &'static str,
     pub status: u16,
-}
-
-impl Store {
-    pub async fn audit(
-        &self,
-        user_id: &str,
-        entries: Vec<AuditEntry>,
-        now: i64,
-    ) -> Result<(), GatewayError> {
-        let user_id = user_id.to_string();
-        self.with(move |conn, _| {
-            let tx = conn.transaction()?;
-            for entry in &entries {
-                tx.execute(
-                    "INSERT INTO audit_log (user_id, at, action, record_id, idempotency_key, outcome, status)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        user_id,
-                        now,
-                        entry.action,
-                        entry.record_id,
-                        entry.idempotency_key,
-                        entry.outcome,
-                        entry.status
-                    ],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
 }

@@ -61,6 +61,7 @@ pub async fn run(
                 })
                 .collect(),
             now,
+            state.config.idempotency_lease_secs,
         )
         .await?;
     let mut held: Vec<Held> = Vec::new();
@@ -122,11 +123,6 @@ pub async fn run(
             ));
         }
     }
-    state
-        .store
-        .finish_keys(&user.user_id, finished, now_unix())
-        .await?;
-
     let answers: Vec<Answer> = answers
         .into_iter()
         .map(|a| a.expect("every item answered"))
@@ -154,7 +150,11 @@ pub async fn run(
             status: answer.status.as_u16(),
         })
         .collect();
-    state.store.audit(&user.user_id, audit, now_unix()).await?;
+    // The keys' ends and the audit lines commit together: no settled write goes unlogged.
+    state
+        .store
+        .finish_keys(&user.user_id, finished, audit, now_unix())
+        .await?;
     for answer in &answers {
         tracing::info!(user_id = %user.user_id, status = answer.status.as_u16(), outcome = answer.outcome, "write");
     }

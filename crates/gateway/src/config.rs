@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde::Deserialize;
@@ -64,7 +65,20 @@ pub struct GatewayConfig {
     /// `client_credentials` grant): the org's My Domain URL, e.g. `https://acme.my.salesforce.com`.
     pub integration_login_host: Option<String>,
     pub integration_enabled: bool,
+    /// `postgres://…`: the store is this PostgreSQL database, which several instances may
+    /// share. `None`: SQLite in `data_dir`, one instance. May hold a password: `Debug` hides it.
+    pub database_url: Option<String>,
+    /// Connections per instance in the PostgreSQL pool (the hint listener holds one of them).
+    pub database_max_connections: u32,
+    /// Timeout of every outbound Salesforce request.
+    pub upstream_timeout: Duration,
+    /// How long a write's idempotency key stays `in_progress` before another request may take
+    /// it over (its instance died mid-write); at least ten upstream timeouts.
+    pub idempotency_lease_secs: i64,
 }
+
+/// Connections per instance unless `database_max_connections` says otherwise.
+pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
 
 impl std::fmt::Debug for GatewayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -80,6 +94,13 @@ impl std::fmt::Debug for GatewayConfig {
             .field("outbound_org_ids", &self.outbound_org_ids)
             .field("integration_login_host", &self.integration_login_host)
             .field("integration_enabled", &self.integration_enabled)
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("database_max_connections", &self.database_max_connections)
+            .field("upstream_timeout", &self.upstream_timeout)
+            .field("idempotency_lease_secs", &self.idempotency_lease_secs)
             .finish()
     }
 }
@@ -105,6 +126,11 @@ struct RawConfig {
     integration_login_host: Option<String>,
     #[serde(default)]
     integration_enabled: bool,
+    database_url: Option<String>,
+    database_url_file: Option<PathBuf>,
+    database_max_connections: Option<u32>,
+    upstream_timeout_secs: Option<u64>,
+    idempotency_lease_secs: Option<i64>,
 }
 
 impl std::fmt::Debug for RawConfig {
@@ -124,6 +150,11 @@ impl std::fmt::Debug for RawConfig {
             .field("outbound_org_ids", &self.outbound_org_ids)
             .field("integration_login_host", &self.integration_login_host)
             .field("integration_enabled", &self.integration_enabled)
+            .field("database_url", &redacted(&self.database_url))
+            .field("database_url_file", &self.database_url_file)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("upstream_timeout_secs", &self.upstream_timeout_secs)
+            .field("idempotency_lease_secs", &self.idempotency_lease_secs)
             .finish()
     }
 }
@@ -150,6 +181,10 @@ impl GatewayConfig {
             outbound_org_ids: Vec::new(),
             integration_login_host: None,
             integration_enabled: false,
+            database_url: None,
+            database_max_connections: DEFAULT_DATABASE_MAX_CONNECTIONS,
+            upstream_timeout: crate::UPSTREAM_TIMEOUT,
+            idempotency_lease_secs: crate::idempotency::IN_PROGRESS_LEASE_SECS,
         }
     }
 
@@ -160,7 +195,9 @@ impl GatewayConfig {
     /// `COMPANION_GATEWAY_REDIRECT_URIS` (comma-separated), `SALESFORCE_SCOPES` (space-separated),
     /// `COMPANION_GATEWAY_OUTBOUND_ORG_IDS` (comma-separated),
     /// `COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST` and `COMPANION_GATEWAY_INTEGRATION_ENABLED`
-    /// (`true`/`false`).
+    /// (`true`/`false`), `COMPANION_GATEWAY_DATABASE_URL` or `COMPANION_GATEWAY_DATABASE_URL_FILE`
+    /// (`postgres://…`), `COMPANION_GATEWAY_DATABASE_MAX_CONNECTIONS`,
+    /// `COMPANION_GATEWAY_UPSTREAM_TIMEOUT_SECS`, `COMPANION_GATEWAY_IDEMPOTENCY_LEASE_SECS`.
     pub fn from_env(dev: bool) -> Result<Self, GatewayError> {
         Self::from_lookup(|name| std::env::var(name).ok(), dev)
     }
@@ -205,6 +242,20 @@ impl GatewayConfig {
                 None => false,
                 Some(v) => parse_flag(&v, "COMPANION_GATEWAY_INTEGRATION_ENABLED")?,
             },
+            database_url: get("COMPANION_GATEWAY_DATABASE_URL"),
+            database_url_file: get("COMPANION_GATEWAY_DATABASE_URL_FILE").map(PathBuf::from),
+            database_max_connections: parse_number(
+                get("COMPANION_GATEWAY_DATABASE_MAX_CONNECTIONS"),
+                "COMPANION_GATEWAY_DATABASE_MAX_CONNECTIONS",
+            )?,
+            upstream_timeout_secs: parse_number(
+                get("COMPANION_GATEWAY_UPSTREAM_TIMEOUT_SECS"),
+                "COMPANION_GATEWAY_UPSTREAM_TIMEOUT_SECS",
+            )?,
+            idempotency_lease_secs: parse_number(
+                get("COMPANION_GATEWAY_IDEMPOTENCY_LEASE_SECS"),
+                "COMPANION_GATEWAY_IDEMPOTENCY_LEASE_SECS",
+            )?,
         };
         raw.resolve(dev)
     }
@@ -212,7 +263,8 @@ impl GatewayConfig {
     /// From a TOML file; keys: `listen`, `[[login_hosts]] label/url`, `client_id`,
     /// `client_secret` or `client_secret_file`, `data_dir`, `token_key` or `token_key_file`,
     /// `redirect_uris`, `scopes`, `outbound_org_ids`, `integration_login_host`,
-    /// `integration_enabled`. Relative paths are relative to the file.
+    /// `integration_enabled`, `database_url` or `database_url_file`, `database_max_connections`,
+    /// `upstream_timeout_secs`, `idempotency_lease_secs`. Relative paths are relative to the file.
     pub fn from_toml_file(path: &Path, dev: bool) -> Result<Self, GatewayError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| GatewayError::io(format!("reading config file {}", path.display()), e))?;
@@ -228,6 +280,7 @@ impl GatewayConfig {
             raw.client_secret_file.as_mut(),
             raw.data_dir.as_mut(),
             raw.token_key_file.as_mut(),
+            raw.database_url_file.as_mut(),
         ]
         .into_iter()
         .flatten()
@@ -275,6 +328,33 @@ impl GatewayConfig {
                     "outbound org id {id:?} is not an organization id (00D…): {e}"
                 ))
             })?;
+        }
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(GatewayError::Config(
+                    "database URL must start with postgres:// or postgresql:// (leave it unset \
+                     for SQLite in the data dir)"
+                        .into(),
+                ));
+            }
+        }
+        if self.database_max_connections < 2 {
+            return Err(GatewayError::Config(
+                "database_max_connections must be at least 2 (the hint listener holds one)".into(),
+            ));
+        }
+        if self.upstream_timeout.is_zero() {
+            return Err(GatewayError::Config(
+                "upstream_timeout_secs must be at least 1".into(),
+            ));
+        }
+        let least_lease =
+            crate::idempotency::LEASE_PER_UPSTREAM_TIMEOUT * self.upstream_timeout.as_secs().max(1);
+        if self.idempotency_lease_secs < least_lease as i64 {
+            return Err(GatewayError::Config(format!(
+                "idempotency_lease_secs must be at least {least_lease} (ten upstream timeouts): \
+                 a key must not be taken over while its first request may still be writing"
+            )));
         }
         crate::integration::validate_config(self)?;
         Ok(())
@@ -334,10 +414,48 @@ impl RawConfig {
             outbound_org_ids: self.outbound_org_ids,
             integration_login_host: self.integration_login_host,
             integration_enabled: self.integration_enabled,
+            database_url: match (self.database_url, self.database_url_file) {
+                (Some(url), _) => Some(url),
+                (None, Some(file)) => Some(
+                    std::fs::read_to_string(&file)
+                        .map_err(|e| {
+                            GatewayError::io(
+                                format!("reading database URL file {}", file.display()),
+                                e,
+                            )
+                        })?
+                        .trim()
+                        .to_string(),
+                ),
+                (None, None) => None,
+            },
+            database_max_connections: self
+                .database_max_connections
+                .unwrap_or(DEFAULT_DATABASE_MAX_CONNECTIONS),
+            upstream_timeout: self
+                .upstream_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(crate::UPSTREAM_TIMEOUT),
+            idempotency_lease_secs: self
+                .idempotency_lease_secs
+                .unwrap_or(crate::idempotency::IN_PROGRESS_LEASE_SECS),
         };
         config.validate()?;
         Ok(config)
     }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    value: Option<String>,
+    what: &str,
+) -> Result<Option<T>, GatewayError> {
+    value
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| GatewayError::Config(format!("{what} must be a whole number")))
+        })
+        .transpose()
 }
 
 fn parse_flag(value: &str, what: &str) -> Result<bool, GatewayError> {

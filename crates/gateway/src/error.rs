@@ -40,6 +40,10 @@ pub enum GatewayError {
     PayloadTooLarge,
     #[error("internal error: {0}")]
     Internal(String),
+    /// This instance cannot serve the request for a moment (503 `unavailable`, retry after a
+    /// second).
+    #[error("{0}")]
+    Unavailable(String),
     /// Known caller, not allowed: an outbound message from an org not configured (403 `forbidden`).
     #[error("{0}")]
     Forbidden(String),
@@ -64,6 +68,7 @@ impl GatewayError {
             GatewayError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE)
             }
+            GatewayError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE),
             GatewayError::Salesforce(e) => salesforce_status(e.kind()),
             GatewayError::Config(_)
             | GatewayError::Io { .. }
@@ -120,6 +125,7 @@ impl GatewayError {
         };
         let retry_after = match &self {
             GatewayError::RateLimited { retry_after } => Some(*retry_after),
+            GatewayError::Unavailable(_) => Some(1),
             // Salesforce's daily limit is rolling; a minute is a polite first wait.
             _ => (status == StatusCode::TOO_MANY_REQUESTS).then_some(60),
         };

@@ -11,7 +11,11 @@ use futures_util::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::app::{AppState, SignedIn};
-use crate::now_unix;
+use crate::{now_unix, GatewayError};
+
+/// A comment line this often on a quiet stream: proxies keep the connection, and the app, whose
+/// read timeout is 45 s, notices a half-open one within a minute.
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// One rep's stream: the org's hints, while the session lives.
 struct Listener {
@@ -57,7 +61,13 @@ impl Listener {
 pub async fn events(
     State(state): State<Arc<AppState>>,
     signed_in: SignedIn,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, GatewayError> {
+    if !state.store.hint_channel_up() {
+        // Hints sent now would not reach this instance: the app syncs and tries again.
+        return Err(GatewayError::Unavailable(
+            "this gateway cannot hear change hints for a moment; sync, then listen again".into(),
+        ));
+    }
     let listener = Listener {
         receiver: state.hints.subscribe(&signed_in.user.org_id),
         token_hash: signed_in.token_hash,
@@ -73,5 +83,5 @@ pub async fn events(
             .expect("a hint serialises");
         Some((Ok(event), listener))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }

@@ -61,6 +61,18 @@ impl HintHub {
         }
     }
 
+    /// End every open stream but keep taking new listeners (this instance missed hints: the
+    /// apps sync, then listen again). Returns how many streams were ended.
+    pub fn reset(&self) -> usize {
+        let mut channels = self.channels.lock().expect("hint channels");
+        let Some(channels) = channels.as_mut() else {
+            return 0;
+        };
+        let ended = channels.values().map(|s| s.receiver_count()).sum();
+        channels.clear();
+        ended
+    }
+
     /// End every stream and refuse new listeners (the gateway is shutting down).
     pub fn close(&self) {
         self.channels.lock().expect("hint channels").take();
@@ -98,13 +110,20 @@ mod tests {
     }
 
     #[test]
-    fn an_org_without_listeners_costs_nothing_and_close_ends_streams() {
+    fn an_org_without_listeners_costs_nothing_and_reset_or_close_end_streams() {
         let hub = HintHub::new();
         assert_eq!(hub.publish(ORG_A, hint("Contact")), 0);
         let listener = hub.subscribe(ORG_A).unwrap();
         drop(listener);
         assert_eq!(hub.publish(ORG_A, hint("Contact")), 0);
         assert!(hub.channels.lock().unwrap().as_ref().unwrap().is_empty());
+
+        let mut reset = hub.subscribe(ORG_B).unwrap();
+        assert_eq!(hub.reset(), 1);
+        assert_eq!(reset.try_recv(), Err(TryRecvError::Closed));
+        let mut after_reset = hub.subscribe(ORG_B).unwrap();
+        assert_eq!(hub.publish(ORG_B, hint("Lead")), 1);
+        assert_eq!(after_reset.try_recv().unwrap(), hint("Lead"));
 
         let mut open = hub.subscribe(ORG_B).unwrap();
         hub.close();

@@ -65,14 +65,18 @@ async fn healthz() -> impl IntoResponse {
 /// How long the store may take to answer before the instance is not ready.
 const READY_WITHIN: Duration = Duration::from_secs(1);
 
-/// Readiness, for a load balancer: 200 while the database answers within a second, else 503
-/// `not_ready` (the error itself stays in the log: this route needs no sign-in).
+/// Readiness, for a load balancer: 200 while the database answers within a second (and, on
+/// PostgreSQL, the instance hears the others' change hints), else 503 `not_ready` (the error
+/// itself stays in the log: this route needs no sign-in).
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     readiness(&state.store, READY_WITHIN).await
 }
 
 async fn readiness(store: &Store, within: Duration) -> Response {
     let message = match tokio::time::timeout(within, store.ping()).await {
+        Ok(Ok(())) if !store.hint_channel_up() => {
+            "the change-hint channel to the other instances is down".to_string()
+        }
         Ok(Ok(())) => return Json(serde_json::json!({"status": "ready"})).into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready: the database failed");
@@ -329,7 +333,12 @@ mod tests {
     #[tokio::test]
     async fn ready_while_the_store_answers_not_ready_when_it_stalls() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), crate::crypto::TokenCipher::new(&[3u8; 32])).unwrap();
+        let sqlite = crate::store::SqliteStore::open(
+            dir.path(),
+            crate::crypto::TokenCipher::new(&[3u8; 32]),
+        )
+        .unwrap();
+        let store = Store::Sqlite(sqlite.clone());
         let body = |response: Response| async move {
             let bytes = axum::body::to_bytes(response.into_body(), 4096)
                 .await
@@ -343,9 +352,8 @@ mod tests {
         // Something holds the database for two seconds: not ready within the limit.
         let (held_tx, held_rx) = tokio::sync::oneshot::channel();
         let holder = {
-            let store = store.clone();
             tokio::spawn(async move {
-                store
+                sqlite
                     .with(move |_, _| {
                         let _ = held_tx.send(());
                         std::thread::sleep(Duration::from_secs(2));

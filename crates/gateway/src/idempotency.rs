@@ -6,19 +6,24 @@
 //! idempotency_in_progress`. When a call's outcome is lost (timeout, broken connection) the
 //! row becomes `unknown`; the next request with the key recovers: it finds out from
 //! Salesforce whether the write landed before writing anything. A row left `in_progress`
-//! longer than [`IN_PROGRESS_LEASE_SECS`] (the gateway stopped mid-call) is treated the same.
+//! longer than its lease (`idempotency_lease_secs`, default [`IN_PROGRESS_LEASE_SECS`]: the
+//! gateway stopped mid-call) is treated the same.
 
 use axum::http::HeaderMap;
 use companion_api::{IDEMPOTENCY_KEY, MAX_IDEMPOTENCY_KEY_LEN};
-use rusqlite::{params, OptionalExtension};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::store::Store;
 use crate::GatewayError;
 
-/// Longer than any write's Salesforce calls can take (each has the upstream timeout).
+/// The default lease: longer than any write's Salesforce calls can take (each has the upstream
+/// timeout). A setting (`idempotency_lease_secs`), at least [`LEASE_PER_UPSTREAM_TIMEOUT`] upstream
+/// timeouts.
 pub const IN_PROGRESS_LEASE_SECS: i64 = 300;
+/// A claimant makes at most a refresh, a marker query, a write and its follow-up calls, each
+/// bounded by the upstream timeout; a lease this many timeouts long outlives all of them, so a
+/// key is never taken over while its claimant may still be sending.
+pub const LEASE_PER_UPSTREAM_TIMEOUT: u64 = 10;
 
 /// A key as a client may send it: 1–200 printable ASCII characters.
 pub fn check_key(key: &str) -> Result<(), String> {
@@ -140,120 +145,6 @@ pub enum Finish {
     /// Nothing happened in Salesforce and the answer says nothing about the record (rate
     /// limit, unreachable): forget the key so it can be sent again.
     Release,
-}
-
-impl Store {
-    /// Claim every key of one request, in one transaction.
-    pub async fn claim_keys(
-        &self,
-        user_id: &str,
-        requests: Vec<ClaimRequest>,
-        now: i64,
-    ) -> Result<Vec<Claim>, GatewayError> {
-        let user_id = user_id.to_string();
-        self.with(move |conn, _| {
-            let tx = conn.transaction()?;
-            let mut claims = Vec::with_capacity(requests.len());
-            for request in &requests {
-                let row = tx
-                    .query_row(
-                        "SELECT request_hash, state, status, body, claimed_at FROM idempotency_keys
-                         WHERE user_id = ?1 AND idempotency_key = ?2",
-                        params![user_id, request.key],
-                        |r| {
-                            Ok((
-                                r.get::<_, Vec<u8>>(0)?,
-                                r.get::<_, String>(1)?,
-                                r.get::<_, Option<u16>>(2)?,
-                                r.get::<_, Option<String>>(3)?,
-                                r.get::<_, i64>(4)?,
-                            ))
-                        },
-                    )
-                    .optional()?;
-                let claim = match row {
-                    None => {
-                        tx.execute(
-                            "INSERT INTO idempotency_keys
-                                (user_id, idempotency_key, request_hash, state, claimed_at, updated_at)
-                             VALUES (?1, ?2, ?3, 'in_progress', ?4, ?4)",
-                            params![user_id, request.key, request.request_hash, now],
-                        )?;
-                        Claim::Fresh
-                    }
-                    Some((hash, _, _, _, _)) if hash != request.request_hash => Claim::Mismatch,
-                    Some((_, state, Some(status), Some(body), _)) if state == "done" => {
-                        let body = serde_json::from_str(&body)
-                            .map_err(|e| GatewayError::Store(format!("stored answer: {e}")))?;
-                        Claim::Replay { status, body }
-                    }
-                    Some((_, state, _, _, claimed_at))
-                        if state == "unknown"
-                            || (state == "in_progress"
-                                && now - claimed_at > IN_PROGRESS_LEASE_SECS) =>
-                    {
-                        tx.execute(
-                            "UPDATE idempotency_keys SET state = 'in_progress', claimed_at = ?3,
-                                 updated_at = ?3
-                             WHERE user_id = ?1 AND idempotency_key = ?2",
-                            params![user_id, request.key, now],
-                        )?;
-                        Claim::Recover
-                    }
-                    Some(_) => Claim::InProgress,
-                };
-                claims.push(claim);
-            }
-            tx.commit()?;
-            Ok(claims)
-        })
-        .await
-    }
-
-    /// End held keys: keep, mark unknown or release each.
-    pub async fn finish_keys(
-        &self,
-        user_id: &str,
-        finished: Vec<(String, Finish)>,
-        now: i64,
-    ) -> Result<(), GatewayError> {
-        let user_id = user_id.to_string();
-        self.with(move |conn, _| {
-            let tx = conn.transaction()?;
-            for (key, finish) in &finished {
-                match finish {
-                    Finish::Done {
-                        status,
-                        body,
-                        record_id,
-                    } => {
-                        tx.execute(
-                            "UPDATE idempotency_keys SET state = 'done', status = ?3, body = ?4,
-                                 record_id = ?5, updated_at = ?6
-                             WHERE user_id = ?1 AND idempotency_key = ?2",
-                            params![user_id, key, status, body.to_string(), record_id, now],
-                        )?;
-                    }
-                    Finish::Unknown => {
-                        tx.execute(
-                            "UPDATE idempotency_keys SET state = 'unknown', updated_at = ?3
-                             WHERE user_id = ?1 AND idempotency_key = ?2",
-                            params![user_id, key, now],
-                        )?;
-                    }
-                    Finish::Release => {
-                        tx.execute(
-                            "DELETE FROM idempotency_keys WHERE user_id = ?1 AND idempotency_key = ?2",
-                            params![user_id, key],
-                        )?;
-                    }
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
 }
 
 #[cfg(test)]

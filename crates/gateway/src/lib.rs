@@ -53,7 +53,7 @@ pub use rate_limit::SessionRate;
 pub use store::{DATABASE_FILE, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
 pub use sync::PAGE_SIZE;
 
-/// Timeout of every outbound Salesforce request.
+/// Timeout of every outbound Salesforce request unless `upstream_timeout_secs` says otherwise.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running gateway.
@@ -69,8 +69,6 @@ pub struct Gateway {
 pub struct Tuning {
     /// Rows per object per `POST /v1/sync` answer (default [`PAGE_SIZE`]).
     pub sync_page_size: usize,
-    /// Timeout of every outbound Salesforce request (default [`UPSTREAM_TIMEOUT`]).
-    pub upstream_timeout: Duration,
     /// Requests one session may make (default 20/s, bursts of 100).
     pub session_rate: SessionRate,
     /// How often an open `/v1/events` stream re-checks that its session still lives (default a
@@ -82,7 +80,6 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             sync_page_size: PAGE_SIZE,
-            upstream_timeout: UPSTREAM_TIMEOUT,
             session_rate: SessionRate::default(),
             events_session_recheck: Duration::from_secs(60),
         }
@@ -117,12 +114,15 @@ pub async fn start_on(
             "sync page size must be 1..={PAGE_SIZE}"
         )));
     }
+    let hints = Arc::new(hints::HintHub::new());
     let store = store::Store::open(
-        &config.data_dir,
+        &config,
         crypto::TokenCipher::new(&config.token_key),
-    )?;
+        hints.clone(),
+    )
+    .await?;
     let client = salesforce::Client::new(salesforce::ClientOptions {
-        timeout: tuning.upstream_timeout,
+        timeout: config.upstream_timeout,
         connect_timeout: Duration::from_secs(10),
         ..Default::default()
     })?;
@@ -130,7 +130,6 @@ pub async fn start_on(
     let addr = listener
         .local_addr()
         .map_err(|e| GatewayError::io("reading the bound address", e))?;
-    let hints = Arc::new(hints::HintHub::new());
     let state = Arc::new(app::AppState {
         signer: cursor::CursorSigner::new(&config.token_key),
         sync_page_size: tuning.sync_page_size,

@@ -18,20 +18,16 @@ use companion_api::ChangeHint;
 use quick_xml::events::{BytesRef, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
-use rusqlite::params;
 use salesforce::RecordId;
 
 use crate::app::AppState;
 use crate::hints::org_key;
-use crate::store::Store;
 use crate::{now_unix, GatewayError};
 
 /// Up to 100 notifications of a few fields each fit well under this.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Salesforce puts at most 100 notifications in one message (WSDL `maxOccurs=100`).
 const MAX_NOTIFICATIONS: usize = 100;
-/// Salesforce retries for 24 hours; ids are kept a week, then forgotten.
-const REMEMBER_SECS: i64 = 7 * 24 * 3600;
 
 const SOAP_ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 const OUTBOUND_NS: &str = "http://soap.sforce.com/2005/09/outbound";
@@ -258,39 +254,6 @@ fn sobject_type(
     Err("an sObject without xsi:type".into())
 }
 
-impl Store {
-    /// Remember these notification ids of `org_id`; returns, for each, whether it is new. Ids
-    /// older than a week are forgotten on the way.
-    pub async fn remember_notifications(
-        &self,
-        org_id: &str,
-        ids: Vec<String>,
-        now: i64,
-    ) -> Result<Vec<bool>, GatewayError> {
-        let org = org_key(org_id).to_string();
-        self.with(move |conn, _| {
-            let tx = conn.transaction()?;
-            tx.execute(
-                "DELETE FROM outbound_notifications WHERE received_at < ?1",
-                params![now - REMEMBER_SECS],
-            )?;
-            let mut fresh = Vec::with_capacity(ids.len());
-            {
-                let mut insert = tx.prepare(
-                    "INSERT OR IGNORE INTO outbound_notifications (org_id, notification_id, received_at)
-                     VALUES (?1, ?2, ?3)",
-                )?;
-                for id in &ids {
-                    fresh.push(insert.execute(params![org, id, now])? == 1);
-                }
-            }
-            tx.commit()?;
-            Ok(fresh)
-        })
-        .await
-    }
-}
-
 /// The handler of `POST /v1/salesforce/outbound`. No session: Salesforce calls it.
 pub async fn receive(
     State(state): State<Arc<AppState>>,
@@ -319,14 +282,14 @@ pub async fn receive(
             "outbound messages from this organization are not accepted".into(),
         ));
     }
-    let ids = message
+    let notifications = message
         .notifications
         .iter()
-        .map(|n| n.id.as_str().to_string())
+        .map(|n| (n.id.as_str().to_string(), n.object.clone()))
         .collect();
     let fresh = state
         .store
-        .remember_notifications(org, ids, now_unix())
+        .remember_notifications(org, notifications, now_unix())
         .await?;
     let objects: BTreeSet<&str> = message
         .notifications
@@ -340,8 +303,17 @@ pub async fn receive(
         let hint = ChangeHint {
             objects: objects.into_iter().map(str::to_string).collect(),
         };
-        let listeners = state.hints.publish(org, hint);
-        tracing::debug!(org_id = org, listeners, duplicates, "change hint sent");
+        if state.store.shares_hints() {
+            // Sent to every instance (this one too) with the commit that remembered the ids.
+            tracing::debug!(
+                org_id = org,
+                duplicates,
+                "change hint sent to every instance"
+            );
+        } else {
+            let listeners = state.hints.publish(org, hint);
+            tracing::debug!(org_id = org, listeners, duplicates, "change hint sent");
+        }
     } else {
         tracing::debug!(
             org_id = org,
@@ -472,38 +444,5 @@ mod tests {
         assert!(parse(many.as_bytes())
             .unwrap_err()
             .contains("more than 100"));
-    }
-
-    #[tokio::test]
-    async fn notification_ids_are_remembered_per_org() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), crate::crypto::TokenCipher::new(&[3u8; 32])).unwrap();
-        let org = "00D7F00000107XsUAI";
-        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let first = store
-            .remember_notifications(org, ids(&["04l7F000008aeAyQAI", "04l7F000008aeAzQAI"]), 100)
-            .await
-            .unwrap();
-        assert_eq!(first, [true, true]);
-        let again = store
-            .remember_notifications(
-                &org[..15],
-                ids(&["04l7F000008aeAyQAI", "04l7F000008aeB0QAI"]),
-                200,
-            )
-            .await
-            .unwrap();
-        assert_eq!(again, [false, true], "the same org by its 15-character id");
-        let other_org = store
-            .remember_notifications("00D5g000004ZzZzEAK", ids(&["04l7F000008aeAyQAI"]), 300)
-            .await
-            .unwrap();
-        assert_eq!(other_org, [true]);
-        // A week later the id is forgotten (Salesforce stopped retrying long before).
-        let later = store
-            .remember_notifications(org, ids(&["04l7F000008aeAyQAI"]), 100 + REMEMBER_SECS + 1)
-            .await
-            .unwrap();
-        assert_eq!(later, [true]);
     }
 }

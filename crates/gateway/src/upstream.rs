@@ -63,6 +63,9 @@ impl Upstream {
     }
 
     /// Refresh the user's access token unless someone already did since `seen_generation`.
+    /// One refresh per user at a time in this process (the lock map) and across instances
+    /// (the store's token lock): with rotation on, a second refresh with the same refresh
+    /// token would revoke the whole token family.
     async fn refresh_after(
         &self,
         user_id: &str,
@@ -70,8 +73,14 @@ impl Upstream {
     ) -> Result<SalesforceTokens, GatewayError> {
         let lock = self.lock_for(user_id);
         let _guard = lock.lock().await;
-        let current = self.current_tokens(user_id).await?;
+        let held = self.store.lock_tokens(user_id).await?;
+        let Some(current) = held.tokens().cloned() else {
+            return Err(GatewayError::ReauthRequired(
+                "sign in to Salesforce again".into(),
+            ));
+        };
         if current.generation != seen_generation {
+            // Someone refreshed meanwhile; dropping the lock releases it.
             return Ok(current);
         }
         let Some(refresh_token) = current.refresh_token.as_deref() else {
@@ -91,7 +100,7 @@ impl Upstream {
                     user_id,
                     "Salesforce refused the refresh token; the user must sign in again"
                 );
-                self.store.forget_tokens(user_id).await?;
+                held.forget().await?;
                 return Err(GatewayError::ReauthRequired(
                     "Salesforce no longer accepts this sign-in: sign in again".into(),
                 ));
@@ -104,15 +113,13 @@ impl Upstream {
                 "a refresh answered for another user".into(),
             ));
         }
-        self.store
-            .store_refreshed(
-                user_id,
-                &token.instance_url,
-                &token.access_token,
-                token.refresh_token.as_deref(),
-                now_unix(),
-            )
-            .await?;
+        held.store_refreshed(
+            &token.instance_url,
+            &token.access_token,
+            token.refresh_token.as_deref(),
+            now_unix(),
+        )
+        .await?;
         tracing::info!(
             user_id,
             rotated = token.refresh_token.is_some(),

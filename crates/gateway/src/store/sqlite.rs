@@ -1,5 +1,7 @@
-//! The gateway's SQLite store: users with their (encrypted) Salesforce tokens, and sessions.
+//! The SQLite backend: one file in the data dir, one connection, one gateway process (a lock
+//! file refuses a second process on the same data dir: several instances need PostgreSQL).
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -7,18 +9,20 @@ use companion_api::User;
 use rusqlite::{params, Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 
+use super::{
+    context, session_ended, NewSignIn, SalesforceTokens, StoreResult, REMEMBER_NOTIFICATIONS_SECS,
+    TOUCH_EVERY_SECS,
+};
+use crate::audit::AuditEntry;
 use crate::crypto::TokenCipher;
+use crate::hints::org_key;
+use crate::idempotency::{Claim, ClaimRequest, Finish};
 use crate::private_files;
 use crate::GatewayError;
 
 pub const DATABASE_FILE: &str = "gateway.sqlite3";
-
-/// A session stops working after this long without use…
-pub const SESSION_IDLE_SECS: i64 = 30 * 24 * 3600;
-/// …and this long after sign-in, whatever the use.
-pub const SESSION_ABSOLUTE_SECS: i64 = 90 * 24 * 3600;
-/// `last_seen_at` is written at most this often, so reads stay reads.
-const TOUCH_EVERY_SECS: i64 = 60;
+/// Held (an exclusive file lock) while a gateway process uses the data dir.
+const LOCK_FILE: &str = "gateway.lock";
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -87,45 +91,19 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
-/// The Salesforce side of a user: where to call and with what. `Debug` hides the tokens.
 #[derive(Clone)]
-pub struct SalesforceTokens {
-    pub login_host: String,
-    pub instance_url: String,
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    pub generation: i64,
-}
-
-impl std::fmt::Debug for SalesforceTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SalesforceTokens")
-            .field("login_host", &self.login_host)
-            .field("instance_url", &self.instance_url)
-            .field("generation", &self.generation)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A new sign-in, to be stored.
-pub struct NewSignIn<'a> {
-    pub user: &'a User,
-    pub login_host: &'a str,
-    pub instance_url: &'a str,
-    pub access_token: &'a str,
-    pub refresh_token: Option<&'a str>,
-}
-
-#[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     cipher: TokenCipher,
+    /// Holds the data dir's lock for as long as any clone of the store lives.
+    _lock: Arc<File>,
 }
 
-impl Store {
+impl SqliteStore {
     /// Open (or create) `data_dir/gateway.sqlite3`, WAL mode, migrations applied.
     pub fn open(data_dir: &Path, cipher: TokenCipher) -> Result<Self, GatewayError> {
         private_files::create_dir(data_dir)?;
+        let lock = lock_data_dir(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         private_files::ensure_file(&path)?;
         let mut conn = Connection::open(path)?;
@@ -136,9 +114,10 @@ impl Store {
         migrations()
             .to_latest(&mut conn)
             .map_err(|e| GatewayError::Store(format!("migrating the store: {e}")))?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             cipher,
+            _lock: Arc::new(lock),
         })
     }
 
@@ -248,7 +227,7 @@ impl Store {
             let Some((created_at, last_seen_at, user)) = row else {
                 return Ok(None);
             };
-            if now - last_seen_at > SESSION_IDLE_SECS || now - created_at > SESSION_ABSOLUTE_SECS {
+            if session_ended(created_at, last_seen_at, now) {
                 conn.execute("DELETE FROM sessions WHERE token_hash = ?1", params![token_hash])?;
                 return Ok(None);
             }
@@ -330,7 +309,7 @@ impl Store {
 
     /// Store refreshed tokens in one statement: the access token, the instance URL, and the new
     /// refresh token when rotation handed one out. Returns the new generation.
-    pub async fn store_refreshed(
+    async fn store_refreshed(
         &self,
         user_id: &str,
         instance_url: &str,
@@ -357,53 +336,287 @@ impl Store {
         })
         .await
     }
+
+    /// Read the tokens for a refresh. One process: the caller's per-user lock (in `Upstream`)
+    /// is what keeps refreshes apart.
+    pub async fn lock_tokens(&self, user_id: &str) -> StoreResult<SqliteTokenLock> {
+        Ok(SqliteTokenLock {
+            tokens: self.tokens(user_id).await?,
+            store: self.clone(),
+            user_id: user_id.to_string(),
+        })
+    }
+
+    /// Claim every key of one request, in one transaction (the connection's mutex makes the
+    /// read-then-write of each key atomic: there is one process).
+    pub async fn claim_keys(
+        &self,
+        user_id: &str,
+        requests: Vec<ClaimRequest>,
+        now: i64,
+        lease_secs: i64,
+    ) -> StoreResult<Vec<Claim>> {
+        let user_id = user_id.to_string();
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            let mut claims = Vec::with_capacity(requests.len());
+            for request in &requests {
+                let row = tx
+                    .query_row(
+                        "SELECT request_hash, state, status, body, claimed_at FROM idempotency_keys
+                         WHERE user_id = ?1 AND idempotency_key = ?2",
+                        params![user_id, request.key],
+                        |r| {
+                            Ok(KeyRow {
+                                request_hash: r.get(0)?,
+                                state: r.get(1)?,
+                                status: r.get(2)?,
+                                body: r.get(3)?,
+                                claimed_at: r.get(4)?,
+                            })
+                        },
+                    )
+                    .optional()?;
+                let claim = match row {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO idempotency_keys
+                                (user_id, idempotency_key, request_hash, state, claimed_at, updated_at)
+                             VALUES (?1, ?2, ?3, 'in_progress', ?4, ?4)",
+                            params![user_id, request.key, request.request_hash, now],
+                        )?;
+                        Claim::Fresh
+                    }
+                    Some(row) => {
+                        let claim = row.claim(&request.request_hash, now, lease_secs)?;
+                        if claim == Claim::Recover {
+                            tx.execute(
+                                "UPDATE idempotency_keys SET state = 'in_progress', claimed_at = ?3,
+                                     updated_at = ?3
+                                 WHERE user_id = ?1 AND idempotency_key = ?2",
+                                params![user_id, request.key, now],
+                            )?;
+                        }
+                        claim
+                    }
+                };
+                claims.push(claim);
+            }
+            tx.commit()?;
+            Ok(claims)
+        })
+        .await
+    }
+
+    /// End held keys and write the audit lines, in one transaction.
+    pub async fn finish_keys(
+        &self,
+        user_id: &str,
+        finished: Vec<(String, Finish)>,
+        audit: Vec<AuditEntry>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let user_id = user_id.to_string();
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            for (key, finish) in &finished {
+                match finish {
+                    Finish::Done {
+                        status,
+                        body,
+                        record_id,
+                    } => {
+                        tx.execute(
+                            "UPDATE idempotency_keys SET state = 'done', status = ?3, body = ?4,
+                                 record_id = ?5, updated_at = ?6
+                             WHERE user_id = ?1 AND idempotency_key = ?2",
+                            params![user_id, key, status, body.to_string(), record_id, now],
+                        )?;
+                    }
+                    Finish::Unknown => {
+                        tx.execute(
+                            "UPDATE idempotency_keys SET state = 'unknown', updated_at = ?3
+                             WHERE user_id = ?1 AND idempotency_key = ?2",
+                            params![user_id, key, now],
+                        )?;
+                    }
+                    Finish::Release => {
+                        tx.execute(
+                            "DELETE FROM idempotency_keys WHERE user_id = ?1 AND idempotency_key = ?2",
+                            params![user_id, key],
+                        )?;
+                    }
+                }
+            }
+            for entry in &audit {
+                tx.execute(
+                    "INSERT INTO audit_log (user_id, at, action, record_id, idempotency_key, outcome, status)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        user_id,
+                        now,
+                        entry.action,
+                        entry.record_id,
+                        entry.idempotency_key,
+                        entry.outcome,
+                        entry.status
+                    ],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Remember notification ids of `org_id`; for each, whether it is new.
+    pub async fn remember_notifications(
+        &self,
+        org_id: &str,
+        notifications: Vec<(String, String)>,
+        now: i64,
+    ) -> StoreResult<Vec<bool>> {
+        let org = org_key(org_id).to_string();
+        self.with(move |conn, _| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM outbound_notifications WHERE received_at < ?1",
+                params![now - REMEMBER_NOTIFICATIONS_SECS],
+            )?;
+            let mut fresh = Vec::with_capacity(notifications.len());
+            {
+                let mut insert = tx.prepare(
+                    "INSERT OR IGNORE INTO outbound_notifications (org_id, notification_id, received_at)
+                     VALUES (?1, ?2, ?3)",
+                )?;
+                for (id, _) in &notifications {
+                    fresh.push(insert.execute(params![org, id, now])? == 1);
+                }
+            }
+            tx.commit()?;
+            Ok(fresh)
+        })
+        .await
+    }
 }
 
-/// Associated data binding a ciphertext to its row and column.
-fn context(user_id: &str, column: &str) -> String {
-    format!("users/{user_id}/{column}")
+/// A user's tokens read for a refresh (see [`SqliteStore::lock_tokens`]).
+pub struct SqliteTokenLock {
+    pub(super) tokens: Option<SalesforceTokens>,
+    store: SqliteStore,
+    user_id: String,
+}
+
+impl SqliteTokenLock {
+    pub async fn store_refreshed(
+        self,
+        instance_url: &str,
+        access_token: &str,
+        refresh_token: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.store
+            .store_refreshed(
+                &self.user_id,
+                instance_url,
+                access_token,
+                refresh_token,
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn forget(self) -> StoreResult<()> {
+        self.store.forget_tokens(&self.user_id).await
+    }
+}
+
+/// An idempotency key's row as stored.
+pub(super) struct KeyRow {
+    pub request_hash: Vec<u8>,
+    pub state: String,
+    pub status: Option<u16>,
+    pub body: Option<String>,
+    pub claimed_at: i64,
+}
+
+impl KeyRow {
+    /// What a request with `request_hash` finds in this row at `now`. `Recover` means the
+    /// caller must take the key over (state back to `in_progress`, claimed now).
+    pub fn claim(&self, request_hash: &[u8], now: i64, lease_secs: i64) -> StoreResult<Claim> {
+        if self.request_hash != request_hash {
+            return Ok(Claim::Mismatch);
+        }
+        Ok(match (self.state.as_str(), self.status, &self.body) {
+            ("done", Some(status), Some(body)) => Claim::Replay {
+                status,
+                body: serde_json::from_str(body)
+                    .map_err(|e| GatewayError::Store(format!("stored answer: {e}")))?,
+            },
+            ("unknown", _, _) => Claim::Recover,
+            ("in_progress", _, _) if now - self.claimed_at > lease_secs => Claim::Recover,
+            ("in_progress", _, _) => Claim::InProgress,
+            (state, _, _) => {
+                return Err(GatewayError::Store(format!(
+                    "an idempotency key in state {state:?}"
+                )))
+            }
+        })
+    }
+}
+
+/// Take the data dir's lock, or say who has it.
+fn lock_data_dir(data_dir: &Path) -> StoreResult<File> {
+    let path = data_dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| GatewayError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(GatewayError::Config(format!(
+            "another gateway process uses the data folder {}; several instances need PostgreSQL \
+             (COMPANION_GATEWAY_DATABASE_URL)",
+            data_dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(GatewayError::io(format!("locking {}", path.display()), e))
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn user() -> User {
-        User {
+    #[tokio::test]
+    async fn tokens_are_not_in_the_file_in_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), TokenCipher::new(&[3u8; 32])).unwrap();
+        let user = User {
             user_id: "0057F000000abcdQAA".into(),
             org_id: "00D7F00000107XsUAI".into(),
             username: "rep@demo.example".into(),
             display_name: "Riley Rep".into(),
             email: "rep@demo.example".into(),
-        }
-    }
-
-    async fn signed_in(dir: &Path, now: i64) -> Store {
-        let store = Store::open(dir, TokenCipher::new(&[3u8; 32])).unwrap();
+        };
         store
             .sign_in(
                 NewSignIn {
-                    user: &user(),
+                    user: &user,
                     login_host: "http://127.0.0.1:8700",
                     instance_url: "http://127.0.0.1:8700",
                     access_token: "00D!ACCESS-TOKEN-ONE",
                     refresh_token: Some("REFRESH-TOKEN-ONE"),
                 },
                 vec![1; 32],
-                now,
+                1000,
             )
             .await
             .unwrap();
-        store
-    }
-
-    #[tokio::test]
-    async fn tokens_round_trip_and_are_not_in_the_file_in_clear() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = signed_in(dir.path(), 1000).await;
-        let tokens = store.tokens(&user().user_id).await.unwrap().unwrap();
-        assert_eq!(tokens.access_token, "00D!ACCESS-TOKEN-ONE");
-        assert_eq!(tokens.refresh_token.as_deref(), Some("REFRESH-TOKEN-ONE"));
         drop(store);
         let mut bytes = std::fs::read(dir.path().join(DATABASE_FILE)).unwrap();
         if let Ok(wal) = std::fs::read(dir.path().join(format!("{DATABASE_FILE}-wal"))) {
@@ -414,83 +627,26 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn sessions_expire_when_idle_and_absolutely() {
+    #[test]
+    fn a_second_gateway_on_the_same_data_folder_is_refused_until_the_first_is_gone() {
         let dir = tempfile::tempdir().unwrap();
-        let store = signed_in(dir.path(), 0).await;
-        assert_eq!(
-            store.session_user(vec![1; 32], 10).await.unwrap(),
-            Some(user())
+        let first = SqliteStore::open(dir.path(), TokenCipher::new(&[3u8; 32])).unwrap();
+        let second = first.clone();
+        let Err(GatewayError::Config(message)) =
+            SqliteStore::open(dir.path(), TokenCipher::new(&[3u8; 32]))
+        else {
+            panic!("a second store on the same folder opened");
+        };
+        assert!(
+            message.contains("several instances need PostgreSQL"),
+            "{message}"
         );
-        assert_eq!(store.session_user(vec![2; 32], 10).await.unwrap(), None);
-        // Used every 20 days: stays alive past the idle limit, until the absolute limit.
-        let mut t = 0;
-        while t + 20 * 86400 < SESSION_ABSOLUTE_SECS {
-            t += 20 * 86400;
-            assert!(
-                store.session_user(vec![1; 32], t).await.unwrap().is_some(),
-                "day {}",
-                t / 86400
-            );
-        }
-        assert!(store
-            .session_user(vec![1; 32], SESSION_ABSOLUTE_SECS + 1)
-            .await
-            .unwrap()
-            .is_none());
-
-        let store = signed_in(tempfile::tempdir().unwrap().path(), 0).await;
-        assert!(store
-            .session_user(vec![1; 32], SESSION_IDLE_SECS + 1)
-            .await
-            .unwrap()
-            .is_none());
-    }
-
-    #[tokio::test]
-    async fn refresh_keeps_the_refresh_token_unless_rotated() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = signed_in(dir.path(), 0).await;
-        let g1 = store
-            .tokens(&user().user_id)
-            .await
-            .unwrap()
-            .unwrap()
-            .generation;
-        let g2 = store
-            .store_refreshed(
-                &user().user_id,
-                "http://127.0.0.1:8700",
-                "ACCESS-TWO",
-                None,
-                5,
-            )
-            .await
-            .unwrap();
-        assert!(g2 > g1);
-        let t = store.tokens(&user().user_id).await.unwrap().unwrap();
-        assert_eq!(t.access_token, "ACCESS-TWO");
-        assert_eq!(t.refresh_token.as_deref(), Some("REFRESH-TOKEN-ONE"));
-        store
-            .store_refreshed(
-                &user().user_id,
-                "http://127.0.0.1:8700",
-                "ACCESS-3",
-                Some("REFRESH-TWO"),
-                6,
-            )
-            .await
-            .unwrap();
-        let t = store.tokens(&user().user_id).await.unwrap().unwrap();
-        assert_eq!(t.refresh_token.as_deref(), Some("REFRESH-TWO"));
-    }
-
-    #[tokio::test]
-    async fn forgetting_tokens_ends_sessions() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = signed_in(dir.path(), 0).await;
-        store.forget_tokens(&user().user_id).await.unwrap();
-        assert!(store.tokens(&user().user_id).await.unwrap().is_none());
-        assert!(store.session_user(vec![1; 32], 1).await.unwrap().is_none());
+        drop(first);
+        assert!(
+            SqliteStore::open(dir.path(), TokenCipher::new(&[3u8; 32])).is_err(),
+            "a clone still holds the folder"
+        );
+        drop(second);
+        SqliteStore::open(dir.path(), TokenCipher::new(&[3u8; 32])).unwrap();
     }
 }
