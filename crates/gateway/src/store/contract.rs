@@ -184,7 +184,12 @@ async fn tokens_round_trip_and_a_refresh_keeps_the_refresh_token_unless_rotated(
     // A lock let go without storing anything changes nothing.
     drop(store.lock_tokens(&user().user_id).await.unwrap());
     assert_eq!(
-        store.tokens(&user().user_id).await.unwrap().unwrap().generation,
+        store
+            .tokens(&user().user_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .generation,
         third.generation
     );
 }
@@ -192,7 +197,10 @@ async fn tokens_round_trip_and_a_refresh_keeps_the_refresh_token_unless_rotated(
 async fn sessions_expire_when_idle_and_absolutely(b: &Backend) {
     let store = b.store().await;
     sign_in(&store, 1, 0).await;
-    assert_eq!(store.session_user(vec![1; 32], 10).await.unwrap(), Some(user()));
+    assert_eq!(
+        store.session_user(vec![1; 32], 10).await.unwrap(),
+        Some(user())
+    );
     assert_eq!(store.session_user(vec![2; 32], 10).await.unwrap(), None);
     // Used every 20 days: stays alive past the idle limit, until the absolute limit.
     let mut t = 0;
@@ -242,13 +250,23 @@ async fn keys_are_claimed_replayed_recovered_and_released(b: &Backend) {
     let store = b.store().await;
     let user_id = user().user_id;
     let claims = store
-        .claim_keys(&user_id, vec![claim("k1", "a"), claim("k2", "b")], 100, LEASE)
+        .claim_keys(
+            &user_id,
+            vec![claim("k1", "a"), claim("k2", "b")],
+            100,
+            LEASE,
+        )
         .await
         .unwrap();
     assert_eq!(claims, [Claim::Fresh, Claim::Fresh]);
     // While held: the same request waits, another request with the key is refused.
     let again = store
-        .claim_keys(&user_id, vec![claim("k1", "a"), claim("k2", "other")], 101, LEASE)
+        .claim_keys(
+            &user_id,
+            vec![claim("k1", "a"), claim("k2", "other")],
+            101,
+            LEASE,
+        )
         .await
         .unwrap();
     assert_eq!(again, [Claim::InProgress, Claim::Mismatch]);
@@ -256,14 +274,22 @@ async fn keys_are_claimed_replayed_recovered_and_released(b: &Backend) {
     store
         .finish_keys(
             &user_id,
-            vec![("k1".into(), done(201, "00Q1")), ("k2".into(), Finish::Unknown)],
+            vec![
+                ("k1".into(), done(201, "00Q1")),
+                ("k2".into(), Finish::Unknown),
+            ],
             vec![audit_line("k1"), audit_line("k2")],
             102,
         )
         .await
         .unwrap();
     let after = store
-        .claim_keys(&user_id, vec![claim("k1", "a"), claim("k2", "b")], 103, LEASE)
+        .claim_keys(
+            &user_id,
+            vec![claim("k1", "a"), claim("k2", "b")],
+            103,
+            LEASE,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -311,8 +337,14 @@ async fn one_key_claimed_by_two_instances_at_once_is_held_by_one(b: &Backend) {
     let user_id = user().user_id;
     for round in 0..20 {
         // Overlapping keys in opposite orders: neither instance may deadlock the other.
-        let keys_a = vec![claim(&format!("r{round}-x"), "1"), claim(&format!("r{round}-y"), "2")];
-        let keys_b = vec![claim(&format!("r{round}-y"), "2"), claim(&format!("r{round}-x"), "1")];
+        let keys_a = vec![
+            claim(&format!("r{round}-x"), "1"),
+            claim(&format!("r{round}-y"), "2"),
+        ];
+        let keys_b = vec![
+            claim(&format!("r{round}-y"), "2"),
+            claim(&format!("r{round}-x"), "1"),
+        ];
         let (ca, cb) = tokio::join!(
             a.claim_keys(&user_id, keys_a, 100, LEASE),
             b.claim_keys(&user_id, keys_b, 100, LEASE)
@@ -332,9 +364,14 @@ async fn one_key_claimed_by_two_instances_at_once_is_held_by_one(b: &Backend) {
         }
     }
     // An unknown key is recovered by exactly one of two instances.
-    a.finish_keys(&user_id, vec![("r0-x".into(), Finish::Unknown)], vec![], 101)
-        .await
-        .unwrap();
+    a.finish_keys(
+        &user_id,
+        vec![("r0-x".into(), Finish::Unknown)],
+        vec![],
+        101,
+    )
+    .await
+    .unwrap();
     let (ra, rb) = tokio::join!(
         a.claim_keys(&user_id, vec![claim("r0-x", "1")], 102, LEASE),
         b.claim_keys(&user_id, vec![claim("r0-x", "1")], 102, LEASE)
@@ -356,7 +393,10 @@ async fn a_refresh_waits_for_the_other_instances_refresh_and_sees_it(b: &Backend
             lock.tokens().unwrap().generation
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!waiting.is_finished(), "two instances held one user's tokens");
+        assert!(
+            !waiting.is_finished(),
+            "two instances held one user's tokens"
+        );
         held.store_refreshed("http://127.0.0.1:8700", "ACCESS-TWO", Some("R2"), 5)
             .await
             .unwrap();
@@ -384,12 +424,20 @@ async fn notifications_are_remembered_once_per_org(b: &Backend) {
     let again = store
         .remember_notifications(
             &ORG[..15],
-            n(&["04l7F000008aeAyQAI", "04l7F000008aeB0QAI", "04l7F000008aeB0QAI"]),
+            n(&[
+                "04l7F000008aeAyQAI",
+                "04l7F000008aeB0QAI",
+                "04l7F000008aeB0QAI",
+            ]),
             200,
         )
         .await
         .unwrap();
-    assert_eq!(again, [false, true, false], "the same org by its 15-character id");
+    assert_eq!(
+        again,
+        [false, true, false],
+        "the same org by its 15-character id"
+    );
     let other_org = store
         .remember_notifications("00D5g000004ZzZzEAK", n(&["04l7F000008aeAyQAI"]), 300)
         .await
@@ -486,7 +534,10 @@ async fn an_instance_that_loses_its_hint_channel_ends_its_streams_and_recovers()
     // Back within a few seconds, and hints flow again.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !b.hint_channel_up() {
-        assert!(std::time::Instant::now() < deadline, "the channel came back");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the channel came back"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut stream = hub_b.subscribe(ORG).unwrap();
@@ -510,11 +561,8 @@ async fn instances_starting_together_migrate_once() {
     let Backend::Postgres { url } = &backend else {
         unreachable!()
     };
-    let (one, two, three) = tokio::join!(
-        backend.instance(),
-        backend.instance(),
-        backend.instance()
-    );
+    let (one, two, three) =
+        tokio::join!(backend.instance(), backend.instance(), backend.instance());
     for store in [&one.0, &two.0, &three.0] {
         store.ping().await.unwrap();
     }

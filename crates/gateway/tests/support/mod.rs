@@ -67,40 +67,9 @@ impl Env {
         format!("{}{path}", self.gateway.base_url())
     }
 
-    /// Play the browser: open the authorize URL, post the login form, read the redirect.
-    /// Returns the code and the PKCE verifier that goes with it.
+    /// Play the browser at sfsim; see [`authorize`].
     pub async fn authorize(&self, username: &str) -> (String, String) {
-        let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand_bytes());
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(Sha256::digest(verifier.as_bytes()));
-        let params = [
-            ("response_type", "code"),
-            ("client_id", sfsim::DEMO_CLIENT_ID),
-            ("redirect_uri", REDIRECT_URI),
-            ("scope", "api refresh_token"),
-            ("state", "state-123"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-        ];
-        let authorize = format!("{}/services/oauth2/authorize", self.sim.base_url());
-        let form_page = self
-            .http
-            .get(&authorize)
-            .query(&params)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(form_page.status(), 200, "login form");
-        let mut form: Vec<(&str, &str)> = params.to_vec();
-        form.push(("username", username));
-        form.push(("password", sfsim::DEMO_PASSWORD));
-        let answer = self.http.post(&authorize).form(&form).send().await.unwrap();
-        assert_eq!(answer.status(), 302, "login redirects");
-        let location = answer.headers()["location"].to_str().unwrap().to_string();
-        let url = url::Url::parse(&location).unwrap();
-        let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        assert_eq!(query["state"], "state-123");
-        (query["code"].clone(), verifier)
+        authorize(&self.http, &self.sim.base_url(), username).await
     }
 
     pub async fn exchange_raw(&self, request: &ExchangeRequest) -> reqwest::Response {
@@ -254,4 +223,34 @@ pub async fn error_of(response: reqwest::Response) -> (u16, ErrorBody) {
 
 fn rand_bytes() -> [u8; 32] {
     rand::random()
+}
+
+/// Play the browser: open sfsim's authorize URL, post the login form, read the redirect.
+/// Returns the code and the PKCE verifier that goes with it.
+pub async fn authorize(http: &reqwest::Client, sim_url: &str, username: &str) -> (String, String) {
+    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand_bytes());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(Sha256::digest(verifier.as_bytes()));
+    let params = [
+        ("response_type", "code"),
+        ("client_id", sfsim::DEMO_CLIENT_ID),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "api refresh_token"),
+        ("state", "state-123"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    let authorize = format!("{sim_url}/services/oauth2/authorize");
+    let form_page = http.get(&authorize).query(&params).send().await.unwrap();
+    assert_eq!(form_page.status(), 200, "login form");
+    let mut form: Vec<(&str, &str)> = params.to_vec();
+    form.push(("username", username));
+    form.push(("password", sfsim::DEMO_PASSWORD));
+    let answer = http.post(&authorize).form(&form).send().await.unwrap();
+    assert_eq!(answer.status(), 302, "login redirects");
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    let url = url::Url::parse(&location).unwrap();
+    let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], "state-123");
+    (query["code"].clone(), verifier)
 }
