@@ -481,9 +481,11 @@ async fn a_change_hint_starts_a_delta_sync_while_the_app_is_open() {
     // The gateway's address goes into sfsim's outbound rule, so bind it first.
     let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
     let gateway_url = format!("http://{}", listener.local_addr().unwrap());
+    // The secret the outbound message's endpoint URL ends with, as an admin sets it up.
+    let outbound_secret = "read-path-outbound-secret-0123456789";
     let sim = start_sim(SimConfig {
         outbound_messages: vec![format!(
-            "Contact:LastName,Title:{gateway_url}/v1/salesforce/outbound"
+            "Contact:LastName,Title:{gateway_url}/v1/salesforce/outbound/{outbound_secret}"
         )
         .parse()
         .unwrap()],
@@ -494,6 +496,7 @@ async fn a_change_hint_starts_a_delta_sync_while_the_app_is_open() {
     let gateway_dir = tempfile::tempdir().unwrap();
     let mut config = gateway_config(&sim, gateway_dir.path(), loopback());
     config.outbound_org_ids = vec![sim.org_id()];
+    config.outbound_secret = Some(outbound_secret.into());
     let gateway = companion_gateway::start_on(listener, config, Default::default())
         .await
         .expect("gateway starts");

@@ -1,6 +1,7 @@
 //! What every handler shares: the gateway's state, the signed-in extractor, and reading a JSON
 //! body into the error shape. Handlers import this module, never the router (`http.rs`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
@@ -30,6 +31,66 @@ pub struct AppState {
     pub hints: Arc<crate::hints::HintHub>,
     /// How often an open `/v1/events` stream re-checks its session.
     pub events_session_recheck: std::time::Duration,
+    /// The secret and the rate limit of `POST /v1/salesforce/outbound`.
+    pub outbound: crate::outbound::OutboundGate,
+    pub limits: Limits,
+}
+
+/// The caps on work in flight, and what `/metrics` reports of them.
+pub struct Limits {
+    /// One permit per request served (the probes and the hint streams not counted).
+    pub requests: Arc<tokio::sync::Semaphore>,
+    pub max_requests: usize,
+    /// One permit per open hint stream, held as long as the stream.
+    pub event_streams: Arc<tokio::sync::Semaphore>,
+    pub max_event_streams: usize,
+    pub request_timeout: std::time::Duration,
+    /// Requests answered 503 because `max_concurrent_requests` were in flight.
+    pub shed_requests: AtomicU64,
+    /// Hint streams answered 503 because `max_event_streams` were open.
+    pub shed_event_streams: AtomicU64,
+}
+
+impl Limits {
+    pub fn new(
+        max_requests: usize,
+        max_event_streams: usize,
+        request_timeout: std::time::Duration,
+    ) -> Self {
+        Limits {
+            requests: Arc::new(tokio::sync::Semaphore::new(max_requests)),
+            max_requests,
+            event_streams: Arc::new(tokio::sync::Semaphore::new(max_event_streams)),
+            max_event_streams,
+            request_timeout,
+            shed_requests: AtomicU64::new(0),
+            shed_event_streams: AtomicU64::new(0),
+        }
+    }
+
+    pub fn requests_in_flight(&self) -> usize {
+        self.max_requests - self.requests.available_permits()
+    }
+
+    pub fn open_event_streams(&self) -> usize {
+        self.max_event_streams - self.event_streams.available_permits()
+    }
+
+    /// A permit for one more hint stream, or 503 when `max_event_streams` are open.
+    pub fn event_stream(&self) -> Result<tokio::sync::OwnedSemaphorePermit, GatewayError> {
+        self.event_streams.clone().try_acquire_owned().map_err(|_| {
+            self.shed_event_streams.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                max_event_streams = self.max_event_streams,
+                "refused a hint stream: too many open"
+            );
+            GatewayError::Unavailable(
+                "this gateway has as many change-hint streams open as it takes; sync, then \
+                 listen again in a moment"
+                    .into(),
+            )
+        })
+    }
 }
 
 /// A JSON body, with a malformed one answered in the error shape.

@@ -10,6 +10,8 @@ mod graph;
 mod merge;
 mod rounds;
 
+pub(crate) use rounds::MAX_FOLLOW_UP_CALLS;
+
 use axum::http::StatusCode;
 use companion_api::{code, User};
 

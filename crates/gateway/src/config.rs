@@ -61,6 +61,21 @@ pub struct GatewayConfig {
     /// Organization ids (15 or 18 characters) whose outbound messages are accepted, compared by
     /// their case-sensitive 15-character form. Empty: every outbound message is refused.
     pub outbound_org_ids: Vec<String>,
+    /// What an outbound message must carry, in its path (`/v1/salesforce/outbound/SECRET`) or as
+    /// the password of HTTP Basic credentials: at least [`MIN_OUTBOUND_SECRET_CHARS`] characters
+    /// a URL path takes as they are. Required when `outbound_org_ids` is not empty. `Debug`
+    /// hides it.
+    pub outbound_secret: Option<String>,
+    /// Outbound messages accepted per second, all senders together (bursts of four times as
+    /// many); more answer 429 and Salesforce delivers them again later.
+    pub outbound_rate_per_second: u32,
+    /// How long any request but a change-hint stream may take before it answers 504; at least
+    /// (1 + the follow-up calls of a write) upstream timeouts.
+    pub request_timeout: Duration,
+    /// Requests served at once (the probes and the hint streams not counted); more answer 503.
+    pub max_concurrent_requests: usize,
+    /// Open `/v1/events` streams; more answer 503.
+    pub max_event_streams: usize,
     /// Integration-user mode (server-side work as the connected app's "Run As" user, through the
     /// `client_credentials` grant): the org's My Domain URL, e.g. `https://acme.my.salesforce.com`.
     pub integration_login_host: Option<String>,
@@ -79,6 +94,23 @@ pub struct GatewayConfig {
 
 /// Connections per instance unless `database_max_connections` says otherwise.
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 10;
+/// The shortest outbound-message secret accepted.
+pub const MIN_OUTBOUND_SECRET_CHARS: usize = 32;
+/// Outbound messages per second unless `outbound_rate_per_second` says otherwise.
+pub const DEFAULT_OUTBOUND_RATE_PER_SECOND: u32 = 50;
+/// The request timeout unless `request_timeout_secs` says otherwise (or the upstream timeout
+/// needs a longer one).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Requests served at once unless `max_concurrent_requests` says otherwise.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 512;
+/// Open hint streams unless `max_event_streams` says otherwise.
+pub const DEFAULT_MAX_EVENT_STREAMS: usize = 10_000;
+
+/// The shortest request timeout an upstream timeout allows: a write's first call to Salesforce
+/// and every follow-up call may each take the upstream timeout.
+pub fn least_request_timeout(upstream_timeout: Duration) -> Duration {
+    upstream_timeout * (1 + crate::batch::MAX_FOLLOW_UP_CALLS as u32)
+}
 
 impl std::fmt::Debug for GatewayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +124,14 @@ impl std::fmt::Debug for GatewayConfig {
             .field("token_key", &"<redacted>")
             .field("scopes", &self.scopes)
             .field("outbound_org_ids", &self.outbound_org_ids)
+            .field(
+                "outbound_secret",
+                &self.outbound_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("outbound_rate_per_second", &self.outbound_rate_per_second)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_event_streams", &self.max_event_streams)
             .field("integration_login_host", &self.integration_login_host)
             .field("integration_enabled", &self.integration_enabled)
             .field(
@@ -123,6 +163,12 @@ struct RawConfig {
     scopes: Option<Vec<String>>,
     #[serde(default)]
     outbound_org_ids: Vec<String>,
+    outbound_secret: Option<String>,
+    outbound_secret_file: Option<PathBuf>,
+    outbound_rate_per_second: Option<u32>,
+    request_timeout_secs: Option<u64>,
+    max_concurrent_requests: Option<usize>,
+    max_event_streams: Option<usize>,
     integration_login_host: Option<String>,
     #[serde(default)]
     integration_enabled: bool,
@@ -148,6 +194,12 @@ impl std::fmt::Debug for RawConfig {
             .field("redirect_uris", &self.redirect_uris)
             .field("scopes", &self.scopes)
             .field("outbound_org_ids", &self.outbound_org_ids)
+            .field("outbound_secret", &redacted(&self.outbound_secret))
+            .field("outbound_secret_file", &self.outbound_secret_file)
+            .field("outbound_rate_per_second", &self.outbound_rate_per_second)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_event_streams", &self.max_event_streams)
             .field("integration_login_host", &self.integration_login_host)
             .field("integration_enabled", &self.integration_enabled)
             .field("database_url", &redacted(&self.database_url))
@@ -179,6 +231,11 @@ impl GatewayConfig {
             token_key,
             scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
             outbound_org_ids: Vec::new(),
+            outbound_secret: None,
+            outbound_rate_per_second: DEFAULT_OUTBOUND_RATE_PER_SECOND,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            max_event_streams: DEFAULT_MAX_EVENT_STREAMS,
             integration_login_host: None,
             integration_enabled: false,
             database_url: None,
@@ -194,6 +251,9 @@ impl GatewayConfig {
     /// `COMPANION_GATEWAY_TOKEN_KEY` (base64 of 32 bytes) or `COMPANION_GATEWAY_TOKEN_KEY_FILE`,
     /// `COMPANION_GATEWAY_REDIRECT_URIS` (comma-separated), `SALESFORCE_SCOPES` (space-separated),
     /// `COMPANION_GATEWAY_OUTBOUND_ORG_IDS` (comma-separated),
+    /// `COMPANION_GATEWAY_OUTBOUND_SECRET` or `COMPANION_GATEWAY_OUTBOUND_SECRET_FILE`,
+    /// `COMPANION_GATEWAY_OUTBOUND_RATE_PER_SECOND`, `COMPANION_GATEWAY_REQUEST_TIMEOUT_SECS`,
+    /// `COMPANION_GATEWAY_MAX_CONCURRENT_REQUESTS`, `COMPANION_GATEWAY_MAX_EVENT_STREAMS`,
     /// `COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST` and `COMPANION_GATEWAY_INTEGRATION_ENABLED`
     /// (`true`/`false`), `COMPANION_GATEWAY_DATABASE_URL` or `COMPANION_GATEWAY_DATABASE_URL_FILE`
     /// (`postgres://…`), `COMPANION_GATEWAY_DATABASE_MAX_CONNECTIONS`,
@@ -237,6 +297,24 @@ impl GatewayConfig {
             outbound_org_ids: get("COMPANION_GATEWAY_OUTBOUND_ORG_IDS")
                 .map(|v| list(v, ','))
                 .unwrap_or_default(),
+            outbound_secret: get("COMPANION_GATEWAY_OUTBOUND_SECRET"),
+            outbound_secret_file: get("COMPANION_GATEWAY_OUTBOUND_SECRET_FILE").map(PathBuf::from),
+            outbound_rate_per_second: parse_number(
+                get("COMPANION_GATEWAY_OUTBOUND_RATE_PER_SECOND"),
+                "COMPANION_GATEWAY_OUTBOUND_RATE_PER_SECOND",
+            )?,
+            request_timeout_secs: parse_number(
+                get("COMPANION_GATEWAY_REQUEST_TIMEOUT_SECS"),
+                "COMPANION_GATEWAY_REQUEST_TIMEOUT_SECS",
+            )?,
+            max_concurrent_requests: parse_number(
+                get("COMPANION_GATEWAY_MAX_CONCURRENT_REQUESTS"),
+                "COMPANION_GATEWAY_MAX_CONCURRENT_REQUESTS",
+            )?,
+            max_event_streams: parse_number(
+                get("COMPANION_GATEWAY_MAX_EVENT_STREAMS"),
+                "COMPANION_GATEWAY_MAX_EVENT_STREAMS",
+            )?,
             integration_login_host: get("COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST"),
             integration_enabled: match get("COMPANION_GATEWAY_INTEGRATION_ENABLED") {
                 None => false,
@@ -262,7 +340,9 @@ impl GatewayConfig {
 
     /// From a TOML file; keys: `listen`, `[[login_hosts]] label/url`, `client_id`,
     /// `client_secret` or `client_secret_file`, `data_dir`, `token_key` or `token_key_file`,
-    /// `redirect_uris`, `scopes`, `outbound_org_ids`, `integration_login_host`,
+    /// `redirect_uris`, `scopes`, `outbound_org_ids`, `outbound_secret` or
+    /// `outbound_secret_file`, `outbound_rate_per_second`, `request_timeout_secs`,
+    /// `max_concurrent_requests`, `max_event_streams`, `integration_login_host`,
     /// `integration_enabled`, `database_url` or `database_url_file`, `database_max_connections`,
     /// `upstream_timeout_secs`, `idempotency_lease_secs`. Relative paths are relative to the file.
     pub fn from_toml_file(path: &Path, dev: bool) -> Result<Self, GatewayError> {
@@ -281,6 +361,7 @@ impl GatewayConfig {
             raw.data_dir.as_mut(),
             raw.token_key_file.as_mut(),
             raw.database_url_file.as_mut(),
+            raw.outbound_secret_file.as_mut(),
         ]
         .into_iter()
         .flatten()
@@ -329,6 +410,51 @@ impl GatewayConfig {
                 ))
             })?;
         }
+        match &self.outbound_secret {
+            None if !self.outbound_org_ids.is_empty() => {
+                return Err(GatewayError::Config(format!(
+                    "outbound_org_ids is set but there is no outbound secret: set \
+                     COMPANION_GATEWAY_OUTBOUND_SECRET or COMPANION_GATEWAY_OUTBOUND_SECRET_FILE \
+                     (TOML outbound_secret or outbound_secret_file), at least \
+                     {MIN_OUTBOUND_SECRET_CHARS} characters (e.g. `openssl rand -hex 32`), and end \
+                     the outbound message's endpoint URL with /v1/salesforce/outbound/SECRET"
+                )));
+            }
+            None => {}
+            Some(secret) => {
+                if secret.chars().count() < MIN_OUTBOUND_SECRET_CHARS {
+                    return Err(GatewayError::Config(format!(
+                        "the outbound secret must be at least {MIN_OUTBOUND_SECRET_CHARS} \
+                         characters (e.g. `openssl rand -hex 32`)"
+                    )));
+                }
+                if !secret
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+                {
+                    return Err(GatewayError::Config(
+                        "the outbound secret goes into a URL as it is: use only A-Z a-z 0-9 - . _ ~"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        if self.outbound_rate_per_second == 0 {
+            return Err(GatewayError::Config(
+                "outbound_rate_per_second must be at least 1".into(),
+            ));
+        }
+        for (name, value) in [
+            ("max_concurrent_requests", self.max_concurrent_requests),
+            ("max_event_streams", self.max_event_streams),
+        ] {
+            if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&value) {
+                return Err(GatewayError::Config(format!(
+                    "{name} must be 1 to {}",
+                    tokio::sync::Semaphore::MAX_PERMITS
+                )));
+            }
+        }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(GatewayError::Config(
@@ -354,6 +480,15 @@ impl GatewayConfig {
             return Err(GatewayError::Config(format!(
                 "idempotency_lease_secs must be at least {least_lease} (ten upstream timeouts): \
                  a key must not be taken over while its first request may still be writing"
+            )));
+        }
+        let least_request = least_request_timeout(self.upstream_timeout);
+        if self.request_timeout < least_request {
+            return Err(GatewayError::Config(format!(
+                "request_timeout_secs must be at least {} ((1 + {} follow-up calls) × \
+                 upstream_timeout_secs): a write's calls to Salesforce must fit in one request",
+                least_request.as_secs(),
+                crate::batch::MAX_FOLLOW_UP_CALLS
             )));
         }
         crate::integration::validate_config(self)?;
@@ -384,6 +519,25 @@ impl RawConfig {
                 .to_string(),
             (None, None) => String::new(),
         };
+        let outbound_secret = match (self.outbound_secret, self.outbound_secret_file) {
+            (Some(secret), _) => Some(secret),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(&file)
+                    .map_err(|e| {
+                        GatewayError::io(
+                            format!("reading outbound secret file {}", file.display()),
+                            e,
+                        )
+                    })?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        let upstream_timeout = self
+            .upstream_timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(crate::UPSTREAM_TIMEOUT);
         let data_dir = self
             .data_dir
             .unwrap_or_else(|| PathBuf::from("companion-gateway-data"));
@@ -412,6 +566,21 @@ impl RawConfig {
                 .scopes
                 .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()),
             outbound_org_ids: self.outbound_org_ids,
+            outbound_secret,
+            outbound_rate_per_second: self
+                .outbound_rate_per_second
+                .unwrap_or(DEFAULT_OUTBOUND_RATE_PER_SECOND),
+            // Unset, it grows with a longer upstream timeout rather than refuse it.
+            request_timeout: self
+                .request_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or_else(|| {
+                    DEFAULT_REQUEST_TIMEOUT.max(least_request_timeout(upstream_timeout))
+                }),
+            max_concurrent_requests: self
+                .max_concurrent_requests
+                .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS),
+            max_event_streams: self.max_event_streams.unwrap_or(DEFAULT_MAX_EVENT_STREAMS),
             integration_login_host: self.integration_login_host,
             integration_enabled: self.integration_enabled,
             database_url: match (self.database_url, self.database_url_file) {
@@ -432,10 +601,7 @@ impl RawConfig {
             database_max_connections: self
                 .database_max_connections
                 .unwrap_or(DEFAULT_DATABASE_MAX_CONNECTIONS),
-            upstream_timeout: self
-                .upstream_timeout_secs
-                .map(Duration::from_secs)
-                .unwrap_or(crate::UPSTREAM_TIMEOUT),
+            upstream_timeout,
             idempotency_lease_secs: self
                 .idempotency_lease_secs
                 .unwrap_or(crate::idempotency::IN_PROGRESS_LEASE_SECS),
@@ -625,10 +791,16 @@ mod tests {
             .contains("SALESFORCE_LOGIN_URL"));
     }
 
+    const OUTBOUND_SECRET: &str = "outbound-secret-0123456789abcdefXYZ";
+
     #[test]
     fn debug_redacts_secret_and_key() {
-        let config = GatewayConfig::from_lookup(env(&base_env()), false).unwrap();
+        let mut vars = base_env();
+        vars.push(("COMPANION_GATEWAY_OUTBOUND_SECRET", OUTBOUND_SECRET));
+        let config = GatewayConfig::from_lookup(env(&vars), false).unwrap();
+        assert_eq!(config.outbound_secret.as_deref(), Some(OUTBOUND_SECRET));
         let shown = format!("{config:?}");
+        assert!(!shown.contains(OUTBOUND_SECRET), "{shown}");
         assert!(!shown.contains("companion-demo-secret"));
         assert!(!shown.contains("31"), "key bytes shown: {shown}");
         assert!(shown.contains("companion-demo"));
@@ -638,11 +810,13 @@ mod tests {
     #[test]
     fn raw_settings_never_show_the_secret_or_the_key() {
         let raw: RawConfig = toml::from_str(&format!(
-            "client_id = \"companion-demo\"\nclient_secret = \"s3cr3t-value\"\ntoken_key = \"{KEY_B64}\"\n"
+            "client_id = \"companion-demo\"\nclient_secret = \"s3cr3t-value\"\ntoken_key = \"{KEY_B64}\"\n\
+             outbound_secret = \"{OUTBOUND_SECRET}\"\n"
         ))
         .unwrap();
         let shown = format!("{raw:?}");
         assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(!shown.contains(OUTBOUND_SECRET), "{shown}");
         assert!(!shown.contains(KEY_B64), "{shown}");
         assert!(shown.contains("companion-demo"), "{shown}");
     }
@@ -658,6 +832,7 @@ mod tests {
             "COMPANION_GATEWAY_OUTBOUND_ORG_IDS",
             "00D7F00000107XsUAI, 00D7F00000107Xs",
         ));
+        vars.push(("COMPANION_GATEWAY_OUTBOUND_SECRET", OUTBOUND_SECRET));
         vars.push((
             "COMPANION_GATEWAY_INTEGRATION_LOGIN_HOST",
             "https://acme.my.salesforce.com",
@@ -709,6 +884,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("secret"), "companion-demo-secret\n").unwrap();
         std::fs::write(dir.path().join("key"), KEY_B64).unwrap();
+        std::fs::write(
+            dir.path().join("outbound-secret"),
+            format!("{OUTBOUND_SECRET}\n"),
+        )
+        .unwrap();
         let path = dir.path().join("gateway.toml");
         std::fs::write(
             &path,
@@ -720,6 +900,7 @@ token_key_file = "key"
 data_dir = "data"
 redirect_uris = ["companion://oauth/callback"]
 outbound_org_ids = ["00D7F00000107XsUAI"]
+outbound_secret_file = "outbound-secret"
 integration_login_host = "https://acme.my.salesforce.com"
 integration_enabled = true
 
@@ -737,10 +918,140 @@ url = "http://127.0.0.1:8700"
         assert_eq!(config.login_hosts[0].label, "Demo org");
         assert_eq!(config.redirect_uris, vec!["companion://oauth/callback"]);
         assert_eq!(config.outbound_org_ids, vec!["00D7F00000107XsUAI"]);
+        assert_eq!(config.outbound_secret.as_deref(), Some(OUTBOUND_SECRET));
         assert!(config.integration_enabled);
 
         std::fs::write(&path, "clientid = 'typo'").unwrap();
         let err = GatewayConfig::from_toml_file(&path, false).unwrap_err();
         assert!(err.to_string().contains("clientid"), "{err}");
+    }
+
+    #[test]
+    fn outbound_org_ids_need_a_long_url_safe_secret() {
+        let mut vars = base_env();
+        vars.push(("COMPANION_GATEWAY_OUTBOUND_ORG_IDS", "00D7F00000107XsUAI"));
+        let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+        for expected in [
+            "no outbound secret",
+            "COMPANION_GATEWAY_OUTBOUND_SECRET",
+            "outbound_secret_file",
+            "/v1/salesforce/outbound/SECRET",
+        ] {
+            assert!(err.to_string().contains(expected), "{expected}: {err}");
+        }
+        for (secret, expected) in [
+            (&OUTBOUND_SECRET[..31], "at least 32 characters"),
+            ("outbound/secret-0123456789abcdefXYZ", "A-Z a-z 0-9 - . _ ~"),
+            ("outbound secret 0123456789abcdefXYZ", "A-Z a-z 0-9 - . _ ~"),
+        ] {
+            let mut with_secret = vars.clone();
+            with_secret.push(("COMPANION_GATEWAY_OUTBOUND_SECRET", secret));
+            let err = GatewayConfig::from_lookup(env(&with_secret), false).unwrap_err();
+            assert!(err.to_string().contains(expected), "{secret}: {err}");
+            assert!(!err.to_string().contains(secret), "the secret is not shown");
+        }
+
+        // From a file, trimmed; a secret without org ids is fine (every message is refused).
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("outbound-secret");
+        std::fs::write(&file, format!("  {OUTBOUND_SECRET}\n")).unwrap();
+        let mut from_file = vars.clone();
+        from_file.push((
+            "COMPANION_GATEWAY_OUTBOUND_SECRET_FILE",
+            file.to_str().unwrap(),
+        ));
+        let config = GatewayConfig::from_lookup(env(&from_file), false).unwrap();
+        assert_eq!(config.outbound_secret.as_deref(), Some(OUTBOUND_SECRET));
+        let mut without_org_ids = base_env();
+        without_org_ids.push(("COMPANION_GATEWAY_OUTBOUND_SECRET", OUTBOUND_SECRET));
+        GatewayConfig::from_lookup(env(&without_org_ids), false).unwrap();
+    }
+
+    #[test]
+    fn request_limits_have_defaults_and_bounds() {
+        let config = GatewayConfig::from_lookup(env(&base_env()), false).unwrap();
+        assert_eq!(config.request_timeout, Duration::from_secs(120));
+        assert_eq!(config.max_concurrent_requests, 512);
+        assert_eq!(config.max_event_streams, 10_000);
+        assert_eq!(config.outbound_rate_per_second, 50);
+        assert_eq!(
+            least_request_timeout(crate::UPSTREAM_TIMEOUT),
+            DEFAULT_REQUEST_TIMEOUT,
+            "the default is exactly what the default upstream timeout needs"
+        );
+
+        let mut vars = base_env();
+        vars.extend([
+            ("COMPANION_GATEWAY_REQUEST_TIMEOUT_SECS", "300"),
+            ("COMPANION_GATEWAY_MAX_CONCURRENT_REQUESTS", "64"),
+            ("COMPANION_GATEWAY_MAX_EVENT_STREAMS", "100"),
+            ("COMPANION_GATEWAY_OUTBOUND_RATE_PER_SECOND", "5"),
+        ]);
+        let config = GatewayConfig::from_lookup(env(&vars), false).unwrap();
+        assert_eq!(config.request_timeout, Duration::from_secs(300));
+        assert_eq!(config.max_concurrent_requests, 64);
+        assert_eq!(config.max_event_streams, 100);
+        assert_eq!(config.outbound_rate_per_second, 5);
+
+        // Unset, the request timeout grows with a longer upstream timeout.
+        let mut vars = base_env();
+        vars.push(("COMPANION_GATEWAY_UPSTREAM_TIMEOUT_SECS", "60"));
+        vars.push(("COMPANION_GATEWAY_IDEMPOTENCY_LEASE_SECS", "600"));
+        let config = GatewayConfig::from_lookup(env(&vars), false).unwrap();
+        assert_eq!(config.request_timeout, Duration::from_secs(240));
+
+        for (name, value, expected) in [
+            (
+                "COMPANION_GATEWAY_REQUEST_TIMEOUT_SECS",
+                "119",
+                "request_timeout_secs must be at least 120",
+            ),
+            (
+                "COMPANION_GATEWAY_MAX_CONCURRENT_REQUESTS",
+                "0",
+                "max_concurrent_requests must be 1 to",
+            ),
+            (
+                "COMPANION_GATEWAY_MAX_EVENT_STREAMS",
+                "0",
+                "max_event_streams must be 1 to",
+            ),
+            (
+                "COMPANION_GATEWAY_OUTBOUND_RATE_PER_SECOND",
+                "0",
+                "outbound_rate_per_second must be at least 1",
+            ),
+            (
+                "COMPANION_GATEWAY_MAX_EVENT_STREAMS",
+                "lots",
+                "whole number",
+            ),
+        ] {
+            let mut vars = base_env();
+            vars.push((name, value));
+            let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
+            assert!(err.to_string().contains(expected), "{name}={value}: {err}");
+        }
+
+        let config = GatewayConfig::from_toml_str(
+            &format!(
+                "client_id = 'c'\nclient_secret = 's'\ntoken_key = '{KEY_B64}'\n\
+                 request_timeout_secs = 130\nmax_concurrent_requests = 2\nmax_event_streams = 3\n\
+                 outbound_rate_per_second = 7\n\
+                 [[login_hosts]]\nlabel = 'Production'\nurl = 'https://login.salesforce.com'\n"
+            ),
+            Path::new("."),
+            false,
+        )
+        .unwrap();
+        assert_eq!(config.request_timeout, Duration::from_secs(130));
+        assert_eq!(
+            (
+                config.max_concurrent_requests,
+                config.max_event_streams,
+                config.outbound_rate_per_second
+            ),
+            (2, 3, 7)
+        );
     }
 }

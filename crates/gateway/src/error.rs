@@ -47,6 +47,13 @@ pub enum GatewayError {
     /// Known caller, not allowed: an outbound message from an org not configured (403 `forbidden`).
     #[error("{0}")]
     Forbidden(String),
+    /// The request ran past `request_timeout_secs` (504 `upstream_unavailable`). A write keeps
+    /// running in its own task and is answered from its idempotency key when sent again.
+    #[error(
+        "no answer within {} s (Salesforce may be slow); send the request again",
+        .0.as_secs()
+    )]
+    TimedOut(std::time::Duration),
 }
 
 impl GatewayError {
@@ -69,6 +76,7 @@ impl GatewayError {
                 (StatusCode::PAYLOAD_TOO_LARGE, code::PAYLOAD_TOO_LARGE)
             }
             GatewayError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE),
+            GatewayError::TimedOut(_) => (StatusCode::GATEWAY_TIMEOUT, code::UPSTREAM_UNAVAILABLE),
             GatewayError::Salesforce(e) => salesforce_status(e.kind()),
             GatewayError::Config(_)
             | GatewayError::Io { .. }
@@ -112,6 +120,10 @@ impl GatewayError {
     pub(crate) fn to_error_body(&self) -> (StatusCode, ErrorBody) {
         let (status, code) = self.status_and_code();
         let message = match status {
+            _ if matches!(self, GatewayError::TimedOut(_)) => {
+                tracing::warn!(error = %self, "a request timed out");
+                self.to_string()
+            }
             // Internal details stay in the log.
             StatusCode::INTERNAL_SERVER_ERROR => {
                 tracing::error!(error = %self, "request failed");

@@ -23,6 +23,8 @@ struct Listener {
     state: Arc<AppState>,
     token_hash: Vec<u8>,
     session_checked: Instant,
+    /// Counts this stream against `max_event_streams` until it ends.
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Listener {
@@ -58,6 +60,8 @@ impl Listener {
     }
 }
 
+/// The handler: outside the request timeout (a stream lives for hours), so its own cap,
+/// `max_event_streams`, answers 503 when that many are open.
 pub async fn events(
     State(state): State<Arc<AppState>>,
     signed_in: SignedIn,
@@ -68,7 +72,9 @@ pub async fn events(
             "this gateway cannot hear change hints for a moment; sync, then listen again".into(),
         ));
     }
+    let permit = state.limits.event_stream()?;
     let listener = Listener {
+        _permit: permit,
         receiver: state.hints.subscribe(&signed_in.user.org_id),
         token_hash: signed_in.token_hash,
         state,

@@ -1,8 +1,10 @@
 //! The HTTP API: routes, handlers, the session extractor.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -13,6 +15,8 @@ use companion_api::{
     AuthConfig, CountsResponse, DescribeResponse, ExchangeRequest, ExchangeResponse, IdsRequest,
     IdsResponse, LoginHost, SyncRequest, SyncResponse, User,
 };
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::{BoxError, ServiceBuilder};
 
 use crate::app::{json_body, AppState, SignedIn};
 use crate::crypto::{new_session_token, session_token_hash};
@@ -25,11 +29,18 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// A batch carries up to 200 writes.
 const BATCH_BODY_LIMIT: usize = 1024 * 1024;
 
+/// Every route, and the limits around them: a request waits at most `request_timeout` (504) and
+/// at most `max_concurrent_requests` are served at once, more are refused at once (503). The
+/// probes stay outside both so they answer under load; a hint stream lives for hours, so it is
+/// outside both as well and capped on its own (`max_event_streams`).
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics));
+    let streams = Router::new().route("/v1/events", get(crate::events::events));
+    let not_found = || async { GatewayError::NotFound };
+    let limited = Router::new()
         .route("/v1/auth/config", get(auth_config))
         .route("/v1/auth/exchange", post(exchange))
         .route("/v1/auth/logout", post(logout))
@@ -38,10 +49,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sync/counts", post(counts_handler))
         .route("/v1/sync/ids", post(ids_handler))
         .route("/v1/describe/{object}", get(describe_handler))
-        .route("/v1/events", get(crate::events::events))
+        // Another method answers 404 too: nothing tells these routes from unknown paths.
         .route(
-            "/v1/salesforce/outbound",
-            post(crate::outbound::receive)
+            &format!("{}/{{secret}}", crate::outbound::PATH),
+            post(crate::outbound::receive_with_secret)
+                .fallback(not_found)
+                .layer(DefaultBodyLimit::max(crate::outbound::BODY_LIMIT)),
+        )
+        .route(
+            crate::outbound::PATH,
+            post(crate::outbound::receive_with_basic)
+                .fallback(not_found)
                 .layer(DefaultBodyLimit::max(crate::outbound::BODY_LIMIT)),
         )
         .route("/v1/leads", post(writes::create_lead))
@@ -52,10 +70,71 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/batch",
             post(writes::batch_handler).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
         )
-        .fallback(|| async { GatewayError::NotFound })
+        // Outermost first. The concurrency limit is global (one semaphore, however many routes
+        // axum layers it onto); a request it has no permit for is shed at once, not queued.
+        // The timeout is inside it, so a request that times out gives its permit back; a write
+        // keeps running in its own task (`batch::run_to_completion`) and settles its key.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new({
+                    let state = state.clone();
+                    move |error: BoxError| {
+                        let state = state.clone();
+                        async move { limit_error(&state, error) }
+                    }
+                }))
+                .load_shed()
+                .layer(GlobalConcurrencyLimitLayer::with_semaphore(
+                    state.limits.requests.clone(),
+                ))
+                .timeout(state.limits.request_timeout),
+        );
+    Router::new()
+        .merge(probes)
+        .merge(streams)
+        .merge(limited)
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// What the limits' errors answer: shed → 503 `unavailable` (Retry-After: 1), timed out →
+/// 504 `upstream_unavailable`.
+fn limit_error(state: &AppState, error: BoxError) -> GatewayError {
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        state.limits.shed_requests.fetch_add(1, Ordering::Relaxed);
+        // One line per shed request would add to the load; `/metrics` counts them.
+        tracing::debug!(
+            max_concurrent_requests = state.limits.max_requests,
+            "shed a request: too many in flight"
+        );
+        GatewayError::Unavailable(
+            "this gateway is serving as many requests as it takes; send it again in a moment"
+                .into(),
+        )
+    } else if error.is::<tower::timeout::error::Elapsed>() {
+        GatewayError::TimedOut(state.limits.request_timeout)
+    } else {
+        GatewayError::Internal(format!("request limits: {error}"))
+    }
+}
+
+/// The trace span of a request, as tower-http's default one but with an outbound message's
+/// secret out of its path.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let uri = request.uri().to_string();
+    let prefix = format!("{}/", crate::outbound::PATH);
+    let uri = match uri.find(&prefix) {
+        Some(at) => format!("{}<secret>", &uri[..at + prefix.len()]),
+        None => uri,
+    };
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %uri,
+        version = ?request.version(),
+    )
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -121,9 +200,26 @@ async fn auth_config(State(state): State<Arc<AppState>>) -> Json<AuthConfig> {
 }
 
 /// Prometheus text format. The org's API allocation as Salesforce last reported it in
-/// `Sforce-Limit-Info`, so an admin sees the gateway's cost before the org runs out.
+/// `Sforce-Limit-Info`, so an admin sees the gateway's cost before the org runs out; and the
+/// load against this instance's limits.
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let mut text = String::new();
+    let limits = &state.limits;
+    let mut text = format!(
+        "# HELP companion_requests_in_flight Requests being served (probes and hint streams not counted).\n\
+         # TYPE companion_requests_in_flight gauge\n\
+         companion_requests_in_flight {}\n\
+         # HELP companion_requests_shed_total Requests answered 503 because a limit was reached.\n\
+         # TYPE companion_requests_shed_total counter\n\
+         companion_requests_shed_total{{limit=\"max_concurrent_requests\"}} {}\n\
+         companion_requests_shed_total{{limit=\"max_event_streams\"}} {}\n\
+         # HELP companion_event_streams_open Open /v1/events streams.\n\
+         # TYPE companion_event_streams_open gauge\n\
+         companion_event_streams_open {}\n",
+        limits.requests_in_flight(),
+        limits.shed_requests.load(Ordering::Relaxed),
+        limits.shed_event_streams.load(Ordering::Relaxed),
+        limits.open_event_streams(),
+    );
     if let Some(limit) = state.upstream.client.last_limit_info() {
         text.push_str(&format!(
             "# HELP companion_salesforce_api_usage Daily API requests used (last Sforce-Limit-Info).\n\
@@ -328,6 +424,52 @@ mod tests {
         assert!(!valid_code_verifier(&"a".repeat(42)));
         assert!(!valid_code_verifier(&"a".repeat(129)));
         assert!(!valid_code_verifier(&format!("{}'", "a".repeat(43))));
+    }
+
+    /// The trace span of every request holds its path: an outbound message's secret is cut out.
+    #[test]
+    fn the_request_span_never_shows_an_outbound_secret() {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for uri in [
+                "/v1/salesforce/outbound/s3cr3t-0123456789abcdefghijklmnop",
+                "/v1/salesforce/outbound/s3cr3t-0123456789abcdefghijklmnop/more?q=s3cr3t",
+                "/v1/sync?page=2",
+            ] {
+                let request = axum::http::Request::builder()
+                    .method("POST")
+                    .uri(uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let span = request_span(&request);
+                let _entered = span.enter();
+                tracing::debug!("answered");
+            }
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(
+            text.contains("uri=/v1/salesforce/outbound/<secret>"),
+            "{text}"
+        );
+        assert!(text.contains("uri=/v1/sync?page=2"), "{text}");
     }
 
     #[tokio::test]

@@ -74,6 +74,9 @@ pub struct Tuning {
     /// How often an open `/v1/events` stream re-checks that its session still lives (default a
     /// minute); checked when a hint is about to be sent.
     pub events_session_recheck: Duration,
+    /// Replaces `config.request_timeout`, below its lower bound too (a test of the timeout
+    /// need not wait minutes). `None`: the config's.
+    pub request_timeout: Option<Duration>,
 }
 
 impl Default for Tuning {
@@ -82,6 +85,7 @@ impl Default for Tuning {
             sync_page_size: PAGE_SIZE,
             session_rate: SessionRate::default(),
             events_session_recheck: Duration::from_secs(60),
+            request_timeout: None,
         }
     }
 }
@@ -137,14 +141,25 @@ pub async fn start_on(
         describe_cache: describe::DescribeCache::default(),
         hints: hints.clone(),
         events_session_recheck: tuning.events_session_recheck,
+        outbound: outbound::OutboundGate::new(
+            config.outbound_secret.as_deref(),
+            config.outbound_rate_per_second,
+        )?,
+        limits: app::Limits::new(
+            config.max_concurrent_requests,
+            config.max_event_streams,
+            tuning.request_timeout.unwrap_or(config.request_timeout),
+        ),
         upstream: upstream::Upstream::new(client, app, store.clone()),
         store,
         config,
     });
     let (stop, stopped) = oneshot::channel::<()>();
-    let router = http::router(state);
+    // The peer's address is known to handlers (an outbound message with a wrong secret is
+    // logged with it).
+    let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
-        let result = axum::serve(listener, router)
+        let result = axum::serve(listener, service)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })

@@ -1,28 +1,41 @@
-//! `POST /v1/salesforce/outbound`: Salesforce's SOAP outbound messages (reference §5) become
-//! change hints for the reps of the org.
+//! `POST /v1/salesforce/outbound/{secret}`: Salesforce's SOAP outbound messages (reference §5)
+//! become change hints for the reps of the org.
 //!
-//! Checked in this order, and nothing is remembered or sent unless all pass: the body is XML
-//! without a DTD (so no entity is ever expanded), it is a `notifications` envelope, its
-//! `OrganizationId` is configured. Then notifications already seen (Salesforce delivers at least
-//! once) are dropped, the rest become one hint, and the answer is the Ack of reference §5.2.
+//! Checked in this order, and nothing is remembered or sent unless all pass: the route's rate
+//! limit (every attempt counts, a refused one too; 429); the secret, in the path or as the
+//! password of HTTP Basic credentials on `/v1/salesforce/outbound` (an endpoint URL written
+//! `https://user:SECRET@host/v1/salesforce/outbound`), compared by SHA-256 digest in constant
+//! time: a wrong or missing one answers 404 like any unknown path, so probing finds nothing;
+//! the body is XML without a DTD (so no entity is ever expanded), it is a `notifications`
+//! envelope, its `OrganizationId` is configured. Then notifications already seen (Salesforce
+//! delivers at least once) are dropped, the rest become one hint, and the answer is the Ack of
+//! reference §5.2.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, FromRequest, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use companion_api::ChangeHint;
 use quick_xml::events::{BytesRef, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 use salesforce::RecordId;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
 use crate::app::AppState;
 use crate::hints::org_key;
+use crate::rate_limit::RouteLimiter;
 use crate::{now_unix, GatewayError};
+
+/// The route without the secret: a request here must carry it as Basic credentials.
+pub const PATH: &str = "/v1/salesforce/outbound";
 
 /// Up to 100 notifications of a few fields each fit well under this.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -254,12 +267,92 @@ fn sobject_type(
     Err("an sObject without xsi:type".into())
 }
 
-/// The handler of `POST /v1/salesforce/outbound`. No session: Salesforce calls it.
-pub async fn receive(
+/// What lets an outbound message in: the configured secret (kept only as its SHA-256 digest)
+/// and the route's rate limit, shared by every sender.
+pub struct OutboundGate {
+    secret_digest: Option<[u8; 32]>,
+    limiter: RouteLimiter,
+}
+
+impl OutboundGate {
+    /// Bursts of four seconds' worth of messages pass at once.
+    pub fn new(secret: Option<&str>, per_second: u32) -> Result<Self, GatewayError> {
+        Ok(OutboundGate {
+            secret_digest: secret.map(digest),
+            limiter: RouteLimiter::new(per_second, per_second.saturating_mul(4))?,
+        })
+    }
+
+    /// Whether `given` is the secret. No secret configured: nothing is.
+    fn accepts(&self, given: Option<&str>) -> bool {
+        match (&self.secret_digest, given) {
+            (Some(expected), Some(given)) => digest(given).ct_eq(expected).into(),
+            _ => false,
+        }
+    }
+}
+
+/// Equal-length digests, so the comparison's time says nothing about the secret's length or
+/// its first differing character.
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The password of `Authorization: Basic …` (any user name).
+fn basic_password(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credentials.trim())
+        .ok()?;
+    let (_user, password) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some(password.to_string())
+}
+
+/// `POST /v1/salesforce/outbound/{secret}`. No session: Salesforce calls it.
+pub async fn receive_with_secret(
     State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
+    secret: Result<Path<String>, PathRejection>,
+    request: Request,
 ) -> Result<Response, GatewayError> {
-    let body = body.map_err(|e| {
+    let secret = secret.ok().map(|Path(secret)| secret);
+    receive(state, secret, request).await
+}
+
+/// `POST /v1/salesforce/outbound` with the secret as the password of Basic credentials.
+pub async fn receive_with_basic(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, GatewayError> {
+    let secret = basic_password(request.headers());
+    receive(state, secret, request).await
+}
+
+async fn receive(
+    state: Arc<AppState>,
+    secret: Option<String>,
+    request: Request,
+) -> Result<Response, GatewayError> {
+    state.outbound.limiter.check()?;
+    if !state.outbound.accepts(secret.as_deref()) {
+        // Never the given secret itself: it may be the real one mistyped.
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.to_string());
+        tracing::warn!(
+            peer = peer.as_deref().unwrap_or("unknown"),
+            secret_given = secret.is_some(),
+            "refused an outbound message: wrong or missing secret"
+        );
+        return Err(GatewayError::NotFound);
+    }
+    // Read only now, so a caller without the secret costs no body (the route's
+    // `DefaultBodyLimit` applies).
+    let body = Bytes::from_request(request, &state).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             GatewayError::PayloadTooLarge
         } else {

@@ -1,11 +1,12 @@
 //! Per-session rate limits: one rep's runaway client cannot use up the org's API allocation
-//! or the gateway. `governor`'s keyed GCRA limiter does the bookkeeping (a well-kept crate made
-//! for exactly this; hand-written token buckets get the refill arithmetic wrong).
+//! or the gateway; and one limit for a route every caller shares (outbound messages).
+//! `governor`'s GCRA limiters do the bookkeeping (a well-kept crate made for exactly this;
+//! hand-written token buckets get the refill arithmetic wrong).
 
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, NotUntil, Quota};
 
 use crate::GatewayError;
 
@@ -56,13 +57,46 @@ impl SessionLimiter {
         }
         self.limiter
             .check_key(&session.to_vec())
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(self.clock.now());
-                GatewayError::RateLimited {
-                    // Whole seconds, rounded up: `Retry-After: 0` would invite a hot loop.
-                    retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-                }
-            })
+            .map_err(|not_until| rate_limited(&not_until, &self.clock))
+    }
+}
+
+/// One limit for every caller of a route together: a sustained rate and a burst.
+pub struct RouteLimiter {
+    limiter: DefaultDirectRateLimiter,
+    clock: DefaultClock,
+}
+
+impl RouteLimiter {
+    pub fn new(per_second: u32, burst: u32) -> Result<Self, GatewayError> {
+        let nonzero = |n: u32, what: &str| {
+            NonZeroU32::new(n)
+                .ok_or_else(|| GatewayError::Config(format!("route rate {what} must be > 0")))
+        };
+        let quota = Quota::per_second(nonzero(per_second, "per second")?)
+            .allow_burst(nonzero(burst, "burst")?);
+        Ok(RouteLimiter {
+            limiter: DefaultDirectRateLimiter::direct(quota),
+            clock: DefaultClock::default(),
+        })
+    }
+
+    /// Counts one request.
+    pub fn check(&self) -> Result<(), GatewayError> {
+        self.limiter
+            .check()
+            .map_err(|not_until| rate_limited(&not_until, &self.clock))
+    }
+}
+
+fn rate_limited(
+    not_until: &NotUntil<<DefaultClock as Clock>::Instant>,
+    clock: &DefaultClock,
+) -> GatewayError {
+    let wait = not_until.wait_time_from(clock.now());
+    GatewayError::RateLimited {
+        // Whole seconds, rounded up: `Retry-After: 0` would invite a hot loop.
+        retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
     }
 }
 
@@ -89,6 +123,20 @@ mod tests {
         limiter
             .check(b"another rep")
             .expect("limits are per session");
+    }
+
+    #[test]
+    fn a_route_limit_is_shared_by_every_caller() {
+        let limiter = RouteLimiter::new(1, 2).unwrap();
+        limiter.check().unwrap();
+        limiter.check().unwrap();
+        match limiter.check() {
+            Err(GatewayError::RateLimited { retry_after }) => {
+                assert!((1..=2).contains(&retry_after))
+            }
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
+        assert!(RouteLimiter::new(0, 1).is_err());
     }
 
     #[test]

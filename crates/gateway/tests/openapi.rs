@@ -50,6 +50,66 @@ async fn check(doc: &Value, method: &str, path: &str, response: reqwest::Respons
     body
 }
 
+/// The outbound routes of a gateway with a secret (sfsim's org configured, a low rate so the
+/// limit is reached): Ack, each refusal, the limit.
+async fn outbound_answers_match(doc: &Value, env: &Env, message: &str) {
+    const SECRET: &str = "openapi-outbound-secret-0123456789abc";
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = support::gateway_config(&env.sim.base_url(), data_dir.path());
+    config.outbound_org_ids = vec![env.sim.org_id()];
+    config.outbound_secret = Some(SECRET.into());
+    config.outbound_rate_per_second = 2;
+    let gateway = companion_gateway::start(config).await.unwrap();
+    let post = |path: String, body: String| {
+        env.http
+            .post(format!("{}{path}", gateway.base_url()))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(body)
+    };
+    let with_secret = format!("/v1/salesforce/outbound/{SECRET}");
+    let foreign = message.replace(&env.sim.org_id(), "00D7F00000107XsUAI");
+    let answers = [
+        (200, post(with_secret.clone(), message.to_string())),
+        (403, post(with_secret.clone(), foreign)),
+        (
+            400,
+            post(with_secret.clone(), format!("<!DOCTYPE x>{message}")),
+        ),
+        (413, post(with_secret.clone(), "x".repeat(2 * 1024 * 1024))),
+        (
+            404,
+            post("/v1/salesforce/outbound/wrong".into(), message.into()),
+        ),
+    ];
+    for (status, request) in answers {
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), status);
+        check(doc, "post", "/v1/salesforce/outbound/{secret}", answer).await;
+    }
+    let basic = post("/v1/salesforce/outbound".into(), message.into())
+        .basic_auth("salesforce", Some(SECRET))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 200);
+    check(doc, "post", "/v1/salesforce/outbound", basic).await;
+    // Two a second, bursts of eight: a few more attempts reach the limit.
+    let mut limited = None;
+    for _ in 0..40 {
+        let answer = post(with_secret.clone(), message.into())
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == 429 {
+            limited = Some(answer);
+            break;
+        }
+    }
+    let limited = limited.expect("the rate limit answers 429");
+    check(doc, "post", "/v1/salesforce/outbound/{secret}", limited).await;
+    gateway.shutdown().await;
+}
+
 fn resolve(doc: &Value, reference: &str) -> Value {
     let pointer = reference.strip_prefix('#').expect("a local reference");
     doc.pointer(pointer).cloned().expect("the reference exists")
@@ -230,15 +290,17 @@ async fn the_running_gateway_matches_its_openapi_document() {
 </notifications></soapenv:Body></soapenv:Envelope>"#,
         env.sim.org_id()
     );
-    // No org is configured for outbound messages here: 403.
+    // No outbound secret is configured here: every message is 404, as an unknown path is.
     let answers = [
         outbound(message.clone()).await.unwrap(),
         outbound(format!("<!DOCTYPE x>{message}")).await.unwrap(),
         outbound("x".repeat(2 * 1024 * 1024)).await.unwrap(),
     ];
     for answer in answers {
+        assert_eq!(answer.status(), 404);
         check(&doc, "post", "/v1/salesforce/outbound", answer).await;
     }
+    outbound_answers_match(&doc, &env, &message).await;
 
     // Writes: a lead, a refused one, a task, an opportunity conflict, a batch.
     let lead = http
@@ -370,4 +432,29 @@ fn every_operation_in_the_document_documents_its_errors_in_the_one_shape() {
             }
         }
     }
+}
+
+/// Every operation but the probes can be shed (503), and every one but the probes and the hint
+/// stream can run past the request timeout (504).
+#[test]
+fn every_operation_behind_the_limits_documents_503_and_504() {
+    let doc = document();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        if ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()) {
+            continue;
+        }
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = &operation["responses"];
+            assert!(responses["503"].is_object(), "{method} {path} 503");
+            if path != "/v1/events" {
+                assert!(responses["504"].is_object(), "{method} {path} 504");
+            }
+        }
+    }
+    let codes =
+        &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
+    assert!(codes
+        .as_array()
+        .unwrap()
+        .contains(&json!(companion_api::code::UNAVAILABLE)));
 }
