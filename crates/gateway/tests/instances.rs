@@ -19,6 +19,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sfsim::{Sim, SimConfig};
 use sqlx::{Connection, Executor, PgConnection};
+use support::outbound::{message, notification_id, Hints};
 use support::{authorize, error_of, start_sim, REDIRECT_URI, REP, TOKEN_KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_companion-gateway");
@@ -609,4 +610,112 @@ async fn a_session_ended_on_one_instance_is_refused_on_the_other_at_once() {
         (status, error.error.code.as_str()),
         (401, code::REAUTH_REQUIRED)
     );
+}
+
+/// Post an outbound message to an instance as Salesforce does; it answers the Ack.
+async fn deliver(cluster: &Cluster, on: &Instance, body: &str) {
+    let response = cluster
+        .http
+        .post(format!(
+            "{}/v1/salesforce/outbound/{OUTBOUND_SECRET}",
+            on.url
+        ))
+        .header("content-type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "\"\"")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert!(response.text().await.unwrap().contains("<Ack>true</Ack>"));
+}
+
+fn hint(objects: &[&str]) -> companion_api::ChangeHint {
+    companion_api::ChangeHint {
+        objects: objects.iter().map(|o| o.to_string()).collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notification_is_processed_once_heard_on_every_instance_and_a_lost_channel_resyncs() {
+    let Some(cluster) = Cluster::start(SimConfig::default()).await else {
+        return;
+    };
+    let instances = cluster.instances(2);
+    let (a, b) = (&instances[0], &instances[1]);
+    let session = cluster.sign_in(a).await.session_token;
+    let events = |on: &Instance| format!("{}/v1/events", on.url);
+    let mut on_a = Hints::open(&cluster.http, &events(a), &session).await;
+    let mut on_b = Hints::open(&cluster.http, &events(b), &session).await;
+    let org = cluster.sim.org_id();
+
+    // Salesforce delivers one notification to both instances at once: both acknowledge it…
+    let contact = message(&org, &[(notification_id(1), "Contact")]);
+    tokio::join!(
+        deliver(&cluster, a, &contact),
+        deliver(&cluster, b, &contact)
+    );
+    // …and each stream hears it once: the next hint after it is the next notification's,
+    // delivered to one instance and heard on both.
+    assert_eq!(on_a.next().await, hint(&["Contact"]));
+    assert_eq!(on_b.next().await, hint(&["Contact"]));
+    deliver(&cluster, b, &message(&org, &[(notification_id(2), "Lead")])).await;
+    assert_eq!(on_a.next().await, hint(&["Lead"]));
+    assert_eq!(on_b.next().await, hint(&["Lead"]));
+    {
+        use sqlx::Row;
+        let remembered = cluster
+            .query("SELECT count(*) FROM outbound_notifications")
+            .await;
+        assert_eq!(remembered[0].get::<i64, _>(0), 2);
+    }
+
+    // The instances lose their channel to each other's hints (the database ends the listening
+    // connections): their streams end, so the apps sync and listen again…
+    let mut admin = PgConnection::connect(&cluster.database_url).await.unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(on_b.next_data().await, None, "B's stream ended");
+    assert_eq!(on_a.next_data().await, None, "A's stream ended");
+    // …and, once the instance hears the others again, a new stream hears new hints. Until
+    // then it answers 503 unavailable, never a stream that would miss them.
+    let mut on_b = loop {
+        let response = cluster
+            .http
+            .get(events(b))
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap();
+        match response.status() {
+            StatusCode::OK => break Hints::from_response(response),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                let (_, error) = error_of(response).await;
+                assert_eq!(error.error.code, code::UNAVAILABLE);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => panic!("/v1/events answered {other}"),
+        }
+    };
+    wait_until(Duration::from_secs(10), "A ready again", || async {
+        cluster
+            .http
+            .get(format!("{}/readyz", a.url))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    deliver(
+        &cluster,
+        a,
+        &message(&org, &[(notification_id(3), "Opportunity")]),
+    )
+    .await;
+    assert_eq!(on_b.next().await, hint(&["Opportunity"]));
 }

@@ -6,10 +6,11 @@ mod support;
 
 use std::time::Duration;
 
-use companion_api::{ChangeHint, CHANGE_EVENT};
+use companion_api::ChangeHint;
 use companion_gateway::Tuning;
 use serde_json::{json, Value};
 use sfsim::SimConfig;
+use support::outbound::{message, notification_id, Hints};
 use support::{error_of, start_sim, Env, REP};
 
 /// Another org (the reference's captured one); never sfsim's.
@@ -78,46 +79,6 @@ async fn start_with(
     }
 }
 
-/// A notification id (`04l…`, 18 characters with a valid checksum) numbered `n`.
-fn notification_id(n: u32) -> String {
-    salesforce::RecordId::parse(&format!("04l7F{n:010}"))
-        .unwrap()
-        .to_string()
-}
-
-/// A `notifications` message as reference §5.1 shows it, one `Notification` per (id, object).
-fn message(org_id: &str, notifications: &[(String, &str)]) -> String {
-    let org15 = &org_id[..15];
-    let mut body = String::new();
-    for (id, object) in notifications {
-        body.push_str(&format!(
-            r#"   <Notification>
-    <Id>{id}</Id>
-    <sObject xsi:type="sf:{object}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
-     <sf:Id>0037F000003pmdWQAQ</sf:Id>
-     <sf:Name>Express &amp; Logistics</sf:Name>
-    </sObject>
-   </Notification>
-"#
-        ));
-    }
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
- <soapenv:Body>
-  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
-   <OrganizationId>{org_id}</OrganizationId>
-   <ActionId>04k7F0000008V3hQAE</ActionId>
-   <SessionId xsi:nil="true"/>
-   <EnterpriseUrl>https://ap5.salesforce.com/services/Soap/c/58.0/{org15}</EnterpriseUrl>
-   <PartnerUrl>https://ap5.salesforce.com/services/Soap/u/58.0/{org15}</PartnerUrl>
-{body}  </notifications>
- </soapenv:Body>
-</soapenv:Envelope>
-"#
-    )
-}
-
 async fn post_message(env: &Env, body: String) -> reqwest::Response {
     post_message_to(env, &format!("/v1/salesforce/outbound/{SECRET}"), body).await
 }
@@ -139,69 +100,6 @@ async fn deliver(env: &Env, body: String) {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/xml");
     assert_eq!(response.text().await.unwrap(), ACK);
-}
-
-/// A rep's open `/v1/events` stream.
-struct Hints {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Hints {
-    async fn open(env: &Env, session: &str) -> Hints {
-        let response = env
-            .http
-            .get(env.url("/v1/events"))
-            .bearer_auth(session)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert!(response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream"));
-        Hints {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next `change` event's raw data, or `None` when the gateway ends the stream. Waits at
-    /// most 20 s, so a missing hint fails instead of hanging.
-    async fn next_data(&mut self) -> Option<String> {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            loop {
-                while let Some(end) = self.buffer.find("\n\n") {
-                    let frame: String = self.buffer.drain(..end + 2).collect();
-                    let mut event = None;
-                    let mut data = None;
-                    for line in frame.lines() {
-                        if let Some(v) = line.strip_prefix("event:") {
-                            event = Some(v.trim().to_string());
-                        } else if let Some(v) = line.strip_prefix("data:") {
-                            data = Some(v.trim().to_string());
-                        }
-                        // Lines starting with ':' are keep-alive comments.
-                    }
-                    if event.as_deref() == Some(CHANGE_EVENT) {
-                        return data;
-                    }
-                }
-                match self.response.chunk().await.unwrap() {
-                    Some(chunk) => self.buffer.push_str(std::str::from_utf8(&chunk).unwrap()),
-                    None => return None,
-                }
-            }
-        })
-        .await
-        .expect("a hint (or the end of the stream) within 20 s")
-    }
-
-    async fn next(&mut self) -> ChangeHint {
-        let data = self.next_data().await.expect("the stream is open");
-        serde_json::from_str(&data).unwrap()
-    }
 }
 
 fn hint(objects: &[&str]) -> ChangeHint {
@@ -236,7 +134,7 @@ fn fits_the_documented_change_hint(data: &str) {
 async fn a_rep_hears_of_an_admin_edit_by_object_name_only() {
     let env = start(|sim| vec![sim], Tuning::default()).await;
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
 
     let contact = env.sim.records("Contact")[0].clone();
     let id = contact["Id"].as_str().unwrap();
@@ -277,7 +175,7 @@ async fn sfsim_messages_from_an_org_not_configured_are_refused() {
 async fn a_foreign_org_id_is_refused_and_produces_no_hint() {
     let env = start(|sim| vec![sim], Tuning::default()).await;
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
 
     let foreign = post_message(
         &env,
@@ -298,7 +196,7 @@ async fn a_foreign_org_id_is_refused_and_produces_no_hint() {
 async fn a_message_with_a_dtd_is_refused_and_nothing_is_remembered() {
     let env = start(|sim| vec![sim], Tuning::default()).await;
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
     let org = env.sim.org_id();
     let clean = message(&org, &[(notification_id(7), "Account")]);
 
@@ -328,7 +226,7 @@ async fn a_message_with_a_dtd_is_refused_and_nothing_is_remembered() {
 async fn a_duplicate_notification_is_acknowledged_and_heard_once() {
     let env = start(|sim| vec![sim], Tuning::default()).await;
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
     let org = env.sim.org_id();
 
     let first = message(&org, &[(notification_id(10), "Contact")]);
@@ -391,7 +289,7 @@ async fn notification_ids_survive_a_gateway_restart() {
         http,
     };
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
     deliver(&env, message(&org, &[(notification_id(20), "Contact")])).await;
     deliver(&env, message(&org, &[(notification_id(21), "Account")])).await;
     assert_eq!(
@@ -408,7 +306,7 @@ async fn a_rep_hears_only_of_their_own_org() {
     let env = start(|sim| vec![sim, OTHER_ORG.into()], Tuning::default()).await;
     let rep = env.sign_in(REP).await;
     assert_ne!(rep.user.org_id[..15], OTHER_ORG[..15]);
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
 
     deliver(
         &env,
@@ -452,7 +350,7 @@ async fn events_need_a_live_session_and_end_with_it() {
 
     // Signed out while listening: the next hint is not delivered, the stream ends.
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
     let logout = env
         .http
         .post(env.url("/v1/auth/logout"))
@@ -512,7 +410,7 @@ fn basic(user: &str, password: &str) -> String {
 async fn a_wrong_or_missing_secret_is_an_unknown_path_and_leaves_no_trace() {
     let env = start(|sim| vec![sim], Tuning::default()).await;
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
     let org = env.sim.org_id();
     // What a path that does not exist answers: a refused message answers exactly that.
     let (status, unknown) = error_of(
@@ -581,7 +479,7 @@ async fn a_wrong_or_missing_secret_is_an_unknown_path_and_leaves_no_trace() {
 async fn the_secret_as_basic_credentials_on_the_plain_path_is_accepted() {
     let env = start(|sim| vec![sim], Tuning::default()).await;
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
     let response = env
         .http
         .post(env.url("/v1/salesforce/outbound"))
@@ -612,7 +510,7 @@ async fn sfsim_with_the_secret_in_its_endpoint_urls_credentials_is_acknowledged(
     )
     .await;
     let rep = env.sign_in(REP).await;
-    let mut hints = Hints::open(&env, &rep.session_token).await;
+    let mut hints = Hints::open(&env.http, &env.url("/v1/events"), &rep.session_token).await;
     let contact = env.sim.records("Contact")[0]["Id"]
         .as_str()
         .unwrap()

@@ -381,22 +381,36 @@ async fn one_key_claimed_by_two_instances_at_once_is_held_by_one(b: &Backend) {
     assert_eq!(both, [Claim::InProgress, Claim::Recover]);
 }
 
-async fn a_refresh_waits_for_the_other_instances_refresh_and_sees_it(b: &Backend) {
-    let (a, b) = (b.store().await, b.store().await);
+async fn a_refresh_waits_for_the_other_instances_refresh_and_sees_it(backend: &Backend) {
+    let (a, b) = (backend.store().await, backend.store().await);
     sign_in(&a, 1, 0).await;
     let seen = a.tokens(&user().user_id).await.unwrap().unwrap().generation;
     let held = a.lock_tokens(&user().user_id).await.unwrap();
-    if matches!(a, Store::Postgres(_)) {
+    if let Backend::Postgres { url } = backend {
         // The other instance's lock waits for this one…
         let waiting = tokio::spawn(async move {
             let lock = b.lock_tokens(&user().user_id).await.unwrap();
             lock.tokens().unwrap().generation
         });
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(
-            !waiting.is_finished(),
-            "two instances held one user's tokens"
-        );
+        let mut admin = PgConnection::connect(url).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let (waiters,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'",
+            )
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            if waiters > 0 {
+                break;
+            }
+            assert!(
+                !waiting.is_finished() && std::time::Instant::now() < deadline,
+                "two instances held one user's tokens at once"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!waiting.is_finished());
         held.store_refreshed("http://127.0.0.1:8700", "ACCESS-TWO", Some("R2"), 5)
             .await
             .unwrap();

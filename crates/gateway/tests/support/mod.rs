@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod outbound;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
