@@ -18,8 +18,10 @@ pub const DEFAULT_SCOPES: &[&str] = &["api", "refresh_token"];
 /// Where `--dev` keeps its generated key, inside the data dir.
 pub const DEV_KEY_FILE: &str = "dev-token-key";
 
-/// A login host clients may sign in through.
+/// A login host clients may sign in through. Unknown keys are refused: in TOML every key after
+/// a `[[login_hosts]]` header belongs to it, and a setting put there by mistake must not vanish.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginHostConfig {
     pub label: String,
     /// e.g. `https://login.salesforce.com`; must be sent back exactly at exchange.
@@ -877,6 +879,44 @@ mod tests {
         vars.push(("COMPANION_GATEWAY_INTEGRATION_ENABLED", "1"));
         let err = GatewayConfig::from_lookup(env(&vars), false).unwrap_err();
         assert!(err.to_string().contains("INTEGRATION_LOGIN_HOST"), "{err}");
+    }
+
+    #[test]
+    fn the_deployment_example_is_a_config_the_gateway_takes() {
+        let dir = tempfile::tempdir().unwrap();
+        let example = include_str!("../../../deploy/gateway.toml");
+        std::fs::write(dir.path().join("client-secret"), "s3cret\n").unwrap();
+        std::fs::write(dir.path().join("token-key"), KEY_B64).unwrap();
+        std::fs::write(
+            dir.path().join("database-url"),
+            "postgres://companion:pw@db.internal:5432/companion\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("outbound-secret"), OUTBOUND_SECRET).unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, example).unwrap();
+        let config = GatewayConfig::from_toml_file(&path, false).unwrap();
+        assert_eq!(
+            config.database_url.as_deref(),
+            Some("postgres://companion:pw@db.internal:5432/companion")
+        );
+        assert_eq!(config.database_max_connections, 20);
+        assert_eq!(config.login_hosts.len(), 2);
+        assert_eq!(config.upstream_timeout, Duration::from_secs(30));
+        assert_eq!(config.idempotency_lease_secs, 300);
+        assert_eq!(config.outbound_secret.as_deref(), Some(OUTBOUND_SECRET));
+        // The database password never shows.
+        assert!(!format!("{config:?}").contains(":pw@"));
+
+        // A setting written after a [[login_hosts]] header lands in that table: refused, by name.
+        let misplaced = format!(
+            "[[login_hosts]]\nlabel = \"P\"\nurl = \"https://login.salesforce.com\"\n{example}"
+        );
+        std::fs::write(&path, misplaced).unwrap();
+        let error = GatewayConfig::from_toml_file(&path, false)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field"), "{error}");
     }
 
     #[test]
