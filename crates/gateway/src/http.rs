@@ -220,6 +220,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         limits.shed_event_streams.load(Ordering::Relaxed),
         limits.open_event_streams(),
     );
+    text.push_str(&state.store.metrics());
     if let Some(limit) = state.upstream.client.last_limit_info() {
         text.push_str(&format!(
             "# HELP companion_salesforce_api_usage Daily API requests used (last Sforce-Limit-Info).\n\

@@ -118,6 +118,37 @@ impl Store {
         }
     }
 
+    /// `/metrics` lines about the store: which backend, and on PostgreSQL the pool and the
+    /// hint channel.
+    pub fn metrics(&self) -> String {
+        match self {
+            Store::Sqlite(_) => "# HELP companion_store_backend The store this instance uses.\n\
+                 # TYPE companion_store_backend gauge\n\
+                 companion_store_backend{backend=\"sqlite\"} 1\n"
+                .to_string(),
+            Store::Postgres(store) => {
+                let (open, idle, losses) = store.gauges();
+                format!(
+                    "# HELP companion_store_backend The store this instance uses.\n\
+                     # TYPE companion_store_backend gauge\n\
+                     companion_store_backend{{backend=\"postgres\"}} 1\n\
+                     # HELP companion_store_pool_connections PostgreSQL connections of this instance.\n\
+                     # TYPE companion_store_pool_connections gauge\n\
+                     companion_store_pool_connections{{state=\"idle\"}} {idle}\n\
+                     companion_store_pool_connections{{state=\"in_use\"}} {}\n\
+                     # HELP companion_hint_channel_up 1 while this instance hears the other instances' change hints.\n\
+                     # TYPE companion_hint_channel_up gauge\n\
+                     companion_hint_channel_up {}\n\
+                     # HELP companion_hint_channel_losses_total Times the change-hint channel was lost (its streams were ended).\n\
+                     # TYPE companion_hint_channel_losses_total counter\n\
+                     companion_hint_channel_losses_total {losses}\n",
+                    (open as usize).saturating_sub(idle),
+                    u8::from(store.hint_channel_up()),
+                )
+            }
+        }
+    }
+
     /// Whether the database answers a query (`/readyz`).
     pub async fn ping(&self) -> StoreResult<()> {
         dispatch!(self, s => s.ping().await)

@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,6 +75,7 @@ pub struct PgStore {
 /// The instance's hint listener: whether it is connected, and its task (ended with the store).
 struct ListenerTask {
     up: Arc<AtomicBool>,
+    losses: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -128,16 +129,32 @@ impl PgStore {
         // Listening before serving: a hint sent after the start is never missed.
         let listener = listen(&pool).await?;
         let up = Arc::new(AtomicBool::new(true));
-        let task = tokio::spawn(relay_hints(listener, pool.clone(), hints, up.clone()));
+        let losses = Arc::new(AtomicU64::new(0));
+        let task = tokio::spawn(relay_hints(
+            listener,
+            pool.clone(),
+            hints,
+            up.clone(),
+            losses.clone(),
+        ));
         Ok(PgStore {
             pool,
             cipher,
-            listener: Arc::new(ListenerTask { up, task }),
+            listener: Arc::new(ListenerTask { up, losses, task }),
         })
     }
 
     pub fn hint_channel_up(&self) -> bool {
         self.listener.up.load(Ordering::Relaxed)
+    }
+
+    /// For `/metrics`: connections open and idle in the pool, and hint-channel losses so far.
+    pub fn gauges(&self) -> (u32, usize, u64) {
+        (
+            self.pool.size(),
+            self.pool.num_idle(),
+            self.listener.losses.load(Ordering::Relaxed),
+        )
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
@@ -631,6 +648,7 @@ async fn relay_hints(
     pool: PgPool,
     hints: Arc<HintHub>,
     up: Arc<AtomicBool>,
+    losses: Arc<AtomicU64>,
 ) {
     loop {
         match listener.try_recv().await {
@@ -652,6 +670,7 @@ async fn relay_hints(
             Err(e) => tracing::warn!(error = %e, "the hint channel failed"),
         }
         up.store(false, Ordering::Relaxed);
+        losses.fetch_add(1, Ordering::Relaxed);
         let ended = hints.reset();
         tracing::warn!(
             ended,
