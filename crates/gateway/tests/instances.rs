@@ -718,4 +718,21 @@ async fn a_notification_is_processed_once_heard_on_every_instance_and_a_lost_cha
     )
     .await;
     assert_eq!(on_b.next().await, hint(&["Opportunity"]));
+    // What an operator sees of it.
+    let metrics = cluster
+        .http
+        .get(format!("{}/metrics", b.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "companion_store_backend{backend=\"postgres\"} 1",
+        "companion_hint_channel_up 1",
+        "companion_hint_channel_losses_total 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
 }
