@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 
 mod events;
 pub use events::{ChangeHint, CHANGE_EVENT};
+mod object;
 mod writes;
 pub use writes::*;
+
+object::object_only!(ExchangeRequest, SyncRequest, IdsRequest);
 
 /// Header that carries the session token: `Authorization: Bearer <session_token>`.
 pub const AUTHORIZATION: &str = "authorization";
@@ -39,8 +42,10 @@ pub struct LoginHost {
     pub authorize_url: String,
 }
 
-/// `POST /v1/auth/exchange`. Its `Debug` hides the code and the verifier.
+/// `POST /v1/auth/exchange`. Its `Debug` hides the code and the verifier. Unknown properties are
+/// refused (`400`), as in every request body.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct ExchangeRequest {
     pub code: String,
     pub code_verifier: String,
@@ -93,6 +98,7 @@ pub const SYNC_OBJECTS: &[&str] = &["Account", "Contact", "Opportunity", "Task",
 
 /// `POST /v1/sync`. `{}` (no cursors) asks for a first sync of every object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct SyncRequest {
     /// Object API name → the opaque cursor the gateway returned last time.
     #[serde(default)]
@@ -158,8 +164,10 @@ pub struct CountsResponse {
 
 /// `POST /v1/sync/ids`: a page of the ids of `object` the rep may see, in id order, after `after`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct IdsRequest {
     pub object: String,
+    /// A position in id order: any 15- or 18-character id (normally the last answer's `next`).
     #[serde(default)]
     pub after: Option<String>,
 }
@@ -426,6 +434,46 @@ mod tests {
         let shown = format!("{response:?}");
         assert!(!shown.contains("sEsSiOn-token-value"), "{shown}");
         assert!(shown.contains("rep@demo.example"));
+    }
+
+    /// Request bodies are exactly what the document describes: objects, without properties
+    /// it does not name.
+    #[test]
+    fn requests_are_objects_without_unknown_properties() {
+        fn refused<T: serde::de::DeserializeOwned>(json: &str) -> String {
+            match serde_json::from_str::<T>(json) {
+                Ok(_) => panic!("{json} was taken"),
+                Err(e) => e.to_string(),
+            }
+        }
+        let exchange = r#"{"code":"c","code_verifier":"v","redirect_uri":"r","login_host":"h"}"#;
+        assert!(serde_json::from_str::<ExchangeRequest>(exchange).is_ok());
+        assert!(serde_json::from_str::<SyncRequest>(r#"{"cursors":{}}"#).is_ok());
+        assert!(serde_json::from_str::<SyncRequest>("{}").is_ok());
+        assert!(serde_json::from_str::<IdsRequest>(r#"{"object":"Task","after":null}"#).is_ok());
+
+        let unknown = refused::<ExchangeRequest>(&exchange.replace('}', r#","state":"s"}"#));
+        assert!(unknown.contains("unknown field `state`"), "{unknown}");
+        let unknown = refused::<SyncRequest>(r#"{"cursors":{},"since":"yesterday"}"#);
+        assert!(unknown.contains("unknown field `since`"), "{unknown}");
+        let unknown = refused::<IdsRequest>(r#"{"object":"Task","limit":5}"#);
+        assert!(unknown.contains("unknown field `limit`"), "{unknown}");
+
+        // serde's derive would take the values in field order as an array.
+        let array = refused::<SyncRequest>("[]");
+        assert!(
+            array.contains("expected a JSON object (SyncRequest)"),
+            "{array}"
+        );
+        refused::<IdsRequest>(r#"["Task"]"#);
+        refused::<ExchangeRequest>(r#"["c","v","r","h"]"#);
+        refused::<NewTask>(r#"["call",{}]"#);
+        refused::<RecordUpdate>(r#"["2024-05-01T10:00:00Z",{"Title":"x"}]"#);
+        refused::<BatchRequest>("[[]]");
+        refused::<BatchRequest>(r#"{"writes":[["create_lead","k",{}]]}"#);
+        refused::<BatchRequest>(
+            r#"{"writes":[{"kind":"create_task","idempotency_key":"k","body":["call",{}]}]}"#,
+        );
     }
 
     #[test]

@@ -13,16 +13,21 @@
 //! it writes anything.
 //!
 //! Record fields keep their Salesforce API names; each endpoint accepts only its allow-list
-//! below (anything else is `400`). Values: text as JSON strings, numbers as JSON numbers,
-//! booleans as JSON booleans, dates as `YYYY-MM-DD`, datetimes as `YYYY-MM-DDTHH:MM:SS` (with
-//! optional `.sss`) and `Z` or an offset (`+02:00`, `+0200`), ids as 15/18-character
-//! Salesforce ids of the right object. A success answer
+//! below (anything else is `400`). Values: text as JSON strings without control characters
+//! (tab and line breaks allowed), numbers as JSON numbers, booleans as JSON booleans, dates as
+//! `YYYY-MM-DD`, datetimes as `YYYY-MM-DDTHH:MM:SS` (with optional `.sss`) and `Z` or an offset
+//! (`+02:00`, `+0200`), ids as 15/18-character Salesforce ids of the right object (one whose
+//! checksum suffix is wrong names no record: `422`). A success answer
 //! is the record as Salesforce has it after the write (its allow-listed fields plus `Id`, `Name`
 //! where the object has one, derived fields, `OwnerId`, `CreatedDate`, `SystemModstamp`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use crate::object::object_only;
+
+object_only!(NewTask, RecordUpdate, BatchRequest, BatchWrite);
 
 /// Request header carrying the client's key for one write: 1–200 printable ASCII characters
 /// (`!`..=`~` and space).
@@ -84,7 +89,7 @@ pub const CONTACT_UPDATE_FIELDS: &[&str] = &["Phone", "MobilePhone", "Email", "T
 
 /// `POST /v1/tasks`: `{"kind": "call", "fields": {"Subject": "Call", "WhoId": "003…"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct NewTask {
     pub kind: TaskKind,
     #[serde(default)]
@@ -120,7 +125,7 @@ pub enum TaskKind {
 ///   the seen one nor the one asked for (without `seen_fields`: each field of `fields` whose
 ///   server value is not the one asked for).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct RecordUpdate {
     /// The record's `SystemModstamp` when the rep saw it (any Salesforce datetime form).
     pub seen_system_modstamp: String,
@@ -137,9 +142,12 @@ pub type OpportunityUpdate = RecordUpdate;
 /// `PATCH /v1/contacts/{id}`.
 pub type ContactUpdate = RecordUpdate;
 
-/// `POST /v1/batch`: queued writes, each with its own idempotency key (no header).
+/// `POST /v1/batch`: queued writes, each with its own idempotency key (no header). A key that is
+/// not 1–200 printable ASCII characters refuses the whole batch (`400`), as does a write that
+/// is not of [`BatchWrite`]'s shape; a write's id, field names and values are checked per write
+/// and answered in its result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(remote = "Self", deny_unknown_fields)]
 pub struct BatchRequest {
     /// At most [`MAX_BATCH_WRITES`]; keys must differ within one batch.
     pub writes: Vec<BatchWrite>,
@@ -147,7 +155,12 @@ pub struct BatchRequest {
 
 /// One write of a batch: the body is what the single endpoint takes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    remote = "Self",
+    tag = "kind",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum BatchWrite {
     /// As `POST /v1/leads`.
     CreateLead {

@@ -495,9 +495,10 @@ pub async fn ids(
     })?;
     let after = match request.after.as_deref() {
         None => None,
-        Some(text) => Some(RecordId::parse_for(spec.name, text).map_err(|e| {
-            GatewayError::BadRequest(format!("after is not a {} id: {e}", spec.name))
-        })?),
+        Some(text) => Some(
+            id_position(text)
+                .map_err(|e| GatewayError::BadRequest(format!("after is not a record id: {e}")))?,
+        ),
     };
     let mut conditions = Vec::new();
     if let Some(flag) = spec.gone_when {
@@ -560,6 +561,16 @@ fn salesforce_datetime(at: OffsetDateTime) -> String {
     )
 }
 
+/// `after` of `POST /v1/sync/ids`: a place in id order, so any 15- or 18-character id will do,
+/// whatever its object; an 18-character one with a wrong suffix stands for its first 15
+/// characters.
+fn id_position(text: &str) -> Result<RecordId, salesforce::IdError> {
+    match RecordId::parse(text) {
+        Err(salesforce::IdError::Checksum) => RecordId::parse(&text[..15]),
+        other => other,
+    }
+}
+
 fn row_position(object: &str, id: &str, stamp: &str) -> Result<Position, GatewayError> {
     let bad = |what: &str| {
         GatewayError::Salesforce(salesforce::Error::Decode(format!("{object} row: {what}")))
@@ -574,6 +585,17 @@ fn row_position(object: &str, id: &str, stamp: &str) -> Result<Position, Gateway
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn any_well_formed_id_is_a_place_in_id_order() {
+        let at = |text: &str| id_position(text).map(|id| id.to_string());
+        assert_eq!(at("0031U00000V0tkD").unwrap(), "0031U00000V0tkDQAR");
+        assert_eq!(at("0031U00000V0tkDQAR").unwrap(), "0031U00000V0tkDQAR");
+        assert_eq!(at("0031U00000V0tkDAAA").unwrap(), "0031U00000V0tkDQAR");
+        assert_eq!(at("000000000000000000").unwrap(), "000000000000000AAA");
+        assert!(at("0031U00000V0tkDQA").is_err());
+        assert!(at("0031U00000V0tk-QAR").is_err());
+    }
 
     #[test]
     fn first_page_has_no_where_clause() {

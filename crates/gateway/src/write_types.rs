@@ -130,6 +130,30 @@ impl Answer {
         )
     }
 
+    /// A `422 validation` before anything was claimed or sent: the values have their documented
+    /// form but say something impossible (an id that names no record).
+    pub fn invalid(message: impl Into<String>, fields: FieldProblems) -> Answer {
+        let mut detail = Answer::detail(code::VALIDATION, message);
+        detail.fields = Some(fields);
+        Answer::from_detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            detail,
+            "refused",
+            FinishKind::Release,
+        )
+    }
+
+    /// A `404 not_found` before anything was claimed or sent: the id of the record to update
+    /// has its documented form but names no record.
+    pub fn not_found(message: impl Into<String>) -> Answer {
+        Answer::from_detail(
+            StatusCode::NOT_FOUND,
+            Answer::detail(code::NOT_FOUND, message),
+            "refused",
+            FinishKind::Release,
+        )
+    }
+
     /// A success: the record as Salesforce has it.
     pub fn record(
         status: StatusCode,

@@ -15,21 +15,42 @@ use companion_api::{
     BatchRequest, BatchResponse, BatchResult, BatchWrite, NewTask, RecordFields, RecordUpdate,
     TaskKind, User, MAX_BATCH_WRITES,
 };
-use salesforce::{soql, RecordId};
+use salesforce::{IdError, RecordId};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::app::{json_body, AppState, SignedIn};
 use crate::idempotency::{self, check_key, key_from_headers};
-use crate::record_fields::{self, FieldProblems, MARKER_FIELD};
+use crate::record_fields::{self, FieldProblems, Refused, MARKER_FIELD};
 use crate::write_types::{Action, Answer, Prepared};
 use crate::{batch, GatewayError};
 
-fn refused_fields(problems: FieldProblems) -> Answer {
-    Answer::refused(
-        "the record has fields this endpoint does not take, or values of the wrong type",
-        Some(problems),
-    )
+fn refused_fields(refused: Refused) -> Answer {
+    if refused.well_formed {
+        Answer::invalid(
+            "a value has its documented form but names no record or no time",
+            refused.fields,
+        )
+    } else {
+        Answer::refused(
+            "the record has fields this endpoint does not take, or values of the wrong type",
+            Some(refused.fields),
+        )
+    }
+}
+
+/// The record an update names: `400` for what is not an id of `object` (the document forbids
+/// it), `404` for one of its form that names no record (a wrong checksum suffix).
+fn update_target(object: &str, id: &str) -> Result<RecordId, Answer> {
+    RecordId::parse_for(object, id).map_err(|e| {
+        let of_the_form =
+            matches!(e, IdError::Checksum) && RecordId::parse_for(object, &id[..15]).is_ok();
+        if of_the_form {
+            Answer::not_found(format!("no {object} has the id {id}"))
+        } else {
+            Answer::refused(format!("not the id of a {object}: {e}"), None)
+        }
+    })
 }
 
 /// Leave out `null`s of a create: an absent field is the same and Salesforce's defaults apply.
@@ -62,10 +83,13 @@ pub fn prepare_task(user: &User, key: String, task: NewTask) -> Result<Prepared,
             body.insert("ActivityDate".into(), today.into());
         }
         TaskKind::FollowUp if !has_date => {
-            return Err(refused_fields(FieldProblems::from([(
-                "ActivityDate".to_string(),
-                "a follow-up task needs its due date".to_string(),
-            )])));
+            return Err(Answer::refused(
+                "the record has fields this endpoint does not take, or values of the wrong type",
+                Some(FieldProblems::from([(
+                    "ActivityDate".to_string(),
+                    "a follow-up task needs its due date".to_string(),
+                )])),
+            ));
         }
         _ => {}
     }
@@ -109,8 +133,7 @@ pub fn prepare_update(
     update: RecordUpdate,
 ) -> Result<Prepared, Answer> {
     let spec = action.spec();
-    let target = RecordId::parse_for(spec.object, id)
-        .map_err(|e| Answer::refused(format!("not the id of a {}: {e}", spec.object), None))?;
+    let target = update_target(spec.object, id)?;
     if update.fields.is_empty() {
         return Err(Answer::refused(
             "fields: give at least one field to change",
@@ -124,10 +147,21 @@ pub fn prepare_update(
         .map(|seen| record_fields::check(spec, seen))
         .transpose()
         .map_err(refused_fields)?;
-    let seen_stamp = soql::parse_datetime(&update.seen_system_modstamp).map_err(|_| {
-        Answer::refused(
-            "seen_system_modstamp must be a Salesforce datetime such as 2024-05-01T10:00:00.000+0000",
-            None,
+    let seen_stamp =
+        record_fields::parse_datetime(&update.seen_system_modstamp).ok_or_else(|| {
+            Answer::refused(
+                "seen_system_modstamp must be a datetime such as 2024-05-01T10:00:00.000+0000 \
+                 (Salesforce's form) or 2024-05-01T10:00:00Z",
+                None,
+            )
+        })?;
+    let seen_stamp = record_fields::in_utc(seen_stamp).ok_or_else(|| {
+        Answer::invalid(
+            "seen_system_modstamp is not a time Salesforce can have",
+            FieldProblems::from([(
+                "seen_system_modstamp".to_string(),
+                record_fields::OUT_OF_RANGE.to_string(),
+            )]),
         )
     })?;
     let request_hash = idempotency::request_hash(
@@ -241,8 +275,9 @@ async fn update_record(
     let Path(id) =
         id.map_err(|e| GatewayError::BadRequest(format!("record id: {}", e.body_text())))?;
     // The id is checked before anything else is looked at.
-    RecordId::parse_for(object, &id)
-        .map_err(|e| GatewayError::BadRequest(format!("not the id of a {object}: {e}")))?;
+    if let Err(refused) = update_target(object, &id) {
+        return Ok((refused.status, Json(refused.body)).into_response());
+    }
     let key = key_from_headers(&headers)?;
     let update = json_body(body)?;
     let prepared = prepare_update(action, key.clone(), &id, update);
@@ -261,6 +296,13 @@ pub async fn batch_handler(
             request.writes.len()
         )));
     }
+    // A key is part of the envelope, as the document says: a malformed one refuses the batch
+    // (its result could not be told apart). The bodies are checked per write.
+    for (index, write) in request.writes.iter().enumerate() {
+        check_key(write.idempotency_key()).map_err(|problem| {
+            GatewayError::BadRequest(format!("writes[{index}].idempotency_key: {problem}"))
+        })?;
+    }
     let user = &signed_in.user;
     let mut seen_keys = HashSet::new();
     let items: Vec<(String, Result<Prepared, Answer>)> = request
@@ -268,9 +310,7 @@ pub async fn batch_handler(
         .into_iter()
         .map(|write| {
             let key = write.idempotency_key().to_string();
-            let prepared = if let Err(problem) = check_key(&key) {
-                Err(Answer::refused(format!("idempotency_key: {problem}"), None))
-            } else if !seen_keys.insert(key.clone()) {
+            let prepared = if !seen_keys.insert(key.clone()) {
                 Err(Answer::refused(
                     "idempotency_key: used twice in this batch",
                     None,

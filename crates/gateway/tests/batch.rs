@@ -230,6 +230,83 @@ async fn a_write_salesforce_refuses_fails_alone_and_costs_one_more_call() {
 }
 
 #[tokio::test]
+async fn a_malformed_write_is_answered_alone_and_a_malformed_key_refuses_the_batch() {
+    let (env, session) = env().await;
+    let opp = reps(&env, "Opportunity").into_iter().next().unwrap();
+    let opp_id = opp["Id"].as_str().unwrap();
+    let suffix = if opp_id.ends_with("ZZZ") {
+        "AAA"
+    } else {
+        "ZZZ"
+    };
+    let no_such_opp = format!("{}{suffix}", &opp_id[..15]);
+    // Everything but the envelope (kind, key, the outline of a body) is checked per write, as
+    // the single endpoint checks it: the outbox's other writes go through.
+    let writes = [
+        lead("m-fine", "Malformed Neighbour"),
+        json!({"kind": "create_lead", "idempotency_key": "m-unknown-field",
+               "body": {"LastName": "X", "Company": "Y", "OwnerId": "005000000000001AAA"}}),
+        json!({"kind": "create_task", "idempotency_key": "m-wrong-type",
+               "body": {"kind": "call", "fields": {"CallDurationInSeconds": "long"}}}),
+        json!({"kind": "create_task", "idempotency_key": "m-no-due-date",
+               "body": {"kind": "follow_up", "fields": {"Subject": "When?"}}}),
+        json!({"kind": "update_opportunity", "idempotency_key": "m-account-id",
+               "id": "0011U00000V0tkDQAR", "body": update_body(&opp, json!({"NextStep": "x"}))}),
+        json!({"kind": "update_opportunity", "idempotency_key": "m-no-such-opp",
+               "id": no_such_opp, "body": update_body(&opp, json!({"NextStep": "x"}))}),
+        json!({"kind": "update_opportunity", "idempotency_key": "m-nothing",
+               "id": opp_id, "body": update_body(&opp, json!({}))}),
+        lead("m-fine", "Twice"),
+    ];
+    let results = batch(&env, &session, &writes).await;
+    let answers: Vec<(u64, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_u64().unwrap(),
+                r["body"]["error"]["code"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        vec![
+            (201, "-"),
+            (400, code::BAD_REQUEST),
+            (400, code::BAD_REQUEST),
+            (400, code::BAD_REQUEST),
+            (400, code::BAD_REQUEST),
+            (404, code::NOT_FOUND),
+            (400, code::BAD_REQUEST),
+            (400, code::BAD_REQUEST),
+        ],
+        "{results:?}"
+    );
+    assert_eq!(leads_named(&env, "Malformed Neighbour").len(), 1);
+
+    // A key of the wrong form is the envelope's: the batch is refused whole, nothing written.
+    let response = env
+        .http
+        .post(env.url("/v1/batch"))
+        .bearer_auth(&session)
+        .json(&json!({"writes": [lead("m-held", "Held Back"), lead("tab\tkey", "Bad Key")]}))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = error_of(response).await;
+    assert_eq!(
+        (status, error.error.code.as_str()),
+        (400, code::BAD_REQUEST)
+    );
+    assert_eq!(
+        error.error.message,
+        "writes[1].idempotency_key: an Idempotency-Key has only printable ASCII characters"
+    );
+    assert!(leads_named(&env, "Held Back").is_empty());
+    env.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_batch_whose_answer_was_lost_is_sent_again_and_nothing_is_written_twice() {
     let (env, session) = env().await;
     let opps: Vec<Record> = reps(&env, "Opportunity").into_iter().take(2).collect();

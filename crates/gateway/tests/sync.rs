@@ -263,13 +263,39 @@ async fn ids_are_paged_in_order_and_bad_requests_are_400() {
     )
     .await;
     assert_eq!(after.ids, all.ids[10..].to_vec());
+    // Any 15- or 18-character id is a place in id order: of another object (every Contact id,
+    // 003…, sorts before every Task id, 00T…), or with a wrong checksum suffix (its first 15
+    // characters count).
+    let from_a_contact: IdsResponse = post(
+        &env,
+        &session,
+        "/v1/sync/ids",
+        json!({"object": "Task", "after": first_contact_id(&env)}),
+    )
+    .await;
+    assert_eq!(from_a_contact.ids, all.ids);
+    let suffix = if all.ids[9].ends_with("ZZZ") {
+        "AAA"
+    } else {
+        "ZZZ"
+    };
+    let wrong_suffix = format!("{}{suffix}", &all.ids[9][..15]);
+    let after_wrong_suffix: IdsResponse = post(
+        &env,
+        &session,
+        "/v1/sync/ids",
+        json!({"object": "Task", "after": wrong_suffix}),
+    )
+    .await;
+    assert_eq!(after_wrong_suffix.ids, all.ids[10..].to_vec());
 
     for body in [
         json!({"object": "User"}),
         json!({"object": "Task", "after": "00T' OR Id != '"}),
-        json!({"object": "Task", "after": first_contact_id(&env)}),
+        json!({"object": "Task", "after": &all.ids[9][..17]}),
         json!({"object": "Contact WHERE Id != null"}),
         json!({}),
+        json!({"object": "Task", "cursor": "unknown properties are refused"}),
     ] {
         let response = env
             .http

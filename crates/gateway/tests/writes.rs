@@ -336,11 +336,13 @@ async fn record_ids_are_checked_before_any_use() {
     let (env, session) = env().await;
     let calls = env.sim.api_calls();
     let body = json!({"seen_system_modstamp": "2024-05-01T10:00:00.000+0000", "fields": {"StageName": "Closed Won"}});
-    for id in [
-        "0067F000003pmdWQAA", // wrong checksum
-        "0011U00000V0tkDQAR", // an Account id
-        "006",                // too short
-        "0067F000003pmd%27",  // a quote
+    // Not an Opportunity id, as the document says: 400. Of its form but with a wrong checksum
+    // suffix, it names no record: 404. Salesforce hears of neither.
+    for (id, answer) in [
+        ("0011U00000V0tkDQAR", (400, code::BAD_REQUEST)), // an Account id
+        ("006", (400, code::BAD_REQUEST)),                // too short
+        ("0067F000003pmd%27", (400, code::BAD_REQUEST)),  // a quote
+        ("0067F000003pmdWQAA", (404, code::NOT_FOUND)),   // wrong checksum
     ] {
         let response = send(
             &env,
@@ -351,8 +353,8 @@ async fn record_ids_are_checked_before_any_use() {
             &body,
         )
         .await;
-        let (status, _) = error_of(response).await;
-        assert_eq!(status, 400, "{id}");
+        let (status, error) = error_of(response).await;
+        assert_eq!((status, error.error.code.as_str()), answer, "{id}");
     }
     assert_eq!(env.sim.api_calls(), calls);
     // A well-formed id of no record.
@@ -367,11 +369,19 @@ async fn record_ids_are_checked_before_any_use() {
     .await;
     let (status, error) = error_of(response).await;
     assert_eq!((status, error.error.code.as_str()), (404, code::NOT_FOUND));
-    // Ids in fields: a WhoId must be a Contact or Lead.
+    // Ids in fields: a WhoId must be a Contact or Lead (400); a Contact id with a wrong checksum
+    // suffix names no record (422, with the field named).
     let task = json!({"kind": "call", "fields": {"WhoId": "0067F000003pmdWQAQ"}});
     let (status, error) = error_of(post(&env, &session, "/v1/tasks", "ids-3", &task).await).await;
     assert_eq!(status, 400);
     assert!(error.error.fields.unwrap().contains_key("WhoId"));
+    let task = json!({"kind": "call", "fields": {"WhoId": "0031U00000V0tkDAAA"}});
+    let (status, error) = error_of(post(&env, &session, "/v1/tasks", "ids-4", &task).await).await;
+    assert_eq!((status, error.error.code.as_str()), (422, code::VALIDATION));
+    assert_eq!(
+        error.error.fields.unwrap()["WhoId"],
+        "no Contact or Lead has this id: its checksum suffix is wrong"
+    );
     env.shutdown().await;
 }
 
