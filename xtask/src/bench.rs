@@ -1,6 +1,10 @@
 //! `cargo xtask bench <what>`: benchmarks, in release builds, printing their figures. Goals are
 //! checked by reading these figures, never by timed tests.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::postgres;
 use crate::process::{self, command, in_dir};
 
 pub const WHAT: &str = "sfsim, gateway, sync, push, app";
@@ -23,21 +27,10 @@ pub fn run(what: &str) -> Result<(), String> {
             ),
             &root,
         )),
-        // Salesforce calls per sync, the gateway's added latency, throughput at 20 clients.
-        "gateway" => process::run(in_dir(
-            &mut command(
-                "cargo",
-                &[
-                    "run",
-                    "--release",
-                    "--package",
-                    "companion-gateway",
-                    "--example",
-                    "gateway_bench",
-                ],
-            ),
-            &root,
-        )),
+        // Salesforce calls per sync and the gateway's added latency (in-process), then the load
+        // matrix: SQLite, PostgreSQL ×1 and ×2 as processes, 20 and 200 clients, no-change syncs
+        // and lead creates.
+        "gateway" => gateway(&root),
         // The read path end to end: first sync records/s and memory, refresh, search latency.
         "sync" => {
             process::run(in_dir(
@@ -83,6 +76,87 @@ pub fn run(what: &str) -> Result<(), String> {
         "app" => app(&root),
         other => Err(format!("no benchmark named {other:?}; there are: {WHAT}")),
     }
+}
+
+/// The release binaries and examples the gateway bench and soak run.
+pub fn build_gateway_binaries(root: &Path, examples: &[&str]) -> Result<Release, String> {
+    let mut args = vec![
+        "build",
+        "--release",
+        "--package",
+        "sfsim",
+        "--bin",
+        "sfsim",
+        "--package",
+        "companion-gateway",
+        "--bin",
+        "companion-gateway",
+    ];
+    for example in examples {
+        args.extend(["--example", example]);
+    }
+    process::run(in_dir(&mut command("cargo", &args), root))?;
+    Ok(Release {
+        dir: crate::target_dir().join("release"),
+    })
+}
+
+/// Where the release build is.
+pub struct Release {
+    pub dir: PathBuf,
+}
+
+impl Release {
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn example(&self, name: &str) -> Command {
+        Command::new(self.dir.join("examples").join(name))
+    }
+}
+
+/// The PostgreSQL the load bench and the soak run on: `fsync=on` with `synchronous_commit=off`,
+/// the durability of the SQLite store's WAL with `synchronous=NORMAL` (a commit is on disk at the
+/// next WAL flush, a crash may lose the last commits but never corrupts).
+pub fn bench_postgres() -> Result<postgres::Postgres, String> {
+    let options = postgres::Options {
+        fsync: true,
+        synchronous_commit: false,
+        full_page_writes: true,
+    };
+    let server = postgres::start_with(&options)?;
+    println!(
+        "xtask: PostgreSQL with fsync=on, synchronous_commit=off, full_page_writes=on: comparable \
+         to the SQLite store's WAL with synchronous=NORMAL"
+    );
+    Ok(server)
+}
+
+/// The variables the process-level examples read (`crates/gateway/examples/common/mod.rs`).
+pub fn example_env(example: &mut Command, release: &Release, server: &postgres::Postgres) {
+    example
+        .env("COMPANION_SFSIM_BIN", release.bin("sfsim"))
+        .env("COMPANION_GATEWAY_BIN", release.bin("companion-gateway"))
+        .env("COMPANION_BENCH_DATABASE_URL", &server.url);
+    // The postmaster's pid is the first line of postmaster.pid: the bench reports its CPU.
+    if let Some(pid) = std::fs::read_to_string(server.dir.join("postmaster.pid"))
+        .ok()
+        .and_then(|text| text.lines().next().map(|line| line.trim().to_string()))
+    {
+        example.env("COMPANION_BENCH_POSTGRES_PID", pid);
+    }
+}
+
+fn gateway(root: &Path) -> Result<(), String> {
+    let release = build_gateway_binaries(root, &["gateway_calls_bench", "gateway_bench"])?;
+    process::run(in_dir(&mut release.example("gateway_calls_bench"), root))?;
+    let server = bench_postgres()?;
+    let mut bench = release.example("gateway_bench");
+    example_env(&mut bench, &release, &server);
+    let outcome = process::run(in_dir(&mut bench, root));
+    drop(server);
+    outcome
 }
 
 fn app(root: &std::path::Path) -> Result<(), String> {

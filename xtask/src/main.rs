@@ -16,8 +16,10 @@ usage:
   cargo xtask demo [--no-app]   install what is missing, build, start sfsim + gateway + the app
                                 (--no-app: only sfsim and the gateway, for a machine without a display)
   cargo xtask test              install what the tests need and run every test: Rust, UI, real app
-  cargo xtask bench sfsim|gateway|sync|push
-                                benchmarks (release build), printing their figures
+  cargo xtask bench sfsim|gateway|sync|push|app
+                                benchmarks (release build), printing their figures; gateway:
+                                calls and latency, then SQLite / PostgreSQL x1 / x2 under 20 and
+                                200 clients (syncs/s, writes/s, p50/p99, Salesforce calls per op)
   cargo xtask postgres -- CMD [ARGS...]
                                 start a throwaway PostgreSQL, run CMD with
                                 COMPANION_TEST_DATABASE_URL set to it, stop it, exit as CMD did
