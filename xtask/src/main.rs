@@ -6,6 +6,7 @@ mod demo;
 mod install;
 mod postgres;
 mod process;
+mod soak;
 mod test;
 
 use std::path::PathBuf;
@@ -20,6 +21,10 @@ usage:
                                 benchmarks (release build), printing their figures; gateway:
                                 calls and latency, then SQLite / PostgreSQL x1 / x2 under 20 and
                                 200 clients (syncs/s, writes/s, p50/p99, Salesforce calls per op)
+  cargo xtask soak gateway [--minutes N] [--seed S]
+                                two gateways on PostgreSQL for N minutes (default 2), one killed
+                                every few seconds, sfsim faults on writes: every write must end
+                                in Salesforce exactly once (release build)
   cargo xtask postgres -- CMD [ARGS...]
                                 start a throwaway PostgreSQL, run CMD with
                                 COMPANION_TEST_DATABASE_URL set to it, stop it, exit as CMD did
@@ -40,6 +45,7 @@ fn main() -> ExitCode {
         ["demo", "--no-app"] => demo::run(demo::Options { app: false }),
         ["test"] => test::run(),
         ["bench", what] => bench::run(what),
+        ["soak", rest @ ..] => soak::run(rest),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             Ok(())

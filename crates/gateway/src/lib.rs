@@ -48,6 +48,10 @@ pub use config::{
     LOOPBACK_REDIRECT_URI,
 };
 pub use error::GatewayError;
+/// The value a created record carries in `Companion_Key__c` for (user, key): for the soak run
+/// (`examples/gateway_soak.rs`), which checks that every write exists exactly once.
+#[doc(hidden)]
+pub use idempotency::marker;
 pub use integration::{IntegrationSession, IntegrationUser};
 pub use rate_limit::SessionRate;
 pub use store::{DATABASE_FILE, SESSION_ABSOLUTE_SECS, SESSION_IDLE_SECS};
