@@ -2,6 +2,7 @@
 //! what a fresh Debian/Ubuntu machine with Rust is missing, builds, and runs.
 
 mod bench;
+mod bundle;
 mod demo;
 mod install;
 mod postgres;
@@ -17,6 +18,8 @@ usage:
   cargo xtask demo [--no-app]   install what is missing, build, start sfsim + gateway + the app
                                 (--no-app: only sfsim and the gateway, for a machine without a display)
   cargo xtask test              install what the tests need and run every test: Rust, UI, real app
+  cargo xtask bundle            the release app as .deb and .rpm (target/release/bundle/), checked:
+                                no secret or token inside, companion:// handler, icons, Depends
   cargo xtask bench sfsim|gateway|sync|push|app
                                 benchmarks (release build), printing their figures; gateway:
                                 calls and latency, then SQLite / PostgreSQL x1 / x2 under 20 and
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         ["demo"] => demo::run(demo::Options { app: true }),
         ["demo", "--no-app"] => demo::run(demo::Options { app: false }),
         ["test"] => test::run(),
+        ["bundle"] => bundle::run(),
         ["bench", what] => bench::run(what),
         ["soak", rest @ ..] => soak::run(rest),
         ["help" | "--help" | "-h"] => {

@@ -129,6 +129,10 @@ pub fn run() -> Result<(), String> {
         process::run(in_dir(&mut display, &root))
     })?;
     drop(database);
+    steps.run(
+        "the .deb: no secret inside, installs, handles companion://, removes",
+        crate::bundle::test_step,
+    )?;
 
     steps.report();
     println!(
