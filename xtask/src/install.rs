@@ -1,5 +1,5 @@
 //! Installs what is missing, and says what: Debian packages with apt-get (as root, else sudo),
-//! the UI's npm packages, and tauri-driver.
+//! the UI's npm packages, tauri-driver, and schemathesis.
 
 use crate::process::{self, command};
 
@@ -33,6 +33,13 @@ pub const TEST_PACKAGES: &[&str] = &[
 const NODE_PACKAGES: &[&str] = &["nodejs", "npm"];
 
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+/// What a Python virtual environment needs on Debian.
+const PYTHON_PACKAGES: &[&str] = &["python3-venv", "python3-pip"];
+
+/// The schemathesis version the gateway's fuzz test runs (`crates/gateway/tests/fuzz/`
+/// pins it and every package it uses).
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
 pub fn system_packages(wanted: &[&str]) -> Result<(), String> {
     let missing: Vec<&str> = wanted
@@ -186,4 +193,52 @@ fn find_tauri_driver() -> Option<std::path::PathBuf> {
         .map(|home| home.join("bin/tauri-driver"))
         .filter(|installed| installed.is_file())
         .or_else(|| process::find_program("tauri-driver"))
+}
+
+/// schemathesis (the gateway's schema-driven fuzzer, from PyPI) in a virtual environment under
+/// `target/tools/schemathesis`, at the versions `crates/gateway/tests/fuzz/requirements.txt`
+/// pins; reinstalled when that list changes. Returns its `st` program.
+pub fn schemathesis() -> Result<std::path::PathBuf, String> {
+    let requirements = crate::root().join("crates/gateway/tests/fuzz/requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {requirements:?}: {e}"))?;
+    let pin = format!("schemathesis=={SCHEMATHESIS_VERSION}");
+    if !wanted.lines().any(|line| line.trim() == pin) {
+        return Err(format!("{requirements:?} does not pin {pin}"));
+    }
+    let venv = crate::target_dir().join("tools/schemathesis");
+    let st = venv.join("bin/st");
+    // A copy of the list it was installed from: the same list, nothing to do.
+    let installed_from = venv.join("requirements.txt");
+    if st.is_file() && std::fs::read_to_string(&installed_from).ok().as_deref() == Some(&wanted) {
+        return Ok(st);
+    }
+    println!(
+        "xtask: installing schemathesis {SCHEMATHESIS_VERSION} in {}",
+        venv.display()
+    );
+    system_packages(PYTHON_PACKAGES)?;
+    let venv_str = venv.to_str().ok_or("target path is not UTF-8")?;
+    if !venv.join("bin/python").is_file() {
+        process::run(&mut command("python3", &["-m", "venv", venv_str]))?;
+    }
+    let pip = venv.join("bin/pip");
+    let list = requirements.to_str().ok_or("repo path is not UTF-8")?;
+    process::run(&mut command(
+        pip.to_str().ok_or("target path is not UTF-8")?,
+        &[
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--quiet",
+            "-r",
+            list,
+        ],
+    ))?;
+    if !st.is_file() {
+        return Err(format!("schemathesis was installed but {st:?} is missing"));
+    }
+    std::fs::write(&installed_from, &wanted)
+        .map_err(|e| format!("cannot write {installed_from:?}: {e}"))?;
+    Ok(st)
 }

@@ -27,6 +27,7 @@ pub fn run() -> Result<(), String> {
     })?;
     steps.run("install UI packages", install::ui_packages)?;
     let tauri_driver = steps.run("install tauri-driver", install::tauri_driver)?;
+    let schemathesis = steps.run("install schemathesis", install::schemathesis)?;
     steps.run("build the UI", || {
         process::run(in_dir(&mut command("npm", &["run", "build"]), &ui))
     })?;
@@ -85,6 +86,30 @@ pub fn run() -> Result<(), String> {
             );
             keyring.env(postgres::URL_VAR, &database.url);
             process::run(in_dir(&mut with_keyring_session(&keyring)?, &root))
+        },
+    )?;
+    steps.run(
+        "gateway against its OpenAPI document (schemathesis)",
+        || {
+            // An ignored test (crates/gateway/tests/fuzz.rs): it starts sfsim and the gateway
+            // and runs schemathesis at them. Built as the step above built it: nothing compiles
+            // again.
+            let mut cargo = command(
+                "cargo",
+                &[
+                    "test",
+                    "--workspace",
+                    "--features",
+                    APP_FEATURES,
+                    "--test",
+                    "fuzz",
+                    "--",
+                    "--ignored",
+                    "--nocapture",
+                ],
+            );
+            cargo.env("SCHEMATHESIS_BIN", &schemathesis);
+            process::run(in_dir(&mut cargo, &root))
         },
     )?;
     steps.run("sfsim against an independent client (jsforce)", || {
