@@ -195,7 +195,10 @@ async fn a_rep_signs_in_works_offline_and_every_change_reaches_salesforce_once()
     let gateway = start_gateway_at(&sim, gateway_dir.path(), address).await;
     app.click_visible("[data-testid=nav-pending]").await;
     app.click_visible("[data-testid=send-now]").await;
-    app.click_visible("[data-testid=pending-row]").await;
+    // The rep opens the change once it shows the conflict (opened while it is still being
+    // sent, the list may be redrawn under the click on a loaded machine).
+    app.click_visible("[data-testid=pending-row][data-state=conflict]")
+        .await;
     app.wait_for("[data-testid=conflict-field]").await;
     app.wait_for_text_containing("[data-testid=theirs]", "Value Proposition")
         .await;

@@ -113,6 +113,43 @@ impl Backend {
     async fn store(&self) -> Store {
         self.instance().await.0
     }
+
+    /// Audit lines of a user, as (action, idempotency key, outcome, status), oldest first.
+    async fn audit_lines(&self, user_id: &str) -> Vec<(String, String, String, i64)> {
+        const SQL: &str = "SELECT action, idempotency_key, outcome, status FROM audit_log
+                           WHERE user_id = $1 ORDER BY id";
+        match self {
+            Backend::Sqlite { .. } => {
+                let Store::Sqlite(store) = self.store().await else {
+                    unreachable!()
+                };
+                let user_id = user_id.to_string();
+                store
+                    .with(move |conn, _| {
+                        let mut statement = conn.prepare(&SQL.replace("$1", "?1"))?;
+                        let rows = statement
+                            .query_map([user_id], |r| {
+                                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                            })?
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok(rows)
+                    })
+                    .await
+                    .unwrap()
+            }
+            Backend::Postgres { url } => {
+                let mut conn = PgConnection::connect(url).await.unwrap();
+                sqlx::query_as::<_, (String, String, String, i32)>(SQL)
+                    .bind(user_id)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|(a, k, o, s)| (a, k, o, i64::from(s)))
+                    .collect()
+            }
+        }
+    }
 }
 
 async fn sign_in(store: &Store, token_hash: u8, now: i64) {
@@ -283,6 +320,15 @@ async fn keys_are_claimed_replayed_recovered_and_released(b: &Backend) {
         )
         .await
         .unwrap();
+    let line = |key: &str| {
+        (
+            "lead.create".to_string(),
+            key.to_string(),
+            "created".to_string(),
+            201,
+        )
+    };
+    assert_eq!(b.audit_lines(&user_id).await, [line("k1"), line("k2")]);
     let after = store
         .claim_keys(
             &user_id,
@@ -324,6 +370,11 @@ async fn keys_are_claimed_replayed_recovered_and_released(b: &Backend) {
         .await
         .unwrap();
     assert_eq!(released, [Claim::Fresh]);
+    assert_eq!(
+        b.audit_lines(&user_id).await.len(),
+        2,
+        "no audit lines asked"
+    );
     // Keys are per user.
     let other_user = store
         .claim_keys("0057F000000zzzzQAA", vec![claim("k1", "x")], 502, LEASE)

@@ -313,11 +313,12 @@ impl PgStore {
         })
     }
 
-    /// Claim every key of one request in one transaction: new keys by `INSERT … ON CONFLICT
-    /// DO NOTHING` (a concurrent claimant of the same key in another instance waits for this
-    /// commit, then finds the key taken), the others read `FOR UPDATE` so exactly one claimant
-    /// takes over an unknown or expired key. Keys are handled in sorted order, so two requests
-    /// sharing keys cannot deadlock.
+    /// Claim every key of one request. New keys are inserted by one autocommitted `INSERT …
+    /// ON CONFLICT DO NOTHING` (a concurrent claimant of the same key, in any instance, waits
+    /// for that commit, then finds the key taken): the usual write costs one round trip. Keys
+    /// that were there are then read `FOR UPDATE` in a transaction, so exactly one claimant
+    /// takes over an unknown or expired key. Keys go in sorted order, so two requests sharing
+    /// keys cannot deadlock.
     pub async fn claim_keys(
         &self,
         user_id: &str,
@@ -328,7 +329,7 @@ impl PgStore {
         let mut claims: Vec<Option<Claim>> = vec![None; requests.len()];
         let mut order: Vec<usize> = (0..requests.len()).collect();
         order.sort_by(|a, b| requests[*a].key.cmp(&requests[*b].key));
-        let mut tx = self.pool.begin().await?;
+        let mut inserted_keys: Vec<String> = Vec::new();
         // A key released between our insert and our read is inserted again; a few rounds at most.
         for _round in 0..3 {
             let pending: Vec<usize> = order
@@ -356,65 +357,40 @@ impl PgStore {
             .bind(&keys)
             .bind(&hashes)
             .bind(now)
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await?
             .into_iter()
             .collect();
-            let existing: Vec<&str> = keys
-                .iter()
-                .copied()
-                .filter(|k| !inserted.contains(*k))
-                .collect();
-            let rows = sqlx::query(
-                "SELECT idempotency_key, request_hash, state, status, body, claimed_at
-                 FROM idempotency_keys WHERE user_id = $1 AND idempotency_key = ANY($2)
-                 ORDER BY idempotency_key FOR UPDATE",
-            )
-            .bind(user_id)
-            .bind(&existing)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut found = std::collections::HashMap::new();
-            for row in rows {
-                let key: String = row.try_get(0)?;
-                let status: Option<i32> = row.try_get(3)?;
-                found.insert(
-                    key,
-                    KeyRow {
-                        request_hash: row.try_get(1)?,
-                        state: row.try_get(2)?,
-                        status: status.and_then(|s| u16::try_from(s).ok()),
-                        body: row.try_get(4)?,
-                        claimed_at: row.try_get(5)?,
-                    },
-                );
-            }
-            let mut recovered = Vec::new();
+            let mut existing = Vec::new();
             for i in pending {
-                let request = &requests[i];
-                if inserted.contains(&request.key) {
+                if inserted.contains(&requests[i].key) {
                     claims[i] = Some(Claim::Fresh);
-                } else if let Some(row) = found.get(&request.key) {
-                    let claim = row.claim(&request.request_hash, now, lease_secs)?;
-                    if claim == Claim::Recover {
-                        recovered.push(request.key.as_str());
-                    }
-                    claims[i] = Some(claim);
+                    inserted_keys.push(requests[i].key.clone());
+                } else {
+                    existing.push(i);
                 }
             }
-            if !recovered.is_empty() {
-                sqlx::query(
-                    "UPDATE idempotency_keys SET state = 'in_progress', claimed_at = $3, updated_at = $3
-                     WHERE user_id = $1 AND idempotency_key = ANY($2)",
+            if existing.is_empty() {
+                break;
+            }
+            if let Err(e) = self
+                .claim_existing(user_id, &requests, &existing, &mut claims, now, lease_secs)
+                .await
+            {
+                // Keys this call inserted would wait out their lease: give them back.
+                let _ = sqlx::query(
+                    "DELETE FROM idempotency_keys
+                     WHERE user_id = $1 AND idempotency_key = ANY($2) AND state = 'in_progress'
+                       AND claimed_at = $3",
                 )
                 .bind(user_id)
-                .bind(&recovered)
+                .bind(&inserted_keys)
                 .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                .execute(&self.pool)
+                .await;
+                return Err(e);
             }
         }
-        tx.commit().await?;
         // Still unsettled after the rounds: another request keeps claiming and releasing it.
         Ok(claims
             .into_iter()
@@ -422,6 +398,71 @@ impl PgStore {
             .collect())
     }
 
+    /// The claims of keys that were already there, decided under their row locks.
+    async fn claim_existing(
+        &self,
+        user_id: &str,
+        requests: &[ClaimRequest],
+        existing: &[usize],
+        claims: &mut [Option<Claim>],
+        now: i64,
+        lease_secs: i64,
+    ) -> StoreResult<()> {
+        let keys: Vec<&str> = existing.iter().map(|i| requests[*i].key.as_str()).collect();
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "SELECT idempotency_key, request_hash, state, status, body, claimed_at
+             FROM idempotency_keys WHERE user_id = $1 AND idempotency_key = ANY($2)
+             ORDER BY idempotency_key FOR UPDATE",
+        )
+        .bind(user_id)
+        .bind(&keys)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut found = std::collections::HashMap::new();
+        for row in rows {
+            let key: String = row.try_get(0)?;
+            let status: Option<i32> = row.try_get(3)?;
+            found.insert(
+                key,
+                KeyRow {
+                    request_hash: row.try_get(1)?,
+                    state: row.try_get(2)?,
+                    status: status.and_then(|s| u16::try_from(s).ok()),
+                    body: row.try_get(4)?,
+                    claimed_at: row.try_get(5)?,
+                },
+            );
+        }
+        let mut recovered = Vec::new();
+        for &i in existing {
+            let request = &requests[i];
+            // A key gone since the insert (released) stays undecided: the next round inserts it.
+            if let Some(row) = found.get(&request.key) {
+                let claim = row.claim(&request.request_hash, now, lease_secs)?;
+                if claim == Claim::Recover {
+                    recovered.push(request.key.as_str());
+                }
+                claims[i] = Some(claim);
+            }
+        }
+        if !recovered.is_empty() {
+            sqlx::query(
+                "UPDATE idempotency_keys SET state = 'in_progress', claimed_at = $3, updated_at = $3
+                 WHERE user_id = $1 AND idempotency_key = ANY($2)",
+            )
+            .bind(user_id)
+            .bind(&recovered)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// End held keys and write the audit lines in one statement (atomic like a transaction,
+    /// one round trip).
     pub async fn finish_keys(
         &self,
         user_id: &str,
@@ -429,73 +470,80 @@ impl PgStore {
         audit: Vec<AuditEntry>,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut keys: Vec<&str> = Vec::new();
+        let mut states: Vec<&str> = Vec::new();
+        let mut statuses: Vec<Option<i32>> = Vec::new();
+        let mut bodies: Vec<Option<String>> = Vec::new();
+        let mut records: Vec<Option<&str>> = Vec::new();
         for (key, finish) in &finished {
+            keys.push(key);
             match finish {
                 Finish::Done {
                     status,
                     body,
                     record_id,
                 } => {
-                    sqlx::query(
-                        "UPDATE idempotency_keys SET state = 'done', status = $3, body = $4,
-                             record_id = $5, updated_at = $6
-                         WHERE user_id = $1 AND idempotency_key = $2",
-                    )
-                    .bind(user_id)
-                    .bind(key)
-                    .bind(i32::from(*status))
-                    .bind(body.to_string())
-                    .bind(record_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                    states.push("done");
+                    statuses.push(Some(i32::from(*status)));
+                    bodies.push(Some(body.to_string()));
+                    records.push(record_id.as_deref());
                 }
-                Finish::Unknown => {
-                    sqlx::query(
-                        "UPDATE idempotency_keys SET state = 'unknown', updated_at = $3
-                         WHERE user_id = $1 AND idempotency_key = $2",
-                    )
-                    .bind(user_id)
-                    .bind(key)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Finish::Release => {
-                    sqlx::query(
-                        "DELETE FROM idempotency_keys WHERE user_id = $1 AND idempotency_key = $2",
-                    )
-                    .bind(user_id)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
+                Finish::Unknown | Finish::Release => {
+                    states.push(if matches!(finish, Finish::Unknown) {
+                        "unknown"
+                    } else {
+                        "release"
+                    });
+                    statuses.push(None);
+                    bodies.push(None);
+                    records.push(None);
                 }
             }
         }
-        if !audit.is_empty() {
-            let actions: Vec<&str> = audit.iter().map(|e| e.action).collect();
-            let records: Vec<Option<&str>> = audit.iter().map(|e| e.record_id.as_deref()).collect();
-            let keys: Vec<&str> = audit.iter().map(|e| e.idempotency_key.as_str()).collect();
-            let outcomes: Vec<&str> = audit.iter().map(|e| e.outcome).collect();
-            let statuses: Vec<i32> = audit.iter().map(|e| i32::from(e.status)).collect();
-            sqlx::query(
-                "INSERT INTO audit_log (user_id, at, action, record_id, idempotency_key, outcome, status)
-                 SELECT $1, $2, a, r, k, o, s
-                 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
-                      WITH ORDINALITY AS t(a, r, k, o, s, n) ORDER BY n",
-            )
-            .bind(user_id)
-            .bind(now)
-            .bind(&actions)
-            .bind(&records)
-            .bind(&keys)
-            .bind(&outcomes)
-            .bind(&statuses)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
+        let actions: Vec<&str> = audit.iter().map(|e| e.action).collect();
+        let audit_records: Vec<Option<&str>> =
+            audit.iter().map(|e| e.record_id.as_deref()).collect();
+        let audit_keys: Vec<&str> = audit.iter().map(|e| e.idempotency_key.as_str()).collect();
+        let outcomes: Vec<&str> = audit.iter().map(|e| e.outcome).collect();
+        let audit_statuses: Vec<i32> = audit.iter().map(|e| i32::from(e.status)).collect();
+        sqlx::query(
+            "WITH finished AS (
+                 SELECT * FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
+                     AS f(idempotency_key, state, status, body, record_id)
+             ), settled AS (
+                 UPDATE idempotency_keys k
+                 SET state = f.state, status = f.status, body = f.body, record_id = f.record_id,
+                     updated_at = $2
+                 FROM finished f
+                 WHERE k.user_id = $1 AND k.idempotency_key = f.idempotency_key
+                   AND f.state <> 'release'
+                 RETURNING 1
+             ), released AS (
+                 DELETE FROM idempotency_keys k USING finished f
+                 WHERE k.user_id = $1 AND k.idempotency_key = f.idempotency_key
+                   AND f.state = 'release'
+                 RETURNING 1
+             )
+             INSERT INTO audit_log (user_id, at, action, record_id, idempotency_key, outcome, status)
+             SELECT $1, $2, a, r, k, o, s
+             FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::int[])
+                  WITH ORDINALITY AS t(a, r, k, o, s, n)
+             ORDER BY n",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(&keys)
+        .bind(&states)
+        .bind(&statuses)
+        .bind(&bodies)
+        .bind(&records)
+        .bind(&actions)
+        .bind(&audit_records)
+        .bind(&audit_keys)
+        .bind(&outcomes)
+        .bind(&audit_statuses)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
