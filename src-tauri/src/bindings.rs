@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use companion_api::{PicklistEntry, User};
+use companion_api::{LoginHost, PicklistEntry, User};
 use companion_core::{
     BackgroundEvent, ContactChanges, ContactDetail, ContactPage, ContactQuery, ContactSummary,
     DiscardReport, LeadDetail, LeadQuery, LeadSummary, NewCall, NewFollowUp, NewLead,
     OpportunityChanges, OpportunityDetail, OpportunityQuery, OpportunitySummary, PendingWrite,
-    PushReport, RecordDetail, Resolution, SearchHit, SyncProgress, SyncReport, TaskSummary,
+    PushReport, RecordDetail, Resolution, SearchHit, ServerCheck, ServerSetting, SyncProgress,
+    SyncReport, TaskSummary,
 };
 use ts_rs::TS;
 
@@ -48,7 +49,11 @@ fn commands() -> Vec<Command> {
     let string = String::name;
     vec![
         command("get_status", vec![], AppStatus::name()),
-        command("sign_in", vec![], "null".into()),
+        command(
+            "sign_in",
+            vec![("loginHost", optional::<String>())],
+            "null".into(),
+        ),
         command(
             "sign_out",
             vec![("discardPending", optional::<bool>())],
@@ -137,6 +142,10 @@ fn commands() -> Vec<Command> {
             Vec::<PicklistEntry>::name(),
         ),
         command("start_fresh", vec![], "null".into()),
+        command("get_server", vec![], ServerSetting::name()),
+        command("check_server", vec![("url", string())], ServerCheck::name()),
+        command("set_server", vec![("url", string())], ServerCheck::name()),
+        command("list_login_hosts", vec![], Vec::<LoginHost>::name()),
     ]
 }
 
@@ -157,6 +166,7 @@ fn events() -> Vec<(&'static str, String)> {
 fn write_bindings(ui_lib: &Path) -> Result<(), ts_rs::ExportError> {
     let types = ui_lib.join("bindings");
     AppStatus::export_all_to(&types)?;
+    ServerCheck::export_all_to(&types)?;
     AppErrorShape::export_all_to(&types)?;
     ContactPage::export_all_to(&types)?;
     ContactQuery::export_all_to(&types)?;

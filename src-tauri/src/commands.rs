@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use companion_api::{PicklistEntry, User};
+use companion_api::{LoginHost, PicklistEntry, User};
 use companion_core::{
     AccountSummary, Companion, ContactChanges, ContactDetail, ContactPage, ContactQuery,
     ContactSummary, CoreError, DiscardReport, LeadDetail, LeadQuery, LeadSummary, NewCall,
     NewFollowUp, NewLead, OpportunityChanges, OpportunityDetail, OpportunityQuery,
     OpportunitySummary, OutboxCounts, PendingWrite, PushReport, RecordDetail, Resolution,
-    SearchHit, SyncReport, TaskSummary,
+    SearchHit, ServerCheck, ServerSetting, SyncReport, TaskSummary,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
@@ -34,6 +34,8 @@ pub struct AppStatus {
     /// The space the rep's replica takes on this device, when it is open.
     #[ts(type = "number | null")]
     pub storage_bytes: Option<u64>,
+    /// The Companion server: none yet on a first start (the rep is asked for it).
+    pub server: ServerSetting,
 }
 
 fn status_of(core: &Companion) -> AppStatus {
@@ -48,6 +50,7 @@ fn status_of(core: &Companion) -> AppStatus {
         reauth_required: status.reauth_required,
         counts: status.counts,
         storage_bytes: core.storage_bytes(),
+        server: core.server(),
     }
 }
 
@@ -80,13 +83,19 @@ pub async fn get_status(state: State<'_, AppState>) -> Result<AppStatus, AppErro
     blocking(&state, |core| Ok(status_of(core))).await
 }
 
-/// Starts a sign-in in the system browser; the answer arrives as a deep link.
+/// Starts a sign-in in the system browser at `login_host` (one of [`list_login_hosts`]'s
+/// `url`s; none: the server's default); the answer arrives as a deep link.
 #[tauri::command]
 pub async fn sign_in<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
+    login_host: Option<String>,
 ) -> Result<(), AppError> {
-    let start = state.core().await?.begin_login(REDIRECT_URI).await?;
+    let start = state
+        .core()
+        .await?
+        .begin_login_at(REDIRECT_URI, login_host.as_deref())
+        .await?;
     app.opener()
         .open_url(start.authorize_url, None::<&str>)
         .map_err(|e| AppError::Browser(e.to_string()))
@@ -304,4 +313,37 @@ pub async fn start_fresh<R: Runtime>(
     crate::background::start(&app);
     emit_status(&app);
     Ok(())
+}
+
+/// The Companion server, where it came from, the administrator's preset.
+#[tauri::command]
+pub async fn get_server(state: State<'_, AppState>) -> Result<ServerSetting, AppError> {
+    Ok(state.core().await?.server())
+}
+
+/// Whether `url` is a Companion server (without choosing it).
+#[tauri::command]
+pub async fn check_server(
+    state: State<'_, AppState>,
+    url: String,
+) -> Result<ServerCheck, AppError> {
+    Ok(state.core().await?.check_server(&url).await?)
+}
+
+/// Checks `url` and makes it this device's server (only while signed out).
+#[tauri::command]
+pub async fn set_server<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    url: String,
+) -> Result<ServerCheck, AppError> {
+    let chosen = state.core().await?.set_server(&url).await?;
+    emit_status(&app);
+    Ok(chosen)
+}
+
+/// The Salesforce login hosts the server allows, the default first.
+#[tauri::command]
+pub async fn list_login_hosts(state: State<'_, AppState>) -> Result<Vec<LoginHost>, AppError> {
+    Ok(state.core().await?.login_hosts().await?)
 }

@@ -13,7 +13,7 @@ mod state;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use companion_core::{Companion, Config, KeyringStore};
+use companion_core::{Companion, DeviceConfig, KeyringStore, DEFAULT_PRESET_FILE};
 use tauri::{Manager, Runtime};
 use tauri_plugin_deep_link::DeepLinkExt;
 
@@ -22,8 +22,10 @@ pub use state::AppState;
 
 /// Where Salesforce sends the browser back after sign-in (registered in the connected app).
 pub const REDIRECT_URI: &str = "companion://oauth/callback";
-/// The gateway a development build talks to (`cargo xtask demo` starts it there).
-const DEFAULT_GATEWAY_URL: &str = "http://127.0.0.1:8710";
+/// A developer's fixed server (`cargo xtask demo`, the tests): the rep is not asked for one.
+const GATEWAY_URL_VAR: &str = "COMPANION_GATEWAY_URL";
+/// Another place for the administrator's preset than [`DEFAULT_PRESET_FILE`] (tests).
+const PRESET_FILE_VAR: &str = "COMPANION_PRESET_FILE";
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
@@ -99,6 +101,10 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::list_contacts_page,
             commands::get_picklist,
             commands::start_fresh,
+            commands::get_server,
+            commands::check_server,
+            commands::set_server,
+            commands::list_login_hosts,
         ])
 }
 
@@ -111,16 +117,21 @@ fn open_core<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<Arc<Companion>, Ap
                 .app_data_dir()
                 .map_err(|e| AppError::Startup(format!("no app data folder: {e}")))?,
         };
-        let gateway = std::env::var("COMPANION_GATEWAY_URL")
-            .unwrap_or_else(|_| DEFAULT_GATEWAY_URL.to_string());
-        let gateway_url = gateway
-            .parse()
-            .map_err(|e| AppError::Startup(format!("bad gateway URL {gateway:?}: {e}")))?;
+        let fixed_server = match std::env::var(GATEWAY_URL_VAR) {
+            Ok(gateway) if !gateway.trim().is_empty() => Some(gateway.parse().map_err(|e| {
+                AppError::Startup(format!("bad {GATEWAY_URL_VAR} {gateway:?}: {e}"))
+            })?),
+            _ => None,
+        };
+        let preset_file = std::env::var_os(PRESET_FILE_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PRESET_FILE));
         let secrets = Arc::new(KeyringStore::new());
-        Ok(Companion::open(
-            Config {
-                gateway_url,
+        Ok(Companion::open_device(
+            DeviceConfig {
                 data_dir,
+                fixed_server,
+                preset_file: Some(preset_file),
             },
             secrets,
         )?)

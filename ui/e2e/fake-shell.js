@@ -52,7 +52,16 @@ export function installFakeShell(config) {
     reauth_required: Boolean(config.reauthRequired),
     counts: {},
     storage_bytes: 48_300_000,
+    server: clone(
+      config.server ?? { url: 'https://companion.example.com', source: 'chosen', preset: null, can_change: !config.signedIn },
+    ),
   };
+  const loginHosts = () =>
+    clone(
+      config.loginHosts ?? [
+        { label: 'Production', url: 'https://login.salesforce.com', authorize_url: 'https://login.salesforce.com/services/oauth2/authorize' },
+      ],
+    );
   const fake = { calls: [], syncsStarted: 0, syncsFinished: 0 };
 
   function transformCallback(callback, once = false) {
@@ -309,6 +318,24 @@ export function installFakeShell(config) {
     switch (cmd) {
       case 'get_status':
         return currentStatus();
+      case 'get_server':
+        return clone(status.server);
+      case 'list_login_hosts':
+        return loginHosts();
+      case 'check_server':
+      case 'set_server': {
+        // The check's round trip; addresses in `serverAnswers` are refused with that error.
+        await sleep(config.serverCheckMs ?? 300);
+        const url = String(args.url ?? '').trim();
+        const refused = (config.serverAnswers ?? {})[url];
+        if (refused) throw clone(refused);
+        if (cmd === 'set_server') {
+          if (!status.server.can_change) throw { kind: 'server_locked', message: 'Sign out before changing the server.' };
+          status.server = { ...status.server, url, source: 'chosen' };
+          emit('status-changed', currentStatus());
+        }
+        return { url, login_hosts: loginHosts() };
+      }
       case 'sign_in':
         if (config.signIn === 'offline') {
           await sleep(50);
@@ -324,6 +351,7 @@ export function installFakeShell(config) {
           } else if (config.signIn === 'complete') {
             status.signed_in = true;
             status.user = config.user;
+            status.server = { ...status.server, can_change: false };
             status.reauth_required = false;
             config.sync = undefined;
             emit('sign-in-complete', config.user);
@@ -408,6 +436,7 @@ export function installFakeShell(config) {
         db.pending = [];
         status.signed_in = false;
         status.user = null;
+        status.server = { ...status.server, can_change: status.server.source !== 'fixed' };
         return null;
       }
       case 'start_fresh':

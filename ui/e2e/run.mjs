@@ -135,6 +135,93 @@ const scenarios = [
       await expectText(page.locator('h1'), 'Companion');
       await expectText(page.getByTestId('sign-in'), 'Sign in with Salesforce');
       if ((await page.getByTestId('sign-in-error').count()) !== 0) throw new Failure('an error shows before any sign-in');
+      await expectText(page.getByTestId('server-info'), 'https://companion.example.com');
+      await expectVisible(page.getByTestId('change-server'), 'Change (the server)');
+      await eventually('the login hosts were asked for', async () => (await fake(page, 'calls')).includes('list_login_hosts'));
+      if ((await page.getByTestId('login-hosts').count()) !== 0) throw new Failure('a login-host choice with only one host');
+    },
+  },
+  {
+    name: 'choose-server-first-start',
+    shell: {
+      ...signedOut,
+      signIn: 'complete',
+      server: { url: null, source: 'none', preset: 'https://companion.acme.example', can_change: true },
+      serverAnswers: {
+        'http://companion.acme.example': {
+          kind: 'insecure_url',
+          message: 'http://companion.acme.example is not secure (http://). Companion only talks to a server over https://; ask your administrator for the https:// address.',
+        },
+        'https://intranet.acme.example': {
+          kind: 'not_a_companion_server',
+          message: 'https://intranet.acme.example answered, but it is not a Companion server. Check the address with your administrator.',
+        },
+        'https://companion.acme.exmaple': {
+          kind: 'unreachable',
+          message: 'Nothing answered at https://companion.acme.exmaple. Check the address and your connection, then try again.',
+        },
+      },
+      loginHosts: [
+        { label: 'Production', url: 'https://login.salesforce.com', authorize_url: 'https://login.salesforce.com/services/oauth2/authorize' },
+        { label: 'Sandbox', url: 'https://test.salesforce.com', authorize_url: 'https://test.salesforce.com/services/oauth2/authorize' },
+        { label: 'Acme (My Domain)', url: 'https://acme.my.salesforce.com', authorize_url: 'https://acme.my.salesforce.com/services/oauth2/authorize' },
+      ],
+    },
+    async run(page) {
+      // First start: asked for the server, prefilled with the administrator's preset; no sign-in yet.
+      await expectText(page.locator('h1'), "Your company's Companion server");
+      const address = page.getByLabel('Server address');
+      await eventually('the preset prefilled', async () => (await address.inputValue()) === 'https://companion.acme.example');
+      if ((await page.getByTestId('sign-in').count()) !== 0) throw new Failure('sign-in offered before a server is chosen');
+
+      for (const [typed, title, detail] of [
+        ['https://companion.acme.exmaple', 'No answer from that address.', 'Nothing answered at https://companion.acme.exmaple'],
+        ['https://intranet.acme.example', "That isn't a Companion server.", 'not a Companion server'],
+        ['http://companion.acme.example', "That address isn't secure.", 'only talks to a server over https://'],
+      ]) {
+        await address.fill(typed);
+        await page.getByTestId('server-continue').click();
+        await expectText(page.getByTestId('server-error'), title);
+        await expectText(page.getByTestId('server-error'), detail);
+        if ((await address.getAttribute('aria-invalid')) !== 'true') throw new Failure('the field is not marked invalid');
+      }
+      await page.screenshot({ path: this.shotPath.replace(/\.png$/, '-insecure.png') });
+      await this.axe(page, 'an insecure address refused');
+      if ((await page.getByTestId('sign-in').count()) !== 0) throw new Failure('a refused server was accepted');
+
+      await address.fill('https://companion.acme.example');
+      await page.getByTestId('server-continue').click();
+      await expectText(page.getByTestId('server-info'), 'https://companion.acme.example');
+      const [chosen] = (await fakeArgs(page, 'set_server')).slice(-1);
+      if (chosen.url !== 'https://companion.acme.example') throw new Failure(JSON.stringify(chosen));
+
+      // The gateway allows three login hosts: the rep picks one, the default first.
+      const hosts = page.getByTestId('login-hosts');
+      await expectText(hosts, 'Sign in to');
+      for (const label of ['Production', 'Sandbox', 'Acme (My Domain)']) await expectText(hosts, label);
+      if (!(await page.getByRole('radio', { name: /Production/ }).isChecked())) throw new Failure('Production is not the default');
+      await page.getByRole('radio', { name: /Sandbox/ }).check();
+      await page.screenshot({ path: this.shotPath });
+      await this.axe(page, 'the login-host choice');
+      await page.getByTestId('sign-in').click();
+      await expectVisible(page.getByTestId('contact-list'), 'the contact list');
+      const [args] = await fakeArgs(page, 'sign_in');
+      if (args.loginHost !== 'https://test.salesforce.com') throw new Failure(`signed in at ${JSON.stringify(args)}`);
+    },
+    ownScreenshot: true,
+  },
+  {
+    name: 'change-server-when-signed-out',
+    shell: { ...signedOut, server: { url: 'https://companion.example.com', source: 'chosen', preset: null, can_change: true } },
+    async run(page) {
+      await page.getByTestId('change-server').click();
+      await expectText(page.locator('h1'), "Your company's Companion server");
+      const address = page.getByLabel('Server address');
+      await eventually('the server in use prefilled', async () => (await address.inputValue()) === 'https://companion.example.com');
+      await address.fill('https://companion.eu.example.com');
+      await page.getByTestId('server-continue').click();
+      await expectText(page.getByTestId('server-info'), 'https://companion.eu.example.com');
+      await expectVisible(page.getByTestId('sign-in'), 'the sign-in button');
     },
   },
   {
@@ -153,7 +240,7 @@ const scenarios = [
       }
       await expectText(page.locator('[data-pane=list] header'), rep.display_name);
       const calls = await fake(page, 'calls');
-      const expected = ['get_status', 'sign_in', 'list_contacts_page', 'sync_now', 'get_status', 'list_contacts_page'];
+      const expected = ['get_status', 'list_login_hosts', 'sign_in', 'list_contacts_page', 'sync_now', 'get_status', 'list_contacts_page'];
       if (JSON.stringify(calls) !== JSON.stringify(expected)) {
         throw new Failure(`calls were ${JSON.stringify(calls)}, expected ${JSON.stringify(expected)}`);
       }
@@ -730,6 +817,8 @@ const scenarios = [
       await eventually('the Settings heading has focus', async () => (await focusedText(page)) === 'Settings');
       await expectText(page.getByTestId('account-info'), rep.display_name);
       await expectText(page.getByTestId('org-id'), rep.org_id);
+      await expectText(page.getByTestId('server-url'), 'https://companion.example.com');
+      await expectText(page.getByTestId('server-url'), 'Sign out to change it.');
       await expectText(page.getByTestId('device-info'), `${contacts.length} contacts`);
       await expectText(page.getByTestId('storage'), '46 MB');
       await expectText(page.getByTestId('last-sync'), 'minutes ago');

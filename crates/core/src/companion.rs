@@ -20,6 +20,7 @@ use crate::replica::{
     Replica, ReplicaKey, SearchHit, TaskSummary,
 };
 use crate::secrets::{SecretError, SecretStore};
+use crate::server::{self, ServerCheck, ServerSetting, ServerSource};
 use crate::sync;
 use crate::writes::PushReport;
 use companion_api::PicklistEntry;
@@ -46,6 +47,25 @@ pub struct Config {
     pub data_dir: PathBuf,
 }
 
+/// The app on a device: the server is the one the rep chose (remembered in `data_dir`), unless
+/// `fixed_server` is set (a developer's `COMPANION_GATEWAY_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceConfig {
+    pub data_dir: PathBuf,
+    /// A server the rep cannot change.
+    pub fixed_server: Option<url::Url>,
+    /// The administrator's preset file (TOML, `server = "https://…"`), read to prefill the
+    /// first screen; [`crate::DEFAULT_PRESET_FILE`] on an installed app.
+    pub preset_file: Option<PathBuf>,
+}
+
+/// The server in use and its client.
+struct ServerState {
+    url: Option<url::Url>,
+    source: ServerSource,
+    gateway: Option<Arc<GatewayClient>>,
+}
+
 /// The signed-in user and their replica.
 #[derive(Clone)]
 struct Session {
@@ -57,9 +77,11 @@ struct Session {
 
 /// Companion's state for one device. `Send + Sync`: share it behind an `Arc`.
 pub struct Companion {
-    config: Config,
+    data_dir: PathBuf,
     secrets: Arc<dyn SecretStore>,
-    gateway: GatewayClient,
+    server: RwLock<ServerState>,
+    /// The administrator's preset, to prefill the first screen.
+    preset: Option<String>,
     session: RwLock<Option<Session>>,
     /// The running sync — what it does, and its outcome for callers that arrive while it runs:
     /// one sync at a time, and a second request joins the running one when that one does at
@@ -78,23 +100,48 @@ type SyncOutcome = Option<Result<SyncReport, CoreError>>;
 type SyncWatch = tokio::sync::watch::Receiver<SyncOutcome>;
 
 impl Companion {
-    /// Opens core on `config.data_dir`, reopening the last signed-in user's replica if any.
-    /// Touches no network and no secret.
+    /// Opens core on `config.data_dir` talking to `config.gateway_url` (fixed: the CLI, tests),
+    /// reopening the last signed-in user's replica if any. Touches no network and no secret.
     pub fn open(config: Config, secrets: Arc<dyn SecretStore>) -> Result<Self, CoreError> {
+        Self::open_device(
+            DeviceConfig {
+                data_dir: config.data_dir,
+                fixed_server: Some(config.gateway_url),
+                preset_file: None,
+            },
+            secrets,
+        )
+    }
+
+    /// Opens core for the app on a device: the server is the fixed one if given, else the one
+    /// the rep chose on this device, else none yet ([`Companion::set_server`]).
+    pub fn open_device(
+        config: DeviceConfig,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Result<Self, CoreError> {
+        let data_dir = config.data_dir;
         // 0700 on unix when we create it: it holds the rep's customer data.
-        files::create_private_dir_all(&config.data_dir).map_err(|e| {
+        files::create_private_dir_all(&data_dir).map_err(|e| {
             CoreError::storage(
-                &format!(
-                    "could not create the data folder {}",
-                    config.data_dir.display()
-                ),
+                &format!("could not create the data folder {}", data_dir.display()),
                 e,
             )
         })?;
-        let gateway = GatewayClient::new(config.gateway_url.clone())?;
-        let session = match read_current_user(&config.data_dir)? {
+        let (url, source) = match config.fixed_server {
+            Some(url) => (Some(url), ServerSource::Fixed),
+            None => match server::load(&data_dir)? {
+                Some(url) => (Some(url), ServerSource::Chosen),
+                None => (None, ServerSource::None),
+            },
+        };
+        let gateway = match &url {
+            Some(url) => Some(Arc::new(GatewayClient::new(url.clone())?)),
+            None => None,
+        };
+        let preset = config.preset_file.as_deref().and_then(server::read_preset);
+        let session = match read_current_user(&data_dir)? {
             Some(user) => {
-                let replica = open_replica(&config.data_dir, secrets.as_ref(), &user);
+                let replica = open_replica(&data_dir, secrets.as_ref(), &user);
                 if let Err(error) = &replica {
                     tracing::warn!(kind = error.kind(), error = %error, "the replica cannot be opened");
                 }
@@ -103,9 +150,14 @@ impl Companion {
             None => None,
         };
         Ok(Self {
-            config,
+            data_dir,
             secrets,
-            gateway,
+            server: RwLock::new(ServerState {
+                url,
+                source,
+                gateway,
+            }),
+            preset,
             session: RwLock::new(session),
             running: Mutex::new(None),
             syncing: AtomicBool::new(false),
@@ -148,16 +200,118 @@ impl Companion {
         let _ = self.events.send(event);
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The gateway client, or [`CoreError::NoServer`] before a server is chosen.
+    fn gateway(&self) -> Result<Arc<GatewayClient>, CoreError> {
+        self.server
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .gateway
+            .clone()
+            .ok_or(CoreError::NoServer)
+    }
+
+    /// The server this device talks to, where it came from, the administrator's preset, and
+    /// whether the rep may change it now.
+    pub fn server(&self) -> ServerSetting {
+        let state = self.server.read().unwrap_or_else(|e| e.into_inner());
+        let signed_in = self.current_session().is_some();
+        ServerSetting {
+            url: state.url.as_ref().map(server::display),
+            source: state.source,
+            preset: self.preset.clone(),
+            can_change: state.source != ServerSource::Fixed && (!signed_in || state.url.is_none()),
+        }
+    }
+
+    /// Checks that `address` is a usable Companion server (address rules, then
+    /// `/v1/auth/config`) without choosing it.
+    pub async fn check_server(&self, address: &str) -> Result<ServerCheck, CoreError> {
+        let url = server::parse_server_url(address)?;
+        let config = server::check(&url).await?;
+        Ok(ServerCheck {
+            url: server::display(&url),
+            login_hosts: config.login_hosts,
+        })
+    }
+
+    /// Checks `address` like [`Companion::check_server`] and, if it answers as a Companion
+    /// gateway, makes it this device's server and remembers it. Only while nobody is signed in
+    /// (a session belongs to its server), and never over a fixed server. A sign-in begun with
+    /// the previous server is forgotten.
+    pub async fn set_server(&self, address: &str) -> Result<ServerCheck, CoreError> {
+        self.ensure_server_can_change()?;
+        let url = server::parse_server_url(address)?;
+        let config = server::check(&url).await?;
+        let gateway = Arc::new(GatewayClient::new(url.clone())?);
+        self.ensure_server_can_change()?;
+        server::save(&self.data_dir, &url)?;
+        login::clear_pending(&self.data_dir)?;
+        *self.server.write().unwrap_or_else(|e| e.into_inner()) = ServerState {
+            url: Some(url.clone()),
+            source: ServerSource::Chosen,
+            gateway: Some(gateway),
+        };
+        tracing::info!(server = %server::display(&url), "server chosen");
+        Ok(ServerCheck {
+            url: server::display(&url),
+            login_hosts: config.login_hosts,
+        })
+    }
+
+    fn ensure_server_can_change(&self) -> Result<(), CoreError> {
+        let setting = self.server();
+        if setting.can_change {
+            return Ok(());
+        }
+        Err(CoreError::ServerLocked(match setting.source {
+            ServerSource::Fixed => {
+                "This copy of Companion was started with a fixed server; it can't be changed here."
+                    .into()
+            }
+            _ => "Sign out before changing the server.".into(),
+        }))
+    }
+
+    /// The Salesforce login hosts the server allows (production, sandbox, My Domain), the
+    /// default first: the sign-in screen offers a choice when there is more than one.
+    pub async fn login_hosts(&self) -> Result<Vec<companion_api::LoginHost>, CoreError> {
+        Ok(self.gateway()?.auth_config().await?.login_hosts)
     }
 
     /// Starts a sign-in: returns the Salesforce authorize URL to open in the system browser.
     /// `redirect_uri` is `companion://oauth/callback` (app) or a loopback URL (CLI).
     pub async fn begin_login(&self, redirect_uri: &str) -> Result<LoginStart, CoreError> {
-        let auth_config = self.gateway.auth_config().await?;
+        self.begin_login_at(redirect_uri, None).await
+    }
+
+    /// [`Companion::begin_login`] at one of the server's login hosts (its `url`); `None` is the
+    /// server's default. A host the server does not list is refused.
+    pub async fn begin_login_at(
+        &self,
+        redirect_uri: &str,
+        login_host: Option<&str>,
+    ) -> Result<LoginStart, CoreError> {
+        let mut auth_config = self.gateway()?.auth_config().await?;
+        if let Some(wanted) = login_host {
+            let position = auth_config
+                .login_hosts
+                .iter()
+                .position(|host| host.url == wanted)
+                .ok_or_else(|| {
+                    CoreError::BadInput(format!(
+                        "The server does not allow signing in at {wanted}."
+                    ))
+                })?;
+            let host = auth_config.login_hosts.remove(position);
+            auth_config.login_hosts.insert(0, host);
+        }
         let (pending, url) = login::start(&auth_config, redirect_uri)?;
-        login::save_pending(&self.config.data_dir, &pending)?;
+        login::save_pending(&self.data_dir, &pending)?;
         tracing::info!(login_host = %pending.login_host, redirect_uri, "sign-in started");
         Ok(LoginStart {
             authorize_url: url.to_string(),
@@ -167,13 +321,12 @@ impl Companion {
     /// Finishes a sign-in from the URL the browser was redirected to. A callback whose `state`
     /// is not the pending sign-in's is refused before anything is sent to the gateway.
     pub async fn complete_login(&self, callback_url: &str) -> Result<User, CoreError> {
-        let pending =
-            login::load_unexpired_pending(&self.config.data_dir, OffsetDateTime::now_utc())?;
+        let pending = login::load_unexpired_pending(&self.data_dir, OffsetDateTime::now_utc())?;
         let code = login::code_from_callback(callback_url, pending.as_ref())?;
         let pending =
             pending.ok_or_else(|| CoreError::SignInFailed(login::SIGN_IN_FAILED.into()))?;
         let exchanged = self
-            .gateway
+            .gateway()?
             .exchange(&ExchangeRequest {
                 code,
                 code_verifier: pending.code_verifier.clone(),
@@ -182,7 +335,7 @@ impl Companion {
             })
             .await?;
         let user = exchanged.user;
-        Replica::path_for(&self.config.data_dir, &user.org_id, &user.user_id)?;
+        Replica::path_for(&self.data_dir, &user.org_id, &user.user_id)?;
 
         // Whoever was signed in before is signed out first (their replica file stays).
         if let Some(previous) = self.previous_user() {
@@ -192,10 +345,10 @@ impl Companion {
         let key = session_key(&user);
         let token = exchanged.session_token;
         self.with_secrets(move |s| s.set(&key, &token)).await?;
-        files::write_json_private(&current_user_path(&self.config.data_dir), &user)
+        files::write_json_private(&current_user_path(&self.data_dir), &user)
             .map_err(|e| CoreError::storage("could not remember the signed-in user", e))?;
         let secrets = self.secrets.clone();
-        let data_dir = self.config.data_dir.clone();
+        let data_dir = self.data_dir.clone();
         let opening = user.clone();
         let replica = tokio::task::spawn_blocking(move || {
             open_replica(&data_dir, secrets.as_ref(), &opening)
@@ -210,7 +363,7 @@ impl Companion {
             user: user.clone(),
             replica,
         });
-        login::clear_pending(&self.config.data_dir)?;
+        login::clear_pending(&self.data_dir)?;
         tracing::info!(user_id = %user.user_id, org_id = %user.org_id, "signed in");
         Ok(user)
     }
@@ -310,8 +463,9 @@ impl Companion {
         // Push, then pull: the pull brings what the pushed writes changed, and a pull never
         // overwrites a change still pending.
         let pushed = self.push_with(&replica, &token, options.push).await?;
+        let gateway = self.gateway()?;
         let pulled = sync::pull(
-            &self.gateway,
+            &gateway,
             &replica,
             &token,
             sync::PullOptions {
@@ -404,7 +558,8 @@ impl Companion {
             return Ok(PushReport::default());
         }
         let _one_at_a_time = self.pushing.lock().await;
-        let result = push::push(&self.gateway, replica, token, mode).await;
+        let gateway = self.gateway()?;
+        let result = push::push(&gateway, replica, token, mode).await;
         match &result {
             Ok(report) if report.requests > 0 => {
                 self.emit(CoreEvent::OutboxChanged);
@@ -443,7 +598,10 @@ impl Companion {
 
     /// Whether the gateway answers now (a cheap probe, for coming back online).
     pub async fn gateway_answers(&self) -> bool {
-        self.gateway.ping().await
+        match self.gateway() {
+            Ok(gateway) => gateway.ping().await,
+            Err(_) => false,
+        }
     }
 
     /// Listens to the gateway's change hints for the signed-in rep until the stream ends.
@@ -453,7 +611,7 @@ impl Companion {
     ) -> Result<(), CoreError> {
         let session = self.current_session().ok_or(CoreError::NotSignedIn)?;
         let token = self.session_token(&session.user).await?;
-        self.gateway.watch(&token, on_hint).await
+        self.gateway()?.watch(&token, on_hint).await
     }
 
     /// The replica's contacts sorted by name, or the matches of `search` (word prefixes of
@@ -595,12 +753,8 @@ impl Companion {
     /// write-ahead log. `None` when signed out or before the first open.
     pub fn storage_bytes(&self) -> Option<u64> {
         let session = self.current_session()?;
-        let path = Replica::path_for(
-            &self.config.data_dir,
-            &session.user.org_id,
-            &session.user.user_id,
-        )
-        .ok()?;
+        let path =
+            Replica::path_for(&self.data_dir, &session.user.org_id, &session.user.user_id).ok()?;
         let main = std::fs::metadata(&path).ok()?.len();
         let mut wal = path.into_os_string();
         wal.push("-wal");
@@ -613,11 +767,7 @@ impl Companion {
     pub fn start_fresh(&self) -> Result<(), CoreError> {
         let mut slot = self.session.write().unwrap_or_else(|e| e.into_inner());
         let session = slot.as_mut().ok_or(CoreError::NotSignedIn)?;
-        let path = Replica::path_for(
-            &self.config.data_dir,
-            &session.user.org_id,
-            &session.user.user_id,
-        )?;
+        let path = Replica::path_for(&self.data_dir, &session.user.org_id, &session.user.user_id)?;
         let unreadable = session.replica.is_err();
         if let Ok(replica) = &session.replica {
             let pending = replica.outbox_counts()?.pending;
@@ -637,7 +787,7 @@ impl Companion {
                 &session.user.user_id,
             )?;
         }
-        session.replica = open_replica(&self.config.data_dir, self.secrets.as_ref(), &session.user);
+        session.replica = open_replica(&self.data_dir, self.secrets.as_ref(), &session.user);
         session.replica.clone().map(|_| ())
     }
 
@@ -676,7 +826,7 @@ impl Companion {
             .unwrap_or_default();
         Status {
             signed_in: session.is_some(),
-            online: self.gateway.reachable(),
+            online: self.gateway().ok().and_then(|g| g.reachable()),
             last_synced_at,
             syncing: self.syncing.load(Ordering::SeqCst),
             counts,
@@ -708,9 +858,9 @@ impl Companion {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        files::remove_if_exists(&current_user_path(&self.config.data_dir))
+        files::remove_if_exists(&current_user_path(&self.data_dir))
             .map_err(|e| CoreError::storage("could not forget the signed-in user", e))?;
-        login::clear_pending(&self.config.data_dir)?;
+        login::clear_pending(&self.data_dir)?;
         if let Some(session) = session {
             self.end_session(&session.user, None).await?;
         }
@@ -721,7 +871,7 @@ impl Companion {
     /// constant time). A loopback listener uses it to ignore stray or forged requests instead
     /// of letting them use up the sign-in; [`Companion::complete_login`] checks again anyway.
     pub fn callback_matches_pending(&self, callback_url: &str) -> bool {
-        match login::load_pending(&self.config.data_dir) {
+        match login::load_pending(&self.data_dir) {
             Ok(pending) => login::callback_matches(callback_url, pending.as_ref()),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the sign-in in progress");
@@ -733,7 +883,7 @@ impl Companion {
     /// The user signed in on this device before this sign-in: the one on disk (another
     /// process may have signed in since this one opened), else the one in memory.
     fn previous_user(&self) -> Option<User> {
-        match read_current_user(&self.config.data_dir) {
+        match read_current_user(&self.data_dir) {
             Ok(Some(user)) => Some(user),
             Ok(None) => self.current_user(),
             Err(e) => {
@@ -751,7 +901,11 @@ impl Companion {
         let token = self.with_secrets(move |s| s.get(&lookup)).await?;
         self.with_secrets(move |s| s.delete(&key)).await?;
         if let Some(token) = token.filter(|t| Some(t.as_str()) != keep_token) {
-            if let Err(e) = self.gateway.logout(&token).await {
+            let logout = match self.gateway() {
+                Ok(gateway) => gateway.logout(&token).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = logout {
                 tracing::info!(error = %e, "could not tell the gateway about the sign-out");
             }
         }

@@ -35,6 +35,24 @@ pub enum CoreError {
     /// Signing out (or starting fresh) would discard changes Salesforce does not have yet.
     #[error("{count} change{s} made on this device {have} not reached Salesforce yet. Signing out now discards {them}; send {them} first, or confirm that you want to discard {them}.", s = if *count == 1 { "" } else { "s" }, have = if *count == 1 { "has" } else { "have" }, them = if *count == 1 { "it" } else { "them" })]
     PendingChanges { count: u64 },
+    /// The server address typed is not a web address (or has parts a server address has not).
+    #[error("{0}")]
+    InvalidServerUrl(String),
+    /// A plain `http://` server that is not this machine.
+    #[error("{0}")]
+    InsecureUrl(String),
+    /// Something answered, but not as a Companion gateway does at `/v1/auth/config`.
+    #[error("{url} answered, but it is not a Companion server. Check the address with your administrator.")]
+    NotACompanionServer { url: String },
+    /// Nothing answered while the rep was choosing a server.
+    #[error("Nothing answered at {url}. Check the address and your connection, then try again.")]
+    ServerUnreachable { url: String },
+    /// No server has been chosen on this device yet.
+    #[error("Choose your company's Companion server first.")]
+    NoServer,
+    /// The server cannot be changed now (a rep is signed in, or it was set for this app).
+    #[error("{0}")]
+    ServerLocked(String),
     #[error(transparent)]
     SecretStore(#[from] SecretError),
     #[error("{0}")]
@@ -53,6 +71,12 @@ impl CoreError {
             CoreError::Storage(_) => "storage",
             CoreError::ReplicaUnreadable => "replica_unreadable",
             CoreError::PendingChanges { .. } => "pending_changes",
+            CoreError::InvalidServerUrl(_) => "invalid_url",
+            CoreError::InsecureUrl(_) => "insecure_url",
+            CoreError::NotACompanionServer { .. } => "not_a_companion_server",
+            CoreError::ServerUnreachable { .. } => "unreachable",
+            CoreError::NoServer => "no_server",
+            CoreError::ServerLocked(_) => "server_locked",
             CoreError::SecretStore(_) => "secret_store",
             CoreError::BadInput(_) => "bad_input",
         }

@@ -12,13 +12,14 @@ mod model;
 mod push;
 mod replica;
 pub mod secrets;
+mod server;
 mod sync;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 mod writes;
 
 pub use background::{keep_in_sync, BackgroundEvent};
-pub use companion::{Companion, Config, RecordDetail};
+pub use companion::{Companion, Config, DeviceConfig, RecordDetail};
 pub use error::CoreError;
 pub use model::{CoreEvent, LoginStart, PushMode, Status, SyncOptions, SyncProgress, SyncReport};
 pub use replica::{
@@ -27,6 +28,10 @@ pub use replica::{
     OpportunitySort, OpportunitySummary, SearchHit, TaskSummary,
 };
 pub use secrets::{FileStore, KeyringStore, MemoryStore, SecretError, SecretStore};
+pub use server::{
+    check as check_server, parse_server_url, read_preset, ServerCheck, ServerSetting, ServerSource,
+    DEFAULT_PRESET_FILE,
+};
 pub use writes::{
     parse_field, ContactChanges, DiscardReport, FieldConflict, NewCall, NewFollowUp, NewLead,
     OpportunityChanges, OutboxCounts, PendingState, PendingWrite, PushReport, Resolution,

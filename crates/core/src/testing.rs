@@ -50,6 +50,8 @@ struct FakeState {
     identity: Mutex<Option<(User, String)>>,
     /// The authorize URL `/v1/auth/config` advertises instead of the login host's.
     authorize_url: Mutex<Option<String>>,
+    /// The login hosts `/v1/auth/config` advertises instead of the one production host.
+    login_hosts: Mutex<Option<Vec<LoginHost>>>,
     /// Object → the ids the rep may see (`/v1/sync/counts`, `/v1/sync/ids`); an object not
     /// set here counts as "more than any replica holds".
     visible: Mutex<BTreeMap<String, Vec<String>>>,
@@ -166,6 +168,11 @@ impl FakeGateway {
         *self.state.reauth_required.lock().unwrap() = false;
     }
 
+    /// From now on `/v1/auth/config` advertises these login hosts (e.g. production and sandbox).
+    pub fn advertise_login_hosts(&self, hosts: Vec<LoginHost>) {
+        *self.state.login_hosts.lock().unwrap() = Some(hosts);
+    }
+
     /// From now on `/v1/auth/config` advertises `authorize_url` (e.g. one that must be refused).
     pub fn advertise_authorize_url(&self, authorize_url: &str) {
         *self.state.authorize_url.lock().unwrap() = Some(authorize_url.into());
@@ -240,17 +247,20 @@ fn record(state: &FakeState, path: &str, body: serde_json::Value) {
 
 async fn auth_config(State(state): State<Arc<FakeState>>) -> Json<AuthConfig> {
     record(&state, "/v1/auth/config", serde_json::Value::Null);
+    let advertised = state.login_hosts.lock().unwrap().clone();
     Json(AuthConfig {
-        login_hosts: vec![LoginHost {
-            label: "Production".into(),
-            url: LOGIN_HOST.into(),
-            authorize_url: state
-                .authorize_url
-                .lock()
-                .unwrap()
-                .clone()
-                .unwrap_or_else(|| format!("{LOGIN_HOST}/services/oauth2/authorize")),
-        }],
+        login_hosts: advertised.unwrap_or_else(|| {
+            vec![LoginHost {
+                label: "Production".into(),
+                url: LOGIN_HOST.into(),
+                authorize_url: state
+                    .authorize_url
+                    .lock()
+                    .unwrap()
+                    .clone()
+                    .unwrap_or_else(|| format!("{LOGIN_HOST}/services/oauth2/authorize")),
+            }]
+        }),
         client_id: "companion-demo".into(),
         scopes: vec!["api".into(), "refresh_token".into()],
         redirect_uris: vec![
@@ -276,7 +286,11 @@ async fn exchange(
             "invalid authorization code",
         );
     }
-    if request.login_host != LOGIN_HOST {
+    let allowed = match state.login_hosts.lock().unwrap().as_ref() {
+        Some(hosts) => hosts.iter().any(|h| h.url == request.login_host),
+        None => request.login_host == LOGIN_HOST,
+    };
+    if !allowed {
         return error(
             StatusCode::BAD_REQUEST,
             "bad_request",

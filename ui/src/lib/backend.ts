@@ -27,6 +27,8 @@ import type {
   RecordDetail,
   Resolution,
   SearchHit,
+  ServerCheck,
+  LoginHost,
   SyncProgress,
   SyncReport,
   TaskSummary,
@@ -39,7 +41,12 @@ import type {
 /** What the screens need from the shell. `tauriBackend` is the real one; tests pass a fake. */
 export interface Backend {
   getStatus(): Promise<AppStatus>;
-  signIn(): Promise<null | void>;
+  /** Opens the browser at `loginHost` (one of `listLoginHosts`' urls; none: the default). */
+  signIn(loginHost?: string | null): Promise<null | void>;
+  /** Checks the address and makes it this device's server (only while signed out). */
+  setServer(url: string): Promise<ServerCheck>;
+  /** The Salesforce login hosts the server allows, the default first. */
+  listLoginHosts(): Promise<LoginHost[]>;
   listContacts(search: string | null): Promise<ContactSummary[]>;
   listContactsPage(query: ContactPageQuery): Promise<ContactPage>;
   listAccounts(limit: number | null, offset: number): Promise<AccountSummary[]>;
@@ -154,7 +161,9 @@ export const defaultPicklists: Record<string, PicklistEntry[]> = {
 
 export const tauriBackend: Backend = {
   getStatus: () => call('get_status'),
-  signIn: () => call('sign_in'),
+  signIn: (loginHost) => call('sign_in', { loginHost: loginHost ?? null }),
+  setServer: (url) => call('set_server', { url }),
+  listLoginHosts: () => call('list_login_hosts'),
   listContacts: (search) => call('list_contacts', { search }),
   listContactsPage: (query) =>
     withFallback(

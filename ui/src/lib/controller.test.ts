@@ -52,8 +52,8 @@ class FakeShell {
     this.calls.push('get_status');
     return this.status;
   }
-  signIn() {
-    this.calls.push('sign_in');
+  signIn(loginHost?: string | null) {
+    this.calls.push(loginHost ? `sign_in(${loginHost})` : 'sign_in');
     this.signInResult = deferred();
     return this.signInResult.promise;
   }
@@ -74,6 +74,17 @@ class FakeShell {
   }
   async signOut() {
     this.calls.push('sign_out');
+  }
+  setServerAnswer: Error | { kind: string; message: string } | null = null;
+  async setServer(url: string) {
+    this.calls.push(`set_server(${url})`);
+    if (this.setServerAnswer) throw this.setServerAnswer;
+    this.status = { ...this.status, server: { url, source: 'chosen', preset: null, can_change: true } } as AppStatus;
+    return { url, login_hosts: [] };
+  }
+  async listLoginHosts() {
+    this.calls.push('list_login_hosts');
+    throw { kind: 'offline', message: 'no network' };
   }
   async subscribe(handlers: BackendEvents) {
     this.calls.push('subscribe');
@@ -153,6 +164,33 @@ describe('Controller', () => {
       title: "Can't reach the Companion server.",
       detail: 'Check your connection and try again.',
     });
+  });
+
+  it('a first start chooses the server, then signs in at the login host the rep picked', async () => {
+    const shell = new FakeShell();
+    shell.status = {
+      ...shell.status,
+      server: { url: null, source: 'none', preset: 'https://companion.acme.example', can_change: true },
+    } as AppStatus;
+    const controller = new Controller(shell as unknown as Backend);
+    await controller.start();
+    expect(controller.state.server?.url).toBeNull();
+    expect(controller.state.server?.preset).toBe('https://companion.acme.example');
+
+    shell.setServerAnswer = { kind: 'insecure_url', message: 'not secure' };
+    await expect(controller.setServer('http://companion.acme.example')).rejects.toEqual({
+      kind: 'insecure_url',
+      message: 'not secure',
+    });
+    expect(controller.state.server?.url).toBeNull();
+
+    shell.setServerAnswer = null;
+    await controller.setServer('https://companion.acme.example');
+    expect(controller.state.server?.url).toBe('https://companion.acme.example');
+    expect(await controller.loginHosts()).toEqual([]); // offline: no choice, the default host
+    void controller.signIn('https://test.salesforce.com');
+    await settle();
+    expect(shell.calls).toContain('sign_in(https://test.salesforce.com)');
   });
 
   it('shows "Sign-in failed — try again" when the shell reports a failed callback', async () => {

@@ -1,7 +1,7 @@
 import type { Backend } from './backend';
 import { toAppError } from './errors';
 import { initialState, reduce, type Action, type State } from './state';
-import type { ContactSummary } from './types';
+import type { ContactSummary, LoginHost, ServerCheck } from './types';
 
 /** Contacts per page of the list (keyset paging from core). */
 export const PAGE_SIZE = 200;
@@ -77,13 +77,35 @@ export class Controller {
     this.unsubscribe = null;
   }
 
-  /** Opens the browser; the outcome arrives as `sign-in-complete` or `sign-in-failed`. */
-  async signIn(): Promise<void> {
+  /**
+   * Opens the browser at `loginHost` (none: the server's default); the outcome arrives as
+   * `sign-in-complete` or `sign-in-failed`.
+   */
+  async signIn(loginHost: string | null = null): Promise<void> {
     this.dispatch({ type: 'sign_in_requested' });
     try {
-      await this.backend.signIn();
+      await (loginHost ? this.backend.signIn(loginHost) : this.backend.signIn());
     } catch (error) {
       this.dispatch({ type: 'sign_in_rejected', error: toAppError(error) });
+    }
+  }
+
+  /**
+   * Checks `url` and makes it this device's server; the status then shows it. Rejects with the
+   * shell's `{kind, message}` when the address is refused.
+   */
+  async setServer(url: string): Promise<ServerCheck> {
+    const chosen = await this.backend.setServer(url);
+    await this.refreshStatus();
+    return chosen;
+  }
+
+  /** The login hosts the server allows; none when it cannot be asked (offline). */
+  async loginHosts(): Promise<LoginHost[]> {
+    try {
+      return await this.backend.listLoginHosts();
+    } catch {
+      return [];
     }
   }
 

@@ -14,6 +14,7 @@ import type { DiscardReport } from './bindings/DiscardReport';
 import type { LeadDetail } from './bindings/LeadDetail';
 import type { LeadQuery } from './bindings/LeadQuery';
 import type { LeadSummary } from './bindings/LeadSummary';
+import type { LoginHost } from './bindings/LoginHost';
 import type { NewCall } from './bindings/NewCall';
 import type { NewFollowUp } from './bindings/NewFollowUp';
 import type { NewLead } from './bindings/NewLead';
@@ -27,6 +28,8 @@ import type { PushReport } from './bindings/PushReport';
 import type { RecordDetail } from './bindings/RecordDetail';
 import type { Resolution } from './bindings/Resolution';
 import type { SearchHit } from './bindings/SearchHit';
+import type { ServerCheck } from './bindings/ServerCheck';
+import type { ServerSetting } from './bindings/ServerSetting';
 import type { SyncProgress } from './bindings/SyncProgress';
 import type { SyncReport } from './bindings/SyncReport';
 import type { TaskSummary } from './bindings/TaskSummary';
@@ -49,6 +52,7 @@ export type { FieldConflict } from './bindings/FieldConflict';
 export type { LeadDetail } from './bindings/LeadDetail';
 export type { LeadQuery } from './bindings/LeadQuery';
 export type { LeadSummary } from './bindings/LeadSummary';
+export type { LoginHost } from './bindings/LoginHost';
 export type { NewCall } from './bindings/NewCall';
 export type { NewFollowUp } from './bindings/NewFollowUp';
 export type { NewLead } from './bindings/NewLead';
@@ -65,6 +69,9 @@ export type { PushReport } from './bindings/PushReport';
 export type { RecordDetail } from './bindings/RecordDetail';
 export type { Resolution } from './bindings/Resolution';
 export type { SearchHit } from './bindings/SearchHit';
+export type { ServerCheck } from './bindings/ServerCheck';
+export type { ServerSetting } from './bindings/ServerSetting';
+export type { ServerSource } from './bindings/ServerSource';
 export type { SyncProgress } from './bindings/SyncProgress';
 export type { SyncReport } from './bindings/SyncReport';
 export type { TaskSummary } from './bindings/TaskSummary';
@@ -76,7 +83,7 @@ export type { JsonValue } from './bindings/serde_json/JsonValue';
 /** Every command: the arguments `invoke` takes and what it resolves to. */
 export interface Commands {
   get_status: { args: {  }; result: AppStatus };
-  sign_in: { args: {  }; result: null };
+  sign_in: { args: { loginHost?: string | null }; result: null };
   sign_out: { args: { discardPending?: boolean | null }; result: null };
   list_contacts: { args: { search?: string | null }; result: Array<ContactSummary> };
   list_contacts_page: { args: { query: ContactQuery }; result: ContactPage };
@@ -98,6 +105,10 @@ export interface Commands {
   push_now: { args: {  }; result: PushReport };
   get_picklist: { args: { object: string; field: string }; result: Array<PicklistEntry> };
   start_fresh: { args: {  }; result: null };
+  get_server: { args: {  }; result: ServerSetting };
+  check_server: { args: { url: string }; result: ServerCheck };
+  set_server: { args: { url: string }; result: ServerCheck };
+  list_login_hosts: { args: {  }; result: Array<LoginHost> };
 }
 
 /** Every event the shell emits, with its payload. */

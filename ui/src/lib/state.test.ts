@@ -20,6 +20,7 @@ const status = (fields: Partial<AppStatus>): AppStatus => ({
   reauth_required: false,
   counts: {},
   storage_bytes: null,
+  server: { url: 'https://companion.example.com', source: 'chosen', preset: null, can_change: true },
   ...fields,
 });
 
@@ -28,6 +29,15 @@ const run = (...actions: Action[]): State => actions.reduce(reduce, initialState
 describe('first screen', () => {
   it('is sign-in when nobody is signed in', () => {
     expect(run({ type: 'status', status: status({}) }).screen).toBe('sign_in');
+  });
+
+  it('is sign-in on a first start, knowing no server and the administrator preset', () => {
+    const none = { url: null, source: 'none' as const, preset: 'https://companion.acme.example', can_change: true };
+    const state = run({ type: 'status', status: status({ server: none }) });
+    expect(state.screen).toBe('sign_in');
+    expect(state.server).toEqual(none);
+    const chosen = { ...none, url: 'https://companion.acme.example', source: 'chosen' as const };
+    expect(run({ type: 'status', status: status({ server: none }) }, { type: 'status', status: status({ server: chosen }) }).server).toEqual(chosen);
   });
 
   it('is the contacts when a session exists, even offline', () => {

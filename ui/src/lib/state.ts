@@ -1,5 +1,5 @@
 import { signInProblem, syncFailure, type SignInProblem } from './errors';
-import type { AppError, AppStatus, ContactSummary, OutboxCounts, SyncProgress, User } from './types';
+import type { AppError, AppStatus, ContactSummary, OutboxCounts, ServerSetting, SyncProgress, User } from './types';
 
 /**
  * The app's state and every way it changes, as a pure reducer: the controller feeds it what the
@@ -51,6 +51,8 @@ export interface State {
   replicaUnreadable: boolean;
   /** Bumped whenever the shell says records or the outbox changed: screens reload. */
   revision: number;
+  /** The Companion server (from core's status); `null` until known. */
+  server: ServerSetting | null;
 }
 
 export const emptyOutbox: OutboxCounts = {
@@ -84,6 +86,7 @@ export const initialState: State = {
   storageBytes: null,
   replicaUnreadable: false,
   revision: 0,
+  server: null,
 };
 
 export type Action =
@@ -124,6 +127,7 @@ export function reduce(state: State, action: Action): State {
         counts: status.counts ?? state.counts,
         storageBytes: status.storage_bytes === undefined ? state.storageBytes : status.storage_bytes,
         reauthRequired: status.reauth_required ?? state.reauthRequired,
+        server: status.server ?? state.server,
       };
       // The status decides the first screen only. Afterwards the contacts stay until the rep
       // signs out: a lost session shows up as `reauth_required` from sync, with the data kept.
