@@ -36,7 +36,8 @@ const ALWAYS_THERE: &[&str] = &["libc6", "libgcc-s1"];
 pub fn run() -> Result<(), String> {
     let started = Instant::now();
     let mut packages = install::APP_PACKAGES.to_vec();
-    packages.push("dpkg-dev");
+    // rpm2cpio and cpio unpack the .rpm for the same checks as the .deb.
+    packages.extend(["dpkg-dev", "rpm", "cpio"]);
     install::system_packages(&packages)?;
     install::ui_packages()?;
     let tauri = tauri_cli()?;
@@ -51,6 +52,7 @@ pub fn run() -> Result<(), String> {
     let deb = newest(&profile.join("bundle/deb"), "deb")?;
     let rpm = newest(&profile.join("bundle/rpm"), "rpm")?;
     let checked = check_deb(&deb)?;
+    let requires = check_rpm(&rpm)?;
     scan(&binary, &secrets()?)?;
     println!(
         "\nxtask: packages built in {:.0} s",
@@ -60,6 +62,7 @@ pub fn run() -> Result<(), String> {
     println!("  deb     {}  {}", size(&deb)?, deb.display());
     println!("  rpm     {}  {}", size(&rpm)?, rpm.display());
     println!("  deb Depends: {}", checked.depends.join(", "));
+    println!("  rpm Requires: {}", requires.join(", "));
     println!(
         "  not built: AppImage (the bundler downloads AppRun and linuxdeploy from GitHub)\n  \
          install: sudo apt-get install ./{}",
@@ -144,6 +147,33 @@ fn check_unpacked(deb: &Path, unpacked: &Path) -> Result<Checked, String> {
     check_icons(&data, &binary_name)?;
     let depends = check_depends(&control.join("control"), &binary)?;
     Ok(Checked { depends })
+}
+
+/// The same checks on the .rpm's files (unpacked with rpm2cpio | cpio); returns its Requires.
+fn check_rpm(rpm: &Path) -> Result<Vec<String>, String> {
+    let unpacked = crate::target_dir().join("tmp/bundle-check-rpm");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    std::fs::create_dir_all(&unpacked).map_err(|e| format!("cannot create {unpacked:?}: {e}"))?;
+    let outcome = (|| {
+        let script = "rpm2cpio \"$1\" | cpio -idm --quiet";
+        process::run_quiet(in_dir(
+            &mut command("sh", &["-c", script, "sh", path_str(rpm)?]),
+            &unpacked,
+        ))?;
+        scan(&unpacked, &secrets()?)?;
+        let binary_name = check_desktop_entry(&unpacked)?;
+        check_icons(&unpacked, &binary_name)?;
+        let requires =
+            process::output("rpm", &["-qpR", path_str(rpm)?]).ok_or("rpm -qpR failed")?;
+        Ok(requires
+            .lines()
+            .map(str::trim)
+            .filter(|r| !r.is_empty() && !r.starts_with("rpmlib("))
+            .map(String::from)
+            .collect())
+    })();
+    let _ = std::fs::remove_dir_all(&unpacked);
+    outcome
 }
 
 /// `Exec=<binary> %u` (the URL reaches the app) and `MimeType=…x-scheme-handler/companion;`.
