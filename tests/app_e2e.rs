@@ -12,9 +12,95 @@ use std::path::PathBuf;
 use common::app::{AppSession, Desktop, TauriDriver, PATIENCE};
 use common::*;
 
+/// The app as installed: no server fixed. The first screen asks for the company's server,
+/// prefilled with the administrator's preset; an address that answers but is not a Companion
+/// server (sfsim) is refused with a clear message; the gateway is accepted, and the rep signs in
+/// through it. After a restart the server is remembered.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the built app, tauri-driver and a display: run by `cargo xtask test`"]
+async fn a_rep_chooses_the_companion_server_on_the_first_screen() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let app_bin = PathBuf::from(env("COMPANION_APP_BIN"));
+    let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
+    let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let shot = |name: &str| screenshots.join(format!("server-{name}.png"));
+
+    let sim = start_sim(sfsim::SimConfig::default()).await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let desktop = Desktop::choosing_server(&gateway.base_url());
+    let driver = TauriDriver::start(&driver_bin, &desktop);
+    let app = driver.launch(&app_bin).await;
+
+    // The first screen: the preset is there; sfsim answers, but not as a Companion server.
+    app.wait_for_text_containing("h1", "Your company's Companion server")
+        .await;
+    let started = std::time::Instant::now();
+    loop {
+        let value = app
+            .call(
+                reqwest::Method::POST,
+                "/execute/sync",
+                Some(serde_json::json!({
+                    "script": "return document.querySelector('[data-testid=server-address]').value;",
+                    "args": [],
+                })),
+            )
+            .await;
+        if value == gateway.base_url() {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "not prefilled: {value}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.type_into("[data-testid=server-address]", &sim.base_url())
+        .await;
+    app.click("[data-testid=server-continue]").await;
+    let error = app
+        .wait_for_text_containing("[data-testid=server-error]", "isn't a Companion server")
+        .await;
+    assert!(error.contains(&sim.base_url()), "{error}");
+    assert!(app.elements("[data-testid=sign-in]").await.is_empty());
+    app.screenshot(&shot("01-not-a-companion-server")).await;
+
+    // The gateway is accepted; the sign-in screen names it.
+    app.type_into("[data-testid=server-address]", &gateway.base_url())
+        .await;
+    app.click("[data-testid=server-continue]").await;
+    app.wait_for_text_containing("[data-testid=server-info]", &gateway.base_url())
+        .await;
+    app.screenshot(&shot("02-sign-in-through-it")).await;
+    app.click("[data-testid=sign-in]").await;
+    let authorize_url = desktop.wait_for_browser_url(1).await;
+    assert!(
+        authorize_url.starts_with(&format!("{}/services/oauth2/authorize", sim.base_url())),
+        "{authorize_url}"
+    );
+    let callback = browser_sign_in(&authorize_url, REP).await;
+    desktop.deliver_link(&app_bin, &callback);
+    app.wait_for("[data-testid=contact-row]").await;
+    app.screenshot(&shot("03-contacts")).await;
+    app.quit().await;
+
+    // Started again, the app remembers the server: no first screen, the rep is still in.
+    let app = driver.launch(&app_bin).await;
+    app.wait_for("[data-testid=contact-row]").await;
+    assert!(app
+        .elements("[data-testid=server-address]")
+        .await
+        .is_empty());
+    app.quit().await;
+}
+
+/// One app on the display at a time: a second would hand its links to the first
+/// (single-instance), and the tests of this file run in parallel threads.
+static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the built app, tauri-driver and a display: run by `cargo xtask test`"]
 async fn a_rep_signs_in_works_offline_and_every_change_reaches_salesforce_once() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
     let app_bin = PathBuf::from(env("COMPANION_APP_BIN"));
     let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
     let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));

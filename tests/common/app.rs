@@ -14,11 +14,30 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 /// is registered as the http handler), and a `BROWSER` that records URLs instead of opening them.
 pub struct Desktop {
     root: tempfile::TempDir,
-    gateway_url: String,
+    /// The developer's fixed server (`COMPANION_GATEWAY_URL`); `None`: the rep chooses it, and
+    /// the administrator's preset file in this desktop prefills the first screen.
+    gateway_url: Option<String>,
 }
 
 impl Desktop {
+    /// A desktop whose app talks to `gateway_url`, fixed (as `cargo xtask demo` starts it).
     pub fn new(gateway_url: &str) -> Self {
+        Self::with_server(Some(gateway_url))
+    }
+
+    /// A desktop like an installed one: no server fixed; the administrator preset `preset`
+    /// (`server = "…"` in the file `COMPANION_PRESET_FILE` names).
+    pub fn choosing_server(preset: &str) -> Self {
+        let desktop = Self::with_server(None);
+        std::fs::write(
+            desktop.root.path().join("companion.toml"),
+            format!("# set by the administrator\nserver = \"{preset}\"\n"),
+        )
+        .unwrap();
+        desktop
+    }
+
+    fn with_server(gateway_url: Option<&str>) -> Self {
         let root = tempfile::tempdir().unwrap();
         for dir in ["data", "xdg-data", "xdg-config", "xdg-system", "bin"] {
             std::fs::create_dir_all(root.path().join(dir)).unwrap();
@@ -47,14 +66,18 @@ impl Desktop {
         std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
         Desktop {
             root,
-            gateway_url: gateway_url.to_string(),
+            gateway_url: gateway_url.map(str::to_string),
         }
     }
 
     pub fn apply(&self, command: &mut Command) {
         let dir = |name: &str| self.root.path().join(name);
+        match &self.gateway_url {
+            Some(url) => command.env("COMPANION_GATEWAY_URL", url),
+            None => command.env_remove("COMPANION_GATEWAY_URL"),
+        };
         command
-            .env("COMPANION_GATEWAY_URL", &self.gateway_url)
+            .env("COMPANION_PRESET_FILE", dir("companion.toml"))
             .env("COMPANION_DATA_DIR", dir("data"))
             .env("XDG_DATA_HOME", dir("xdg-data"))
             .env("XDG_CONFIG_HOME", dir("xdg-config"))
