@@ -53,6 +53,13 @@ pub fn run() -> Result<(), String> {
     let rpm = newest(&profile.join("bundle/rpm"), "rpm")?;
     let checked = check_deb(&deb)?;
     let requires = check_rpm(&rpm)?;
+    // The bundler's staging folders hold another copy of the binary.
+    for format in ["deb", "rpm"] {
+        let folder = profile.join("bundle").join(format);
+        for staged in read_dir(&folder)?.into_iter().filter(|p| p.is_dir()) {
+            let _ = std::fs::remove_dir_all(staged);
+        }
+    }
     scan(&binary, &secrets()?)?;
     println!(
         "\nxtask: packages built in {:.0} s",
@@ -82,7 +89,12 @@ pub fn debug_deb() -> Result<PathBuf, String> {
         ),
         &crate::root().join("src-tauri"),
     ))?;
-    newest(&crate::target_dir().join("debug/bundle/deb"), "deb")
+    let folder = crate::target_dir().join("debug/bundle/deb");
+    // The bundler leaves its staging folder (a copy of the 70 MB debug binary) next to the .deb.
+    for staged in read_dir(&folder)?.into_iter().filter(|p| p.is_dir()) {
+        let _ = std::fs::remove_dir_all(staged);
+    }
+    newest(&folder, "deb")
 }
 
 /// The Tauri CLI from the npm registry (`packaging/package.json` pins the version of the
