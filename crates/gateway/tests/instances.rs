@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use sfsim::{Sim, SimConfig};
 use sqlx::{Connection, Executor, PgConnection};
 use support::outbound::{message, notification_id, Hints};
+use support::test_database::test_database;
 use support::{authorize, error_of, start_sim, REDIRECT_URI, REP, TOKEN_KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_companion-gateway");
@@ -32,33 +33,6 @@ const SHORT_LEASE_SECS: u64 = 10 * SHORT_UPSTREAM_TIMEOUT_SECS;
 const UPSTREAM_TIMEOUT_SECS: u64 = 15;
 /// The secret end of the outbound-message endpoint URL, the same on every instance.
 const OUTBOUND_SECRET: &str = "instances-test-outbound-secret-0123456789";
-
-/// A database of its own on the test server, or `None` (skipped) without one outside CI.
-async fn test_database() -> Option<String> {
-    let Ok(admin) = std::env::var("COMPANION_TEST_DATABASE_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "COMPANION_TEST_DATABASE_URL is not set: the PostgreSQL tests run through \
-                 `cargo xtask test` (or `cargo xtask postgres -- cargo test …`)"
-            );
-        }
-        eprintln!("skipped: no PostgreSQL (run `cargo xtask postgres -- cargo test …`)");
-        return None;
-    };
-    let name = format!(
-        "gw_instances_{}_{}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    let mut conn = PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL answers");
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("a test database");
-    let (server, _) = admin.rsplit_once('/').expect("a database URL");
-    Some(format!("{server}/{name}"))
-}
 
 /// One `companion-gateway` process on the shared database.
 struct Instance {
@@ -225,25 +199,11 @@ impl Cluster {
     }
 
     async fn sim_stats(&self) -> Value {
-        self.http
-            .get(format!("{}/__sim/stats", self.sim.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        support::sim_stats(&self.http, &self.sim.base_url()).await
     }
 
     async fn queue_fault(&self, fault: Value) {
-        let response = self
-            .http
-            .post(format!("{}/__sim/faults", self.sim.base_url()))
-            .json(&fault)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "fault {fault}");
+        support::queue_fault(&self.http, &self.sim.base_url(), &fault).await;
     }
 
     fn leads_named(&self, last_name: &str) -> Vec<serde_json::Map<String, Value>> {

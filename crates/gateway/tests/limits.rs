@@ -11,43 +11,21 @@ use companion_api::{code, SyncRequest};
 use companion_gateway::{GatewayConfig, Tuning};
 use serde_json::json;
 use sfsim::SimConfig;
-use support::{error_of, start_sim, Env, REP};
+use support::{error_of, Env, REP};
 
 /// sfsim with faults enabled, and a gateway with `configure`'s settings.
 async fn start(configure: impl FnOnce(&mut GatewayConfig), tuning: Tuning) -> Env {
-    let sim = start_sim(SimConfig {
+    let sim_config = SimConfig {
         control: true,
         ..SimConfig::default()
-    })
-    .await;
-    let data_dir = tempfile::tempdir().unwrap();
-    let mut config = support::gateway_config(&sim.base_url(), data_dir.path());
-    configure(&mut config);
-    let gateway = companion_gateway::start_with(config, tuning)
-        .await
-        .expect("gateway starts");
-    Env {
-        sim,
-        gateway,
-        data_dir,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
-    }
+    };
+    Env::start_configured(sim_config, tuning, configure).await
 }
 
 /// sfsim holds its next `count` REST calls for `ms` before handling them.
 async fn delay_salesforce(env: &Env, ms: u64, count: u32) {
-    let response = env
-        .http
-        .post(format!("{}/__sim/faults", env.sim.base_url()))
-        .json(&json!({"delay_ms": ms, "count": count, "path": "/services/data/"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    let fault = json!({"delay_ms": ms, "count": count, "path": "/services/data/"});
+    support::queue_fault(&env.http, &env.sim.base_url(), &fault).await;
 }
 
 /// One sample of `/metrics`, e.g. `companion_requests_in_flight`.

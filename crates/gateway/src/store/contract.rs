@@ -11,6 +11,7 @@ use companion_api::{ChangeHint, User};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio::sync::{broadcast, OnceCell};
 
+use super::test_database::test_database;
 use super::*;
 use crate::audit::AuditEntry;
 use crate::idempotency::{Claim, ClaimRequest, Finish};
@@ -30,35 +31,6 @@ fn user() -> User {
 
 fn cipher() -> TokenCipher {
     TokenCipher::new(&[3u8; 32])
-}
-
-/// A database of its own on the test server: its URL, or `None` (skipped) without a server
-/// outside CI.
-pub(crate) async fn test_database() -> Option<String> {
-    let Ok(admin) = std::env::var("COMPANION_TEST_DATABASE_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "COMPANION_TEST_DATABASE_URL is not set: the PostgreSQL tests run through \
-                 `cargo xtask test` (or `cargo xtask postgres -- cargo test …`)"
-            );
-        }
-        eprintln!("skipped: no PostgreSQL (run `cargo xtask postgres -- cargo test …`)");
-        return None;
-    };
-    let name = format!(
-        "gw_{}_{}",
-        std::process::id(),
-        rand::random::<u64>() % 1_000_000_000
-    );
-    let mut conn = PgConnection::connect(&admin)
-        .await
-        .expect("the test PostgreSQL answers");
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("a test database");
-    conn.close().await.ok();
-    let (server, _) = admin.rsplit_once('/').expect("a database URL");
-    Some(format!("{server}/{name}"))
 }
 
 /// Where the stores of a test live.

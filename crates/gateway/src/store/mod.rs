@@ -10,6 +10,8 @@ mod sqlite;
 
 #[cfg(test)]
 mod contract;
+#[cfg(test)]
+mod test_database;
 
 use std::sync::Arc;
 

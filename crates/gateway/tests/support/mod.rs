@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod outbound;
+#[path = "../../src/store/test_database.rs"]
+pub mod test_database;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -43,12 +45,22 @@ pub fn gateway_config(login_url: &str, data_dir: &std::path::Path) -> GatewayCon
 
 impl Env {
     pub async fn start(sim_config: SimConfig, tuning: Tuning) -> Env {
+        Env::start_configured(sim_config, tuning, |_| {}).await
+    }
+
+    /// [`Env::start`] with `configure`'s gateway settings.
+    pub async fn start_configured(
+        sim_config: SimConfig,
+        tuning: Tuning,
+        configure: impl FnOnce(&mut GatewayConfig),
+    ) -> Env {
         let sim = start_sim(sim_config).await;
         let data_dir = tempfile::tempdir().unwrap();
-        let gateway =
-            companion_gateway::start_with(gateway_config(&sim.base_url(), data_dir.path()), tuning)
-                .await
-                .expect("gateway starts");
+        let mut config = gateway_config(&sim.base_url(), data_dir.path());
+        configure(&mut config);
+        let gateway = companion_gateway::start_with(config, tuning)
+            .await
+            .expect("gateway starts");
         Env {
             sim,
             gateway,
@@ -160,14 +172,7 @@ impl Env {
 
     /// sfsim's counters (`GET /__sim/stats`): token requests by grant, endpoints, outbound messages.
     pub async fn sim_stats(&self) -> serde_json::Value {
-        self.http
-            .get(format!("{}/__sim/stats", self.sim.base_url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        sim_stats(&self.http, &self.sim.base_url()).await
     }
 
     /// How many times the gateway stored new Salesforce tokens for `user_id` (1 = sign-in only),
@@ -255,4 +260,26 @@ pub async fn authorize(http: &reqwest::Client, sim_url: &str, username: &str) ->
     let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(query["state"], "state-123");
     (query["code"].clone(), verifier)
+}
+
+/// sfsim's counters (`GET /__sim/stats`).
+pub async fn sim_stats(http: &reqwest::Client, sim_url: &str) -> serde_json::Value {
+    http.get(format!("{sim_url}/__sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Queue an sfsim fault (`POST /__sim/faults`).
+pub async fn queue_fault(http: &reqwest::Client, sim_url: &str, fault: &serde_json::Value) {
+    let response = http
+        .post(format!("{sim_url}/__sim/faults"))
+        .json(fault)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "fault {fault}");
 }

@@ -90,14 +90,7 @@ pub async fn json_of(response: reqwest::Response, status: u16) -> Value {
 
 /// Queue an sfsim fault (`/__sim/faults`).
 pub async fn fault(env: &Env, body: Value) {
-    let response = env
-        .http
-        .post(format!("{}/__sim/faults", env.sim.base_url()))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "fault {body}");
+    crate::support::queue_fault(&env.http, &env.sim.base_url(), &body).await;
 }
 
 /// Move sfsim's clock on, so a change made next is in a later second than anything the rep
