@@ -93,6 +93,85 @@ async fn a_rep_chooses_the_companion_server_on_the_first_screen() {
     app.quit().await;
 }
 
+/// The app as a rep gets it: `apt install ./companion_….deb`, then started from the desktop.
+/// The installed binary asks for the server on its first screen (no preset, nothing fixed); the
+/// rep signs in in the browser (played by the test), and Salesforce's redirect to
+/// `companion://oauth/callback?…` goes through `xdg-open`, exactly as the desktop does: the MIME
+/// database names the package's desktop entry, whose `Exec` line starts `companion-app %u`,
+/// which hands the link to the running app. The rep's contacts appear.
+///
+/// Run by `cargo xtask test` while the package is installed (its ".deb" step), with
+/// COMPANION_INSTALLED_APP and COMPANION_INSTALLED_DESKTOP_FILE as `dpkg -L` lists them.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs the installed package, tauri-driver and a display: run by `cargo xtask test`"]
+async fn installed_package_a_rep_chooses_the_server_and_signs_in_through_xdg_open() {
+    let _one = ONE_APP_AT_A_TIME.lock().await;
+    let app_bin = PathBuf::from(env("COMPANION_INSTALLED_APP"));
+    let desktop_file = PathBuf::from(env("COMPANION_INSTALLED_DESKTOP_FILE"));
+    let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
+    let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let shot = |name: &str| screenshots.join(format!("installed-{name}.png"));
+
+    let sim = start_sim(sfsim::SimConfig::default()).await;
+    let gateway_dir = tempfile::tempdir().unwrap();
+    let gateway = start_gateway(&sim, gateway_dir.path()).await;
+    let desktop = Desktop::with_installed_entry(&desktop_file);
+    let entry_name = desktop_file.file_name().unwrap().to_string_lossy();
+    assert_eq!(
+        desktop.default_handler("x-scheme-handler/companion"),
+        entry_name,
+        "the installed desktop entry must handle companion:// links"
+    );
+
+    // The first screen: nothing preset, the rep types the company's server.
+    let driver = TauriDriver::start(&driver_bin, &desktop);
+    let app = driver.launch(&app_bin).await;
+    app.wait_for_text_containing("h1", "Your company's Companion server")
+        .await;
+    app.type_into("[data-testid=server-address]", &gateway.base_url())
+        .await;
+    app.screenshot(&shot("01-first-screen")).await;
+    app.click("[data-testid=server-continue]").await;
+    app.wait_for_text_containing("[data-testid=server-info]", &gateway.base_url())
+        .await;
+    app.click("[data-testid=sign-in]").await;
+    let authorize_url = desktop.wait_for_browser_url(1).await;
+    assert!(
+        authorize_url.starts_with(&format!("{}/services/oauth2/authorize", sim.base_url())),
+        "{authorize_url}"
+    );
+
+    // The browser signs in; its redirect to companion:// is opened as the desktop opens it.
+    let callback = browser_sign_in(&authorize_url, REP).await;
+    assert!(
+        callback.starts_with("companion://oauth/callback?"),
+        "{callback}"
+    );
+    desktop.xdg_open(&callback);
+    let expected = contact_names_owned_by(&sim, REP);
+    app.wait_for_text_containing("[data-testid=contact-count]", &expected.len().to_string())
+        .await;
+    app.wait_for("[data-testid=contact-row]").await;
+    let rows = app.texts("[data-testid=contact-row]").await;
+    assert!(
+        rows.iter()
+            .all(|row| expected.iter().any(|name| row.contains(name.as_str()))),
+        "rows that are none of the rep's contacts: {rows:?}"
+    );
+    app.screenshot(&shot("02-contacts")).await;
+    app.quit().await;
+
+    // The installed app left the link to the package: no handler of its own for this user.
+    assert_eq!(
+        desktop.handlers_registered_by_the_app(),
+        Vec::<String>::new()
+    );
+    drop(driver);
+    gateway.shutdown().await;
+    sim.shutdown().await;
+}
+
 /// One app on the display at a time: a second would hand its links to the first
 /// (single-instance), and the tests of this file run in parallel threads.
 static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -145,9 +145,13 @@ fn open_core<R: Runtime>(app: &tauri::AppHandle<R>) -> Result<Arc<Companion>, Ap
 /// forwarded from a second process by single-instance, or from the OS while running (mobile).
 fn listen_for_deep_links<R: Runtime>(app: &tauri::AppHandle<R>) {
     // Dev builds and AppImages are not installed, so tell the desktop about the scheme ourselves.
+    // An installed package's desktop entry already handles it: a per-user handler written on top
+    // would shadow it and outlive the package.
     #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
-    if let Err(error) = app.deep_link().register_all() {
-        tracing::warn!(%error, "could not register the companion:// link handler");
+    if !installed_by_a_package() {
+        if let Err(error) = app.deep_link().register_all() {
+            tracing::warn!(%error, "could not register the companion:// link handler");
+        }
     }
     let handle = app.clone();
     app.deep_link().on_open_url(move |event| {
@@ -164,6 +168,15 @@ fn listen_for_deep_links<R: Runtime>(app: &tauri::AppHandle<R>) {
         Ok(None) => {}
         Err(error) => tracing::warn!(%error, "could not read the launch link"),
     }
+}
+
+/// The .deb and .rpm put the app in `/usr/bin` with a desktop entry for `companion://`; a
+/// development build or an AppImage runs from anywhere else.
+#[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
+fn installed_by_a_package() -> bool {
+    cfg!(target_os = "linux")
+        && std::env::current_exe().is_ok_and(|exe| exe.starts_with("/usr/"))
+        && std::env::var_os("APPIMAGE").is_none()
 }
 
 fn init_tracing() {

@@ -37,6 +37,77 @@ impl Desktop {
         desktop
     }
 
+    /// A desktop like a rep's after `apt install ./companion_….deb`: no server fixed and none
+    /// preset, and the installed package as the only application — its desktop entry, and the
+    /// MIME cache `update-desktop-database` builds from it (what the package's trigger does for
+    /// /usr/share/applications). No browser is registered, so http links go to `BROWSER`.
+    pub fn with_installed_entry(desktop_file: &Path) -> Self {
+        let desktop = Self::with_server(None);
+        let applications = desktop.root.path().join("xdg-system/applications");
+        std::fs::create_dir_all(&applications).unwrap();
+        std::os::unix::fs::symlink(
+            desktop_file,
+            applications.join(desktop_file.file_name().unwrap()),
+        )
+        .unwrap();
+        let built = Command::new("update-desktop-database")
+            .arg(&applications)
+            .status()
+            .expect("update-desktop-database runs");
+        assert!(built.success(), "update-desktop-database: {built}");
+        desktop
+    }
+
+    /// What this desktop answers for `mime` (`xdg-mime query default`).
+    pub fn default_handler(&self, mime: &str) -> String {
+        let mut query = Command::new("xdg-mime");
+        query.args(["query", "default", mime]);
+        self.apply(&mut query);
+        let out = query.output().expect("xdg-mime runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The `companion://` handlers the app registered for this user itself (a development
+    /// build does; an installed one leaves it to the package).
+    pub fn handlers_registered_by_the_app(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.path().join("xdg-data/applications"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// What a browser does with a `companion://` redirect on a Linux desktop: `xdg-open URL`,
+    /// which looks the scheme's handler up in the MIME database and runs its `Exec` line — here
+    /// `companion-app %u` from the installed entry, a second process that hands the URL to the
+    /// running app.
+    pub fn xdg_open(&self, url: &str) {
+        let mut open = Command::new("xdg-open");
+        open.arg(url).stdout(Stdio::null());
+        self.apply(&mut open);
+        let mut child = open.spawn().expect("xdg-open starts");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                // As in `deliver_link`: the second instance may die of SIGSEGV after handing the
+                // URL over, and xdg-open then reports a failure; the caller asserts what the rep
+                // sees.
+                if !status.success() {
+                    eprintln!("note: xdg-open ended with {status}");
+                }
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                let _ = child.kill();
+                panic!("xdg-open {url} did not return");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn with_server(gateway_url: Option<&str>) -> Self {
         let root = tempfile::tempdir().unwrap();
         for dir in ["data", "xdg-data", "xdg-config", "xdg-system", "bin"] {

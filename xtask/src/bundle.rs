@@ -622,7 +622,7 @@ pub fn scheme_handler() -> Result<String, String> {
 
 /// The step `cargo xtask test` runs: package the debug build, check the package, install it,
 /// check that the desktop hands companion:// links to it, remove it.
-pub fn test_step() -> Result<(), String> {
+pub fn test_step(tauri_driver: &Path) -> Result<(), String> {
     let deb = debug_deb()?;
     check_deb(&deb)?;
     scan(
@@ -641,10 +641,14 @@ pub fn test_step() -> Result<(), String> {
             installed.binary.display(),
             installed.desktop_file.display()
         );
-        // Hook for the sign-in through the installed app (issue 14, "Proof"): start
-        // `installed.binary` under Xvfb against sfsim and a gateway, choose the server, sign
-        // in, deliver the callback with `xdg-open companion://oauth/callback?…`.
-        Ok(())
+        // The installed binary under Xvfb against sfsim and a gateway: the rep chooses the
+        // server, signs in, and the callback comes through `xdg-open companion://…`.
+        let mut cargo =
+            crate::test::real_app_tests(tauri_driver, &[crate::test::INSTALLED_APP_TEST]);
+        cargo
+            .env("COMPANION_INSTALLED_APP", &installed.binary)
+            .env("COMPANION_INSTALLED_DESKTOP_FILE", &installed.desktop_file);
+        crate::test::run_on_a_display(&cargo)
     })?;
     let after = scheme_handler()?;
     if after == DESKTOP_FILE {

@@ -18,6 +18,7 @@ usage:
   cargo xtask demo [--no-app]   install what is missing, build, start sfsim + gateway + the app
                                 (--no-app: only sfsim and the gateway, for a machine without a display)
   cargo xtask test              install what the tests need and run every test: Rust, UI, real app
+  cargo xtask test package      only the package step of `test` (the app built as `test` builds it)
   cargo xtask bundle            the release app as .deb and .rpm (target/release/bundle/), checked:
                                 no secret or token inside, companion:// handler, icons, Depends
   cargo xtask bench sfsim|gateway|sync|push|app
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         ["demo"] => demo::run(demo::Options { app: true }),
         ["demo", "--no-app"] => demo::run(demo::Options { app: false }),
         ["test"] => test::run(),
+        ["test", "package"] => test::package_only(),
         ["bundle"] => bundle::run(),
         ["bench", what] => bench::run(what),
         ["soak", rest @ ..] => soak::run(rest),

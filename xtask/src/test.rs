@@ -124,39 +124,19 @@ pub fn run() -> Result<(), String> {
     })?;
     steps.run("real app (tauri-driver, WebKitWebDriver, Xvfb)", || {
         // `cargo test` above built the app (src-tauri's own tests need the binary) with the
-        // same features, so nothing is compiled twice.
-        let app = crate::target_dir().join("debug/companion-app");
-        let mut cargo = command(
-            "cargo",
-            &[
-                "test",
-                "--workspace",
-                "--features",
-                APP_FEATURES,
-                "--test",
-                "app_e2e",
-                "--",
-                "--ignored",
-                "--nocapture",
-            ],
+        // same features, so nothing is compiled twice. The installed package's test runs in
+        // the package step below, while it is installed.
+        let mut cargo = real_app_tests(&tauri_driver, &["--skip", INSTALLED_APP_TEST]);
+        cargo.env(
+            "COMPANION_APP_BIN",
+            crate::target_dir().join("debug/companion-app"),
         );
-        cargo
-            .env("COMPANION_APP_BIN", &app)
-            .env("TAURI_DRIVER_BIN", &tauri_driver)
-            .env(
-                "COMPANION_SCREENSHOT_DIR",
-                crate::target_dir().join("app-screenshots"),
-            );
-        let session = with_keyring_session(&cargo)?;
-        let mut display = command("xvfb-run", &["-a", "-s", "-screen 0 1280x800x24"]);
-        display.arg(session.get_program()).args(session.get_args());
-        copy_env(&session, &mut display);
-        process::run(in_dir(&mut display, &root))
+        run_on_a_display(&cargo)
     })?;
     drop(database);
     steps.run(
-        "the .deb: no secret inside, installs, handles companion://, removes",
-        crate::bundle::test_step,
+        "the .deb: no secret inside, installs, signs a rep in through xdg-open, removes",
+        || crate::bundle::test_step(&tauri_driver),
     )?;
 
     steps.report();
@@ -166,6 +146,63 @@ pub fn run() -> Result<(), String> {
     );
     println!("steps: {} passed, 0 failed", steps.done.len());
     Ok(())
+}
+
+/// Only the package step, for working on it: builds the app as the Rust-tests step does.
+pub fn package_only() -> Result<(), String> {
+    let tauri_driver = install::tauri_driver()?;
+    process::run(in_dir(
+        &mut command(
+            "cargo",
+            &[
+                "test",
+                "--workspace",
+                "--features",
+                APP_FEATURES,
+                "--no-run",
+            ],
+        ),
+        &crate::root(),
+    ))?;
+    crate::bundle::test_step(&tauri_driver)
+}
+
+/// The test in tests/app_e2e.rs that drives the installed package.
+pub(crate) const INSTALLED_APP_TEST: &str = "installed_package_";
+
+/// `cargo test` of the real-app tests (tests/app_e2e.rs) with `filter` (libtest arguments).
+pub(crate) fn real_app_tests(tauri_driver: &Path, filter: &[&str]) -> Command {
+    let mut cargo = command(
+        "cargo",
+        &[
+            "test",
+            "--workspace",
+            "--features",
+            APP_FEATURES,
+            "--test",
+            "app_e2e",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ],
+    );
+    cargo
+        .args(filter)
+        .env("TAURI_DRIVER_BIN", tauri_driver)
+        .env(
+            "COMPANION_SCREENSHOT_DIR",
+            crate::target_dir().join("app-screenshots"),
+        );
+    cargo
+}
+
+/// Runs `inner` on a virtual display (Xvfb) inside a keyring session, from the repository.
+pub(crate) fn run_on_a_display(inner: &Command) -> Result<(), String> {
+    let session = with_keyring_session(inner)?;
+    let mut display = command("xvfb-run", &["-a", "-s", "-screen 0 1280x800x24"]);
+    display.arg(session.get_program()).args(session.get_args());
+    copy_env(&session, &mut display);
+    process::run(in_dir(&mut display, &crate::root()))
 }
 
 /// Runs `inner` in a private D-Bus session with an unlocked gnome-keyring, so the OS keyring
