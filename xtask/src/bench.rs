@@ -151,13 +151,37 @@ pub fn example_env(example: &mut Command, release: &Release, server: &postgres::
 fn gateway(root: &Path) -> Result<(), String> {
     let release = build_gateway_binaries(root, &["gateway_calls_bench", "gateway_bench"])?;
     process::run(in_dir(&mut release.example("gateway_calls_bench"), root))?;
-    let server = bench_postgres()?;
-    let mut bench = release.example("gateway_bench");
-    example_env(&mut bench, &release, &server);
-    let outcome = process::run(in_dir(&mut bench, root));
-    drop(server);
-    outcome
+    // Twice, unless COMPANION_BENCH_INSTANCE_CPUS says which: the instances sharing this
+    // machine's cores with everything else, then each held to half a core (as a container's CPU
+    // limit holds a deployed instance; the database, sfsim and the load generator outside it).
+    let limits: Vec<Option<String>> = match std::env::var("COMPANION_BENCH_INSTANCE_CPUS") {
+        Ok(cpus) => vec![Some(cpus)],
+        Err(_) if process::is_root() => vec![None, Some(INSTANCE_CPUS.to_string())],
+        Err(_) => {
+            println!(
+                "xtask: not root, so no run with a CPU limit per instance (a cgroup each); \
+                 only the instances sharing the machine"
+            );
+            vec![None]
+        }
+    };
+    for limit in limits {
+        let server = bench_postgres()?;
+        let mut bench = release.example("gateway_bench");
+        example_env(&mut bench, &release, &server);
+        match &limit {
+            Some(cpus) => bench.env("COMPANION_BENCH_INSTANCE_CPUS", cpus),
+            None => bench.env_remove("COMPANION_BENCH_INSTANCE_CPUS"),
+        };
+        let outcome = process::run(in_dir(&mut bench, root));
+        drop(server);
+        outcome?;
+    }
+    Ok(())
 }
+
+/// The CPU limit of each gateway instance in the bench's second run, in cores.
+const INSTANCE_CPUS: &str = "0.5";
 
 fn app(root: &std::path::Path) -> Result<(), String> {
     use crate::install;

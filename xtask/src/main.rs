@@ -24,7 +24,9 @@ usage:
   cargo xtask bench sfsim|gateway|sync|push|app
                                 benchmarks (release build), printing their figures; gateway:
                                 calls and latency, then SQLite / PostgreSQL x1 / x2 under 20 and
-                                200 clients (syncs/s, writes/s, p50/p99, Salesforce calls per op)
+                                200 clients (syncs/s, writes/s, p50/p99, Salesforce calls per op),
+                                the instances sharing the machine, then each held to 0.5 core
+                                (a cgroup; root; COMPANION_BENCH_INSTANCE_CPUS=N: only that)
   cargo xtask soak gateway [--minutes N] [--seed S]
                                 two gateways on PostgreSQL for N minutes (default 2), one killed
                                 every few seconds, sfsim faults on writes: every write must end

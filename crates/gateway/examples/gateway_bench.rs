@@ -17,7 +17,14 @@
 //! REST call, default 50), `COMPANION_BENCH_SECONDS` (measured time per row, default 10),
 //! `COMPANION_BENCH_WARMUP_SECONDS` (default 2), `COMPANION_BENCH_STORES` (which of
 //! `sqlite,pg1,pg2`, in order; default all), `COMPANION_BENCH_DATABASE_MAX_CONNECTIONS` (the
-//! PostgreSQL pool of each instance; default the gateway's).
+//! PostgreSQL pool of each instance; default the gateway's), `COMPANION_BENCH_INSTANCE_CPUS`
+//! (each gateway process limited to this many cores, as a container's CPU limit does to a
+//! deployed instance, through a cgroup of its own; root only; default no limit).
+//!
+//! Without a limit, one instance takes whatever CPU the machine has left, so a second instance
+//! on the same cores cannot add any: only with each instance held to its own share, and the
+//! database, sfsim and the load generator outside it, does "per instance" mean what it means
+//! in a deployment (instances on machines of their own, the database on another).
 //!
 //! Under each row, where the CPU went: milliseconds per operation of the gateways, PostgreSQL
 //! (postmaster and backends), sfsim and this load generator, and how busy the machine's cores
@@ -32,6 +39,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::cpu_cap::CpuCap;
 use common::{GatewaySettings, Server};
 use serde_json::json;
 
@@ -78,6 +86,8 @@ struct Settings {
     /// The stores and instance counts to run, in order.
     stores: Vec<(Store, usize)>,
     database_max_connections: Option<u32>,
+    /// Each gateway process held to this many cores (a cgroup CPU quota).
+    instance_cpus: Option<f64>,
     latency_ms: u64,
     measure: Duration,
     warmup: Duration,
@@ -207,6 +217,14 @@ async fn main() {
                     panic!("COMPANION_BENCH_DATABASE_MAX_CONNECTIONS must be a whole number")
                 })
             }),
+        instance_cpus: std::env::var("COMPANION_BENCH_INSTANCE_CPUS")
+            .ok()
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| {
+                text.trim().parse().unwrap_or_else(|_| {
+                    panic!("COMPANION_BENCH_INSTANCE_CPUS must be a number of cores, like 0.5")
+                })
+            }),
         latency_ms: number("COMPANION_BENCH_LATENCY_MS", 50),
         measure: Duration::from_secs(number("COMPANION_BENCH_SECONDS", 10)),
         warmup: Duration::from_secs(number("COMPANION_BENCH_WARMUP_SECONDS", 2)),
@@ -215,24 +233,32 @@ async fn main() {
     println!(
         "gateway bench: setup: sfsim --latency-ms {} (a constant delay per Salesforce REST call); \
          {} s measured per row after {} s of warm-up; every client has {SESSIONS_PER_CLIENT} \
-         sessions of its own; gateways log at warn; PostgreSQL pool per instance: {}",
+         sessions of its own; gateways log at warn; PostgreSQL pool per instance: {}; CPU \
+         per instance: {}",
         settings.latency_ms,
         settings.measure.as_secs(),
         settings.warmup.as_secs(),
         settings
             .database_max_connections
-            .map_or("the gateway's default".to_string(), |n| n.to_string())
+            .map_or("the gateway's default".to_string(), |n| n.to_string()),
+        settings
+            .instance_cpus
+            .map_or("no limit (shares the machine)".to_string(), |cpus| format!(
+                "{cpus} cores (a cgroup quota each)"
+            ))
     );
     println!(
         "gateway bench: load average (1 min) before the runs: {}",
         common::cpu::load_average()
     );
-    println!(
-        "gateway bench: caveat: sfsim, PostgreSQL, the gateways and this load generator all share \
-         this machine's {} cores; two instances can beat one only where an instance is bound by \
-         its own limits or by Salesforce's latency, not by the CPU",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
+    if settings.instance_cpus.is_none() {
+        println!(
+            "gateway bench: caveat: sfsim, PostgreSQL, the gateways and this load generator all \
+             share this machine's {} cores; two instances can beat one only where an instance \
+             is bound by its own limits or by Salesforce's latency, not by the CPU",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+    }
 
     let sim_log = work.path().join("sfsim.log");
     let sim = common::start_sfsim(
@@ -255,11 +281,11 @@ async fn main() {
     let mut rows = Vec::new();
     for (store, instances) in settings.stores.clone() {
         let gateways = start_gateways(&settings, store, instances, &sim.url, work.path()).await;
-        let urls: Vec<String> = gateways.iter().map(|g| g.url.clone()).collect();
+        let urls: Vec<String> = gateways.iter().map(|(g, _)| g.url.clone()).collect();
         let sessions = sign_in_all(&http, &sim.url, &urls).await;
         let cursors = finished_syncs(&http, &urls[0], &sessions).await;
         let pids = Pids {
-            gateways: gateways.iter().filter_map(|g| g.child.id()).collect(),
+            gateways: gateways.iter().filter_map(|(g, _)| g.child.id()).collect(),
             sfsim: sim.child.id().expect("sfsim runs"),
             postgres: settings.postgres_pid,
         };
@@ -274,12 +300,13 @@ async fn main() {
                 rows.push(row);
             }
         }
-        for gateway in gateways {
+        for (gateway, cap) in gateways {
             gateway.kill().await;
+            drop(cap);
         }
     }
     sim.kill().await;
-    print_goals(&rows);
+    print_goals(&rows, settings.instance_cpus);
     println!(
         "gateway bench: load average (1 min) after the runs: {}",
         common::cpu::load_average()
@@ -292,7 +319,7 @@ async fn start_gateways(
     instances: usize,
     sim_url: &str,
     work: &std::path::Path,
-) -> Vec<Server> {
+) -> Vec<(Server, Option<CpuCap>)> {
     let name = format!("{}x{instances}", store.name());
     let database_url = match store {
         Store::Sqlite => None,
@@ -315,11 +342,14 @@ async fn start_gateways(
             log_filter: "warn".into(),
         };
         let log = work.join(format!("gateway-{name}-{i}.log"));
-        gateways.push(
-            common::start_gateway(&settings.gateway_bin, &gateway_settings, &log)
-                .await
-                .unwrap_or_else(|e| panic!("{e}")),
-        );
+        let gateway = common::start_gateway(&settings.gateway_bin, &gateway_settings, &log)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cap = settings.instance_cpus.map(|cpus| {
+            CpuCap::apply(gateway.child.id().expect("the gateway runs"), cpus)
+                .unwrap_or_else(|e| panic!("COMPANION_BENCH_INSTANCE_CPUS: {e}"))
+        });
+        gateways.push((gateway, cap));
     }
     gateways
 }
@@ -542,7 +572,10 @@ fn print_row(row: &Row) {
     );
 }
 
-fn print_goals(rows: &[Row]) {
+fn print_goals(rows: &[Row], instance_cpus: Option<f64>) {
+    let limit = instance_cpus.map_or(", no CPU limit per instance".to_string(), |cpus| {
+        format!(", each instance limited to {cpus} cores")
+    });
     let row = |store: Store, instances: usize, clients: usize, op: Op| {
         rows.iter().find(|r| {
             r.store == store && r.instances == instances && r.clients == clients && r.op == op
@@ -561,14 +594,14 @@ fn print_goals(rows: &[Row]) {
             let pg2 = row(Store::Postgres, 2, *clients, op);
             if let (Some(sqlite), Some(pg1)) = (sqlite, pg1) {
                 println!(
-                    "gateway bench: pg/sqlite per instance = {:.2} (goal ≥ 0.75) [{} {clients} clients]{judged}",
+                    "gateway bench: pg/sqlite per instance = {:.2} (goal ≥ 0.75) [{} {clients} clients{limit}]{judged}",
                     pg1.rps / sqlite.rps,
                     op.name()
                 );
             }
             if let (Some(pg1), Some(pg2)) = (pg1, pg2) {
                 println!(
-                    "gateway bench: pg×2 / pg×1 = {:.2} (goal > 1) [{} {clients} clients]{judged}",
+                    "gateway bench: pg×2 / pg×1 = {:.2} (goal > 1) [{} {clients} clients{limit}]{judged}",
                     pg2.rps / pg1.rps,
                     op.name()
                 );

@@ -478,3 +478,77 @@ pub mod cpu {
             .unwrap_or_else(|| "?".into())
     }
 }
+
+/// A CPU limit on one process, as a container's CPU limit puts one on a deployed instance:
+/// its own cgroup with a CFS quota (`cpu.cfs_quota_us` under cgroup v1's `cpu` controller, or
+/// `cpu.max` under cgroup v2). Linux, as root. A few writes to `/sys/fs/cgroup` need no crate.
+pub mod cpu_cap {
+    use std::path::PathBuf;
+
+    const PERIOD_US: u64 = 100_000;
+
+    /// The cgroup; removed when dropped (once the process in it has exited).
+    pub struct CpuCap {
+        dir: PathBuf,
+    }
+
+    impl CpuCap {
+        /// Puts `pid` (all its threads) in a new cgroup allowed `cpus` cores' worth of time.
+        pub fn apply(pid: u32, cpus: f64) -> Result<CpuCap, String> {
+            if cpus.is_nan() || cpus <= 0.0 {
+                return Err(format!("a CPU cap must be more than 0 cores, not {cpus}"));
+            }
+            let quota = (cpus * PERIOD_US as f64).round() as u64;
+            let name = format!("companion-bench-{pid}");
+            let v2 = PathBuf::from("/sys/fs/cgroup");
+            let v1 = v2.join("cpu");
+            let write = |path: PathBuf, text: String| {
+                std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+            };
+            let dir = if v1.join("cpu.cfs_quota_us").is_file() {
+                let dir = v1.join(name);
+                create(&dir)?;
+                write(dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+                write(dir.join("cpu.cfs_quota_us"), quota.to_string())?;
+                dir
+            } else if std::fs::read_to_string(v2.join("cgroup.controllers"))
+                .is_ok_and(|c| c.split_whitespace().any(|c| c == "cpu"))
+            {
+                // The cpu controller must be enabled for the root's children.
+                write(v2.join("cgroup.subtree_control"), "+cpu".into())?;
+                let dir = v2.join(name);
+                create(&dir)?;
+                write(dir.join("cpu.max"), format!("{quota} {PERIOD_US}"))?;
+                dir
+            } else {
+                return Err("no cgroup cpu controller under /sys/fs/cgroup".into());
+            };
+            let cap = CpuCap { dir };
+            write(cap.dir.join("cgroup.procs"), pid.to_string())?;
+            Ok(cap)
+        }
+    }
+
+    fn create(dir: &PathBuf) -> Result<(), String> {
+        match std::fs::create_dir(dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(format!(
+                "creating the cgroup {} (as root?): {e}",
+                dir.display()
+            )),
+        }
+    }
+
+    impl Drop for CpuCap {
+        fn drop(&mut self) {
+            // A cgroup goes once it holds no process; the killed instance may take a moment.
+            for _ in 0..50 {
+                if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}

@@ -462,7 +462,10 @@ impl PgStore {
     }
 
     /// End held keys and write the audit lines in one statement (atomic like a transaction,
-    /// one round trip).
+    /// one round trip). Several keys are planned for their arguments every time (an unnamed
+    /// statement): a cached generic plan cannot know how many keys the arrays hold, and one
+    /// made while the table was nearly empty kept scanning every key the user ever sent (2 ms
+    /// a write after 15,000 writes).
     pub async fn finish_keys(
         &self,
         user_id: &str,
@@ -506,7 +509,48 @@ impl PgStore {
         let audit_keys: Vec<&str> = audit.iter().map(|e| e.idempotency_key.as_str()).collect();
         let outcomes: Vec<&str> = audit.iter().map(|e| e.outcome).collect();
         let audit_statuses: Vec<i32> = audit.iter().map(|e| i32::from(e.status)).collect();
-        sqlx::query(
+        const AUDIT: &str = "INSERT INTO audit_log
+                 (user_id, at, action, record_id, idempotency_key, outcome, status)
+             SELECT $1, $2, a, r, k, o, s
+             FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::int[])
+                  WITH ORDINALITY AS t(a, r, k, o, s, n)
+             ORDER BY n";
+        // The usual write ends one key: found by its primary key, a plan worth caching.
+        if let ([key], [state], [status], [body], [record]) = (
+            keys.as_slice(),
+            states.as_slice(),
+            statuses.as_slice(),
+            bodies.as_slice(),
+            records.as_slice(),
+        ) {
+            if *state != "release" {
+                sqlx::query(&format!(
+                    "WITH settled AS (
+                         UPDATE idempotency_keys
+                         SET state = $4, status = $5, body = $6, record_id = $7, updated_at = $2
+                         WHERE user_id = $1 AND idempotency_key = $3
+                         RETURNING 1
+                     )
+                     {AUDIT}"
+                ))
+                .bind(user_id)
+                .bind(now)
+                .bind(*key)
+                .bind(*state)
+                .bind(*status)
+                .bind(body.as_deref())
+                .bind(*record)
+                .bind(&actions)
+                .bind(&audit_records)
+                .bind(&audit_keys)
+                .bind(&outcomes)
+                .bind(&audit_statuses)
+                .execute(&self.pool)
+                .await?;
+                return Ok(());
+            }
+        }
+        sqlx::query(&format!(
             "WITH finished AS (
                  SELECT * FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
                      AS f(idempotency_key, state, status, body, record_id)
@@ -524,12 +568,8 @@ impl PgStore {
                    AND f.state = 'release'
                  RETURNING 1
              )
-             INSERT INTO audit_log (user_id, at, action, record_id, idempotency_key, outcome, status)
-             SELECT $1, $2, a, r, k, o, s
-             FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::int[])
-                  WITH ORDINALITY AS t(a, r, k, o, s, n)
-             ORDER BY n",
-        )
+             {AUDIT}"
+        ))
         .bind(user_id)
         .bind(now)
         .bind(&keys)
@@ -542,6 +582,7 @@ impl PgStore {
         .bind(&audit_keys)
         .bind(&outcomes)
         .bind(&audit_statuses)
+        .persistent(false)
         .execute(&self.pool)
         .await?;
         Ok(())
