@@ -386,6 +386,7 @@ impl PgStore {
                 .bind(user_id)
                 .bind(&inserted_keys)
                 .bind(now)
+                .persistent(false)
                 .execute(&self.pool)
                 .await;
                 return Err(e);
@@ -417,6 +418,8 @@ impl PgStore {
         )
         .bind(user_id)
         .bind(&keys)
+        // Planned for these keys (see finish_keys: a cached plan may scan all the user's keys).
+        .persistent(false)
         .fetch_all(&mut *tx)
         .await?;
         let mut found = std::collections::HashMap::new();
@@ -454,6 +457,7 @@ impl PgStore {
             .bind(user_id)
             .bind(&recovered)
             .bind(now)
+            .persistent(false)
             .execute(&mut *tx)
             .await?;
         }
