@@ -22,9 +22,7 @@ async fn a_rep_chooses_the_companion_server_on_the_first_screen() {
     let _one = ONE_APP_AT_A_TIME.lock().await;
     let app_bin = PathBuf::from(env("COMPANION_APP_BIN"));
     let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
-    let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let shot = |name: &str| screenshots.join(format!("server-{name}.png"));
+    let shot = screenshots("server-");
 
     let sim = start_sim(sfsim::SimConfig::default()).await;
     let gateway_dir = tempfile::tempdir().unwrap();
@@ -109,9 +107,7 @@ async fn installed_package_a_rep_chooses_the_server_and_signs_in_through_xdg_ope
     let app_bin = PathBuf::from(env("COMPANION_INSTALLED_APP"));
     let desktop_file = PathBuf::from(env("COMPANION_INSTALLED_DESKTOP_FILE"));
     let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
-    let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let shot = |name: &str| screenshots.join(format!("installed-{name}.png"));
+    let shot = screenshots("installed-");
 
     let sim = start_sim(sfsim::SimConfig::default()).await;
     let gateway_dir = tempfile::tempdir().unwrap();
@@ -182,9 +178,7 @@ async fn a_rep_signs_in_works_offline_and_every_change_reaches_salesforce_once()
     let _one = ONE_APP_AT_A_TIME.lock().await;
     let app_bin = PathBuf::from(env("COMPANION_APP_BIN"));
     let driver_bin = PathBuf::from(env("TAURI_DRIVER_BIN"));
-    let screenshots = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
-    std::fs::create_dir_all(&screenshots).unwrap();
-    let shot = |name: &str| screenshots.join(format!("{name}.png"));
+    let shot = screenshots("");
 
     let sim = start_sim(sfsim::SimConfig {
         control: true,
@@ -438,6 +432,13 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// Where a test's screenshots go: `COMPANION_SCREENSHOT_DIR/<prefix><name>.png`.
+fn screenshots(prefix: &'static str) -> impl Fn(&str) -> PathBuf {
+    let dir = PathBuf::from(env("COMPANION_SCREENSHOT_DIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    move |name| dir.join(format!("{prefix}{name}.png"))
 }
 
 fn env(name: &str) -> String {

@@ -88,23 +88,12 @@ impl Desktop {
         let mut open = Command::new("xdg-open");
         open.arg(url).stdout(Stdio::null());
         self.apply(&mut open);
-        let mut child = open.spawn().expect("xdg-open starts");
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                // As in `deliver_link`: the second instance may die of SIGSEGV after handing the
-                // URL over, and xdg-open then reports a failure; the caller asserts what the rep
-                // sees.
-                if !status.success() {
-                    eprintln!("note: xdg-open ended with {status}");
-                }
-                return;
-            }
-            if started.elapsed() > PATIENCE {
-                let _ = child.kill();
-                panic!("xdg-open {url} did not return");
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let child = open.spawn().expect("xdg-open starts");
+        let status = exit_within_patience(child, "xdg-open");
+        // As in `deliver_link`: the second instance may die of SIGSEGV after handing the URL
+        // over, and xdg-open then reports a failure; the caller asserts what the rep sees.
+        if !status.success() {
+            eprintln!("note: xdg-open ended with {status}");
         }
     }
 
@@ -181,31 +170,36 @@ impl Desktop {
         let mut second = Command::new(app_bin);
         second.arg(url).stdout(Stdio::null());
         self.apply(&mut second);
-        let mut child = second.spawn().expect("second instance starts");
-        let started = Instant::now();
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                // A non-zero exit code means the hand-over failed. single-instance calls
-                // `process::exit(0)` only after the running app accepted the URL; that exit,
-                // with WebKitGTK's threads alive, now and then dies of SIGSEGV instead. The rep
-                // never sees the second process; what they see (the running app acting on the
-                // link) is asserted by the caller.
-                use std::os::unix::process::ExitStatusExt;
-                assert!(
-                    status.success() || status.signal().is_some(),
-                    "second instance exited with {status}"
-                );
-                if !status.success() {
-                    eprintln!("note: the second instance ended with {status} after handing over");
-                }
-                return;
-            }
-            if started.elapsed() > PATIENCE {
-                let _ = child.kill();
-                panic!("the second instance did not hand the link over and exit");
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        let child = second.spawn().expect("second instance starts");
+        let status = exit_within_patience(child, "the second instance (handing the link over)");
+        // A non-zero exit code means the hand-over failed. single-instance calls
+        // `process::exit(0)` only after the running app accepted the URL; that exit, with
+        // WebKitGTK's threads alive, now and then dies of SIGSEGV instead. The rep never sees
+        // the second process; what they see (the running app acting on the link) is asserted
+        // by the caller.
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            status.success() || status.signal().is_some(),
+            "second instance exited with {status}"
+        );
+        if !status.success() {
+            eprintln!("note: the second instance ended with {status} after handing over");
         }
+    }
+}
+
+/// Waits for `child` to exit, killing it and failing after [`PATIENCE`].
+fn exit_within_patience(mut child: Child, what: &str) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > PATIENCE {
+            let _ = child.kill();
+            panic!("{what} did not exit within {PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -71,19 +71,7 @@ pub fn run() -> Result<(), String> {
             workspace.env(postgres::URL_VAR, &database.url);
             process::run(in_dir(&mut with_keyring_session(&workspace)?, &root))?;
             // The OS-keyring round trip is ignored where no Secret Service runs; here one does.
-            let mut keyring = command(
-                "cargo",
-                &[
-                    "test",
-                    "--workspace",
-                    "--features",
-                    APP_FEATURES,
-                    "--test",
-                    "keyring",
-                    "--",
-                    "--ignored",
-                ],
-            );
+            let mut keyring = ignored_tests("keyring");
             keyring.env(postgres::URL_VAR, &database.url);
             process::run(in_dir(&mut with_keyring_session(&keyring)?, &root))
         },
@@ -94,20 +82,7 @@ pub fn run() -> Result<(), String> {
             // An ignored test (crates/gateway/tests/fuzz.rs): it starts sfsim and the gateway
             // and runs schemathesis at them. Built as the step above built it: nothing compiles
             // again.
-            let mut cargo = command(
-                "cargo",
-                &[
-                    "test",
-                    "--workspace",
-                    "--features",
-                    APP_FEATURES,
-                    "--test",
-                    "fuzz",
-                    "--",
-                    "--ignored",
-                    "--nocapture",
-                ],
-            );
+            let mut cargo = ignored_tests("fuzz");
             cargo.env("SCHEMATHESIS_BIN", &schemathesis);
             process::run(in_dir(&mut cargo, &root))
         },
@@ -167,12 +142,10 @@ pub fn package_only() -> Result<(), String> {
     crate::bundle::test_step(&tauri_driver)
 }
 
-/// The test in tests/app_e2e.rs that drives the installed package.
-pub(crate) const INSTALLED_APP_TEST: &str = "installed_package_";
-
-/// `cargo test` of the real-app tests (tests/app_e2e.rs) with `filter` (libtest arguments).
-pub(crate) fn real_app_tests(tauri_driver: &Path, filter: &[&str]) -> Command {
-    let mut cargo = command(
+/// `cargo test` of the ignored tests of the integration-test target `target` (built with the
+/// same features as the Rust-tests step, so nothing compiles again), their output shown.
+fn ignored_tests(target: &str) -> Command {
+    command(
         "cargo",
         &[
             "test",
@@ -180,12 +153,20 @@ pub(crate) fn real_app_tests(tauri_driver: &Path, filter: &[&str]) -> Command {
             "--features",
             APP_FEATURES,
             "--test",
-            "app_e2e",
+            target,
             "--",
             "--ignored",
             "--nocapture",
         ],
-    );
+    )
+}
+
+/// The test in tests/app_e2e.rs that drives the installed package.
+pub(crate) const INSTALLED_APP_TEST: &str = "installed_package_";
+
+/// `cargo test` of the real-app tests (tests/app_e2e.rs) with `filter` (libtest arguments).
+pub(crate) fn real_app_tests(tauri_driver: &Path, filter: &[&str]) -> Command {
+    let mut cargo = ignored_tests("app_e2e");
     cargo
         .args(filter)
         .env("TAURI_DRIVER_BIN", tauri_driver)
