@@ -9,7 +9,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::app::{AppSession, Desktop, TauriDriver, PATIENCE};
+use common::app::{AppSession, Desktop, SystemPreset, TauriDriver, PATIENCE};
 use common::*;
 
 /// The app as installed: no server fixed. The first screen asks for the company's server,
@@ -34,24 +34,8 @@ async fn a_rep_chooses_the_companion_server_on_the_first_screen() {
     // The first screen: the preset is there; sfsim answers, but not as a Companion server.
     app.wait_for_text_containing("h1", "Your company's Companion server")
         .await;
-    let started = std::time::Instant::now();
-    loop {
-        let value = app
-            .call(
-                reqwest::Method::POST,
-                "/execute/sync",
-                Some(serde_json::json!({
-                    "script": "return document.querySelector('[data-testid=server-address]').value;",
-                    "args": [],
-                })),
-            )
-            .await;
-        if value == gateway.base_url() {
-            break;
-        }
-        assert!(started.elapsed() < PATIENCE, "not prefilled: {value}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    app.wait_for_value("[data-testid=server-address]", &gateway.base_url())
+        .await;
     app.type_into("[data-testid=server-address]", &sim.base_url())
         .await;
     app.click("[data-testid=server-continue]").await;
@@ -92,8 +76,8 @@ async fn a_rep_chooses_the_companion_server_on_the_first_screen() {
 }
 
 /// The app as a rep gets it: `apt install ./companion_….deb`, then started from the desktop.
-/// The installed binary asks for the server on its first screen (no preset, nothing fixed); the
-/// rep signs in in the browser (played by the test), and Salesforce's redirect to
+/// The installed binary asks for the server on its first screen, prefilled from the
+/// administrator's `/etc/companion/companion.toml` (nothing fixed); the rep signs in in the browser (played by the test), and Salesforce's redirect to
 /// `companion://oauth/callback?…` goes through `xdg-open`, exactly as the desktop does: the MIME
 /// database names the package's desktop entry, whose `Exec` line starts `companion-app %u`,
 /// which hands the link to the running app. The rep's contacts appear.
@@ -120,12 +104,14 @@ async fn installed_package_a_rep_chooses_the_server_and_signs_in_through_xdg_ope
         "the installed desktop entry must handle companion:// links"
     );
 
-    // The first screen: nothing preset, the rep types the company's server.
+    // The first screen: the server the administrator preset in /etc/companion is there; the
+    // rep takes it.
+    let _preset = SystemPreset::set(&gateway.base_url());
     let driver = TauriDriver::start(&driver_bin, &desktop);
     let app = driver.launch(&app_bin).await;
     app.wait_for_text_containing("h1", "Your company's Companion server")
         .await;
-    app.type_into("[data-testid=server-address]", &gateway.base_url())
+    app.wait_for_value("[data-testid=server-address]", &gateway.base_url())
         .await;
     app.screenshot(&shot("01-first-screen")).await;
     app.click("[data-testid=server-continue]").await;

@@ -17,6 +17,9 @@ pub struct Desktop {
     /// The developer's fixed server (`COMPANION_GATEWAY_URL`); `None`: the rep chooses it, and
     /// the administrator's preset file in this desktop prefills the first screen.
     gateway_url: Option<String>,
+    /// The app reads the administrator's preset where an installed app does
+    /// (`/etc/companion/companion.toml`), not from this desktop's folder.
+    system_preset: bool,
 }
 
 impl Desktop {
@@ -37,12 +40,14 @@ impl Desktop {
         desktop
     }
 
-    /// A desktop like a rep's after `apt install ./companion_….deb`: no server fixed and none
-    /// preset, and the installed package as the only application — its desktop entry, and the
+    /// A desktop like a rep's after `apt install ./companion_….deb`: no server fixed, the
+    /// preset read from /etc/companion (see [`SystemPreset`]), and the installed package as the
+    /// only application — its desktop entry, and the
     /// MIME cache `update-desktop-database` builds from it (what the package's trigger does for
     /// /usr/share/applications). No browser is registered, so http links go to `BROWSER`.
     pub fn with_installed_entry(desktop_file: &Path) -> Self {
-        let desktop = Self::with_server(None);
+        let mut desktop = Self::with_server(None);
+        desktop.system_preset = true;
         let applications = desktop.root.path().join("xdg-system/applications");
         std::fs::create_dir_all(&applications).unwrap();
         std::os::unix::fs::symlink(
@@ -127,6 +132,7 @@ impl Desktop {
         Desktop {
             root,
             gateway_url: gateway_url.map(str::to_string),
+            system_preset: false,
         }
     }
 
@@ -136,8 +142,12 @@ impl Desktop {
             Some(url) => command.env("COMPANION_GATEWAY_URL", url),
             None => command.env_remove("COMPANION_GATEWAY_URL"),
         };
+        if self.system_preset {
+            command.env_remove("COMPANION_PRESET_FILE");
+        } else {
+            command.env("COMPANION_PRESET_FILE", dir("companion.toml"));
+        }
         command
-            .env("COMPANION_PRESET_FILE", dir("companion.toml"))
             .env("COMPANION_DATA_DIR", dir("data"))
             .env("XDG_DATA_HOME", dir("xdg-data"))
             .env("XDG_CONFIG_HOME", dir("xdg-config"))
@@ -186,6 +196,78 @@ impl Desktop {
             eprintln!("note: the second instance ended with {status} after handing over");
         }
     }
+}
+
+/// The administrator's server preset where the installed app reads it,
+/// `/etc/companion/companion.toml` (written as root, or through `sudo -n`, as the package was
+/// installed); removed when dropped. Refuses to replace a preset the machine already has.
+pub struct SystemPreset;
+
+impl SystemPreset {
+    pub const FILE: &'static str = "/etc/companion/companion.toml";
+
+    pub fn set(server: &str) -> SystemPreset {
+        assert!(
+            !Path::new(Self::FILE).exists(),
+            "{} exists already: this test will not replace a real preset",
+            Self::FILE
+        );
+        let text = format!("# set by the administrator\nserver = \"{server}\"\n");
+        as_root(&["mkdir", "-p", "/etc/companion"], None);
+        as_root(&["tee", Self::FILE], Some(&text));
+        SystemPreset
+    }
+}
+
+impl Drop for SystemPreset {
+    fn drop(&mut self) {
+        as_root(&["rm", "-f", Self::FILE], None);
+        // Only when empty: an administrator's other files stay.
+        let _ = Command::new("rmdir")
+            .arg("/etc/companion")
+            .stderr(Stdio::null())
+            .status();
+        let _ = Command::new("sudo")
+            .args(["-n", "rmdir", "/etc/companion"])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Runs `args` as root: directly when this process is root, else through `sudo -n`.
+fn as_root(args: &[&str], stdin: Option<&str>) {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0");
+    let mut command = if root {
+        let mut command = Command::new(args[0]);
+        command.args(&args[1..]);
+        command
+    } else {
+        let mut command = Command::new("sudo");
+        command.arg("-n").args(args);
+        command
+    };
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::null());
+    let mut child = command.spawn().expect("runs as root");
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{args:?} as root: {status}");
 }
 
 /// Waits for `child` to exit, killing it and failing after [`PATIENCE`].
@@ -421,6 +503,31 @@ impl AppSession {
             json!([]),
         )
         .await;
+    }
+
+    /// Waits until the field `css` holds `value`.
+    pub async fn wait_for_value(&self, css: &str, value: &str) {
+        let started = Instant::now();
+        loop {
+            let now = self
+                .call(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    Some(json!({
+                        "script": "const e = document.querySelector(arguments[0]); return e ? e.value : null;",
+                        "args": [css],
+                    })),
+                )
+                .await;
+            if now == value {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{css} holds {now}, not {value:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Types `text` into the field `css` (replacing what it holds), as keystrokes.
