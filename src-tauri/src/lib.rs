@@ -170,13 +170,15 @@ fn listen_for_deep_links<R: Runtime>(app: &tauri::AppHandle<R>) {
     }
 }
 
-/// The .deb and .rpm put the app in `/usr/bin` with a desktop entry for `companion://`; a
-/// development build or an AppImage runs from anywhere else.
+/// The .deb and .rpm install the app as `/usr/bin/companion-app` with the desktop entry
+/// `/usr/share/applications/Companion.desktop` (the bundler names it after the product), which
+/// handles `companion://`. A development build, an AppImage or a copy elsewhere has no entry.
 #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
 fn installed_by_a_package() -> bool {
     cfg!(target_os = "linux")
-        && std::env::current_exe().is_ok_and(|exe| exe.starts_with("/usr/"))
-        && std::env::var_os("APPIMAGE").is_none()
+        && std::env::current_exe()
+            .is_ok_and(|exe| exe == std::path::Path::new("/usr/bin/companion-app"))
+        && std::path::Path::new("/usr/share/applications/Companion.desktop").is_file()
 }
 
 fn init_tracing() {
