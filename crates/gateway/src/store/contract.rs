@@ -609,7 +609,42 @@ async fn instances_starting_together_migrate_once() {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(applied, [(1, true)]);
+    assert_eq!(applied, [(1, true), (2, true)]);
+}
+
+/// A store opened with another token key than the database was first used with refuses to
+/// open, saying why; the first key still opens it.
+async fn another_token_key_is_refused_at_start(backend: &Backend) {
+    let other = TokenCipher::new(&[4u8; 32]);
+    let refused = match backend {
+        Backend::Sqlite { .. } => {
+            // One process holds a data folder at a time: this test's own folder.
+            let dir = tempfile::tempdir().unwrap();
+            drop(sqlite::SqliteStore::open(dir.path(), cipher()).expect("first key opens"));
+            let refused = sqlite::SqliteStore::open(dir.path(), other).map(|_| ());
+            sqlite::SqliteStore::open(dir.path(), cipher()).expect("the first key still opens");
+            refused
+        }
+        Backend::Postgres { url } => {
+            let (store, _hub) = backend.instance().await;
+            store.ping().await.unwrap();
+            let hub = Arc::new(HintHub::new());
+            let refused = postgres::PgStore::open(url, 2, other, hub)
+                .await
+                .map(|_| ());
+            backend.instance().await.0.ping().await.unwrap();
+            refused
+        }
+    };
+    match refused {
+        Err(GatewayError::Config(message)) => {
+            assert!(message.contains("token_key"), "{message}")
+        }
+        other => panic!(
+            "another token key was not refused: {:?}",
+            other.map(|_| "opened")
+        ),
+    }
 }
 
 macro_rules! on_both_backends {
@@ -643,4 +678,5 @@ on_both_backends!(
     one_key_claimed_by_two_instances_at_once_is_held_by_one,
     a_refresh_waits_for_the_other_instances_refresh_and_sees_it,
     notifications_are_remembered_once_per_org,
+    another_token_key_is_refused_at_start,
 );

@@ -84,6 +84,28 @@ macro_rules! dispatch {
     };
 }
 
+/// What [`check_token_key`] seals and opens, and the context it is bound to.
+const TOKEN_KEY_CHECK: &str = "companion token key check";
+
+/// A fresh sealing of the check value, for a database that has none yet.
+fn seal_token_key_check(cipher: &TokenCipher) -> Vec<u8> {
+    cipher.seal(TOKEN_KEY_CHECK, TOKEN_KEY_CHECK)
+}
+
+/// Refuses a token key other than the one the database was first used with: tokens and sync
+/// cursors made with one key are useless with another, and instances with different keys
+/// would fail each other's reps one request at a time instead of at start.
+fn check_token_key(cipher: &TokenCipher, sealed: &[u8]) -> StoreResult<()> {
+    match cipher.open(sealed, TOKEN_KEY_CHECK) {
+        Ok(value) if value == TOKEN_KEY_CHECK => Ok(()),
+        _ => Err(GatewayError::Config(
+            "token_key is not the key this database was first used with: every instance needs \
+             the same token_key (see the README on running several gateways)"
+                .into(),
+        )),
+    }
+}
+
 impl Store {
     /// Open the configured store: PostgreSQL when `database_url` is set (migrations applied once
     /// however many instances start together), else SQLite in `data_dir`. `hints` is the

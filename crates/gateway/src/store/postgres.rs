@@ -40,11 +40,18 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 /// The migrations, in order; applied at start under sqlx's advisory lock, so instances that
 /// start together apply each once. An edited migration (checksum) fails the start.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "token key check",
+        include_str!("../../migrations/postgres/0002_token_key_check.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     let migrations = MIGRATIONS
@@ -119,7 +126,17 @@ impl PgStore {
             .run(&mut conn)
             .await
             .map_err(|e| GatewayError::Store(format!("migrating the store: {e}")))?;
+        sqlx::query(
+            "INSERT INTO token_key_check (id, sealed) VALUES (1, $1) ON CONFLICT DO NOTHING",
+        )
+        .bind(super::seal_token_key_check(&cipher))
+        .execute(&mut conn)
+        .await?;
+        let sealed: Vec<u8> = sqlx::query_scalar("SELECT sealed FROM token_key_check WHERE id = 1")
+            .fetch_one(&mut conn)
+            .await?;
         conn.close().await?;
+        super::check_token_key(&cipher, &sealed)?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))

@@ -88,6 +88,13 @@ fn migrations() -> Migrations<'static> {
         );
         CREATE INDEX audit_log_by_user ON audit_log(user_id, at);",
         ),
+        // A value sealed with the token key first used (mod.rs, check_token_key).
+        M::up(
+            "CREATE TABLE token_key_check (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            sealed BLOB NOT NULL
+        );",
+        ),
     ])
 }
 
@@ -114,6 +121,16 @@ impl SqliteStore {
         migrations()
             .to_latest(&mut conn)
             .map_err(|e| GatewayError::Store(format!("migrating the store: {e}")))?;
+        conn.execute(
+            "INSERT OR IGNORE INTO token_key_check (id, sealed) VALUES (1, ?1)",
+            [super::seal_token_key_check(&cipher)],
+        )?;
+        let sealed: Vec<u8> = conn.query_row(
+            "SELECT sealed FROM token_key_check WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )?;
+        super::check_token_key(&cipher, &sealed)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             cipher,
