@@ -213,8 +213,13 @@ impl SystemPreset {
             Self::FILE
         );
         let text = format!("# set by the administrator\nserver = \"{server}\"\n");
-        as_root(&["mkdir", "-p", "/etc/companion"], None);
-        as_root(&["tee", Self::FILE], Some(&text));
+        for (args, stdin) in [
+            (&["mkdir", "-p", "/etc/companion"][..], None),
+            (&["tee", Self::FILE][..], Some(text.as_str())),
+        ] {
+            let status = as_root(args, stdin);
+            assert!(status.success(), "{args:?} as root: {status}");
+        }
         SystemPreset
     }
 }
@@ -223,19 +228,15 @@ impl Drop for SystemPreset {
     fn drop(&mut self) {
         as_root(&["rm", "-f", Self::FILE], None);
         // Only when empty: an administrator's other files stay.
-        let _ = Command::new("rmdir")
-            .arg("/etc/companion")
-            .stderr(Stdio::null())
-            .status();
-        let _ = Command::new("sudo")
-            .args(["-n", "rmdir", "/etc/companion"])
-            .stderr(Stdio::null())
-            .status();
+        as_root(
+            &["rmdir", "--ignore-fail-on-non-empty", "/etc/companion"],
+            None,
+        );
     }
 }
 
 /// Runs `args` as root: directly when this process is root, else through `sudo -n`.
-fn as_root(args: &[&str], stdin: Option<&str>) {
+fn as_root(args: &[&str], stdin: Option<&str>) -> std::process::ExitStatus {
     let root = std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -266,8 +267,7 @@ fn as_root(args: &[&str], stdin: Option<&str>) {
             .write_all(text.as_bytes())
             .unwrap();
     }
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{args:?} as root: {status}");
+    child.wait().unwrap()
 }
 
 /// Waits for `child` to exit, killing it and failing after [`PATIENCE`].

@@ -72,6 +72,18 @@ fn migrator() -> Migrator {
     }
 }
 
+/// The audit lines of `finish_keys`' statements ($1 user, $2 time, $8–$12 the lines' arrays),
+/// written after the statement's CTEs; a macro so each statement stays one `&'static str`.
+macro_rules! audit_insert {
+    () => {
+        "INSERT INTO audit_log (user_id, at, action, record_id, idempotency_key, outcome, status)
+         SELECT $1, $2, a, r, k, o, s
+         FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::int[])
+              WITH ORDINALITY AS t(a, r, k, o, s, n)
+         ORDER BY n"
+    };
+}
+
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
@@ -530,12 +542,6 @@ impl PgStore {
         let audit_keys: Vec<&str> = audit.iter().map(|e| e.idempotency_key.as_str()).collect();
         let outcomes: Vec<&str> = audit.iter().map(|e| e.outcome).collect();
         let audit_statuses: Vec<i32> = audit.iter().map(|e| i32::from(e.status)).collect();
-        const AUDIT: &str = "INSERT INTO audit_log
-                 (user_id, at, action, record_id, idempotency_key, outcome, status)
-             SELECT $1, $2, a, r, k, o, s
-             FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::int[])
-                  WITH ORDINALITY AS t(a, r, k, o, s, n)
-             ORDER BY n";
         // The usual write ends one key: found by its primary key, a plan worth caching.
         if let ([key], [state], [status], [body], [record]) = (
             keys.as_slice(),
@@ -545,14 +551,14 @@ impl PgStore {
             records.as_slice(),
         ) {
             if *state != "release" {
-                sqlx::query(&format!(
+                sqlx::query(concat!(
                     "WITH settled AS (
                          UPDATE idempotency_keys
                          SET state = $4, status = $5, body = $6, record_id = $7, updated_at = $2
                          WHERE user_id = $1 AND idempotency_key = $3
                          RETURNING 1
-                     )
-                     {AUDIT}"
+                     ) ",
+                    audit_insert!()
                 ))
                 .bind(user_id)
                 .bind(now)
@@ -571,7 +577,7 @@ impl PgStore {
                 return Ok(());
             }
         }
-        sqlx::query(&format!(
+        sqlx::query(concat!(
             "WITH finished AS (
                  SELECT * FROM unnest($3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
                      AS f(idempotency_key, state, status, body, record_id)
@@ -588,8 +594,8 @@ impl PgStore {
                  WHERE k.user_id = $1 AND k.idempotency_key = f.idempotency_key
                    AND f.state = 'release'
                  RETURNING 1
-             )
-             {AUDIT}"
+             ) ",
+            audit_insert!()
         ))
         .bind(user_id)
         .bind(now)
