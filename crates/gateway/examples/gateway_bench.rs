@@ -93,16 +93,6 @@ struct Settings {
     warmup: Duration,
 }
 
-fn number(var: &str, default: u64) -> u64 {
-    match std::env::var(var) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{var} must be a whole number")),
-        Err(_) => default,
-    }
-}
-
 /// One measured row.
 struct Row {
     store: Store,
@@ -225,9 +215,9 @@ async fn main() {
                     panic!("COMPANION_BENCH_INSTANCE_CPUS must be a number of cores, like 0.5")
                 })
             }),
-        latency_ms: number("COMPANION_BENCH_LATENCY_MS", 50),
-        measure: Duration::from_secs(number("COMPANION_BENCH_SECONDS", 10)),
-        warmup: Duration::from_secs(number("COMPANION_BENCH_WARMUP_SECONDS", 2)),
+        latency_ms: common::env_number("COMPANION_BENCH_LATENCY_MS", 50),
+        measure: Duration::from_secs(common::env_number("COMPANION_BENCH_SECONDS", 10)),
+        warmup: Duration::from_secs(common::env_number("COMPANION_BENCH_WARMUP_SECONDS", 2)),
     };
     let work = tempfile::tempdir().expect("a temporary folder");
     println!(

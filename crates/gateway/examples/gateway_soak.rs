@@ -106,20 +106,10 @@ struct Session {
     username: &'static str,
 }
 
-fn number<T: std::str::FromStr>(var: &str, default: T) -> T {
-    match std::env::var(var) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{var} must be a number")),
-        Err(_) => default,
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let minutes: f64 = number("COMPANION_SOAK_MINUTES", 2.0);
-    let seed: u64 = number("COMPANION_SOAK_SEED", 1);
+    let minutes: f64 = common::env_number("COMPANION_SOAK_MINUTES", 2.0);
+    let seed: u64 = common::env_number("COMPANION_SOAK_SEED", 1);
     let sfsim_bin = common::binary(common::SFSIM_BIN_VAR);
     let gateway_bin = common::binary(common::GATEWAY_BIN_VAR);
     let admin_url = common::env_var(common::DATABASE_URL_VAR);

@@ -48,6 +48,17 @@ pub fn env_var(name: &str) -> String {
     })
 }
 
+/// A number from the environment variable `var`, or `default` when it is not set.
+pub fn env_number<T: std::str::FromStr>(var: &str, default: T) -> T {
+    match std::env::var(var) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{var} must be a number")),
+        Err(_) => default,
+    }
+}
+
 /// A binary named by an environment variable, which must exist.
 pub fn binary(var: &str) -> PathBuf {
     let path = PathBuf::from(env_var(var));
