@@ -190,7 +190,9 @@ impl GatewayClient {
             .map_err(|e| self.transport_error(e))?;
         let status = response.status();
         if !status.is_success() {
-            let bytes = read_capped(response).await.unwrap_or_default();
+            let bytes = read_capped(response, MAX_RESPONSE_BYTES)
+                .await
+                .unwrap_or_default();
             return Err(error_from_status(status, &bytes));
         }
         self.set_reachable(true);
@@ -269,7 +271,7 @@ impl GatewayClient {
         }
         let response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
-        let bytes = match read_capped(response).await {
+        let bytes = match read_capped(response, MAX_RESPONSE_BYTES).await {
             Ok(bytes) => bytes,
             Err(ReadError::Transport(e)) => return Err(self.transport_error(e)),
             Err(ReadError::TooLarge) => {
@@ -305,23 +307,23 @@ impl GatewayClient {
     }
 }
 
-enum ReadError {
+pub(crate) enum ReadError {
     Transport(reqwest::Error),
     TooLarge,
 }
 
-/// The body of an answer, refused once it passes [`MAX_RESPONSE_BYTES`] (read as it arrives,
-/// so an endless or huge body is never buffered whole).
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-    {
+/// The body of an answer, refused once it passes `max` bytes (read as it arrives, so an
+/// endless or huge body is never buffered whole).
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
         return Err(ReadError::TooLarge);
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+        if body.len() + chunk.len() > max {
             return Err(ReadError::TooLarge);
         }
         body.extend_from_slice(&chunk);

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use companion_api::{AuthConfig, LoginHost};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::CoreError;
 use crate::files;
+use crate::gateway::{read_capped, ReadError};
 
 /// Where an administrator presets the server on a machine (the package's configuration).
 pub const DEFAULT_PRESET_FILE: &str = "/etc/companion/companion.toml";
@@ -172,21 +172,11 @@ pub async fn check(url: &Url) -> Result<AuthConfig, CoreError> {
     if response.status() != reqwest::StatusCode::OK {
         return Err(not_companion(&format!("status {}", response.status())));
     }
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_CONFIG_BYTES as u64)
-    {
-        return Err(not_companion("answer too large"));
-    }
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(unreachable)?;
-        if body.len() + chunk.len() > MAX_CONFIG_BYTES {
-            return Err(not_companion("answer too large"));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = match read_capped(response, MAX_CONFIG_BYTES).await {
+        Ok(body) => body,
+        Err(ReadError::Transport(error)) => return Err(unreachable(error)),
+        Err(ReadError::TooLarge) => return Err(not_companion("answer too large")),
+    };
     let config: AuthConfig = serde_json::from_slice(&body)
         .map_err(|_| not_companion("not the gateway's auth config"))?;
     if config.login_hosts.is_empty() || config.client_id.is_empty() {
